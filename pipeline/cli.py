@@ -1,0 +1,81 @@
+"""The ``stance`` command: one subcommand per pipeline stage, plus labeling and prediction.
+
+Subcommands are loaded lazily: ``stance predict`` imports only :mod:`pipeline.predict`,
+so it never pays for mlflow, dvc or the training code. Each command lives in the module
+named in :data:`COMMANDS`, which defines ``add_<name>_arguments(parser)`` and
+``run_<name>(args) -> int`` (dashes in the command name become underscores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from pipeline import __version__
+from pipeline.config import StanceError
+
+#: command -> (module, one-line help). Order is the order shown by ``stance --help``.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "split": ("pipeline.split", "split raw articles into clean sentences (DVC stage)"),
+    "dataset": ("pipeline.labels", "join hand labels onto sentences, validate, write the queue (DVC stage)"),
+    "train": ("pipeline.train", "select and fit the TF-IDF stance classifier (DVC stage)"),
+    "evaluate": ("pipeline.evaluate", "grouped cross-validation, baselines, plots, MLflow run (DVC stage)"),
+    "predict": ("pipeline.predict", "label new sentences, files or whole articles with the saved model"),
+    "label": ("pipeline.labeler", "label sentences interactively in the terminal (or --set one)"),
+    "agreement": ("pipeline.labels", "inter-annotator agreement between two label files"),
+    "export-queue": ("pipeline.labelstudio", "export unlabeled sentences as Label Studio JSON tasks"),
+    "import-labels": ("pipeline.labelstudio", "import a Label Studio JSON export into the labels file"),
+}
+
+
+def _handlers(command: str):
+    module = importlib.import_module(COMMANDS[command][0])
+    stem = command.replace("-", "_")
+    return getattr(module, f"add_{stem}_arguments"), getattr(module, f"run_{stem}")
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """Build the argument parser; with *only*, import and fill in just that subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="stance",
+        description="Sentence-level stance towards sanctions: split, label, train, evaluate, predict.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (_module, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if only is None or only == name:
+            add, run = _handlers(name)
+            add(p)
+            p.set_defaults(_run=run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``stance`` console script. Returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    only = argv[0] if argv and argv[0] in COMMANDS else None
+    parser = build_parser(only=only or "__none__")
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except StanceError as exc:
+        print(f"stance {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"stance {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # e.g. `stance predict ... | head`: not an error worth a traceback.
+        try:
+            sys.stdout = None  # type: ignore[assignment]
+        finally:
+            return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
