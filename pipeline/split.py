@@ -415,16 +415,17 @@ def segment(text: str, chunk_chars: int = 2000) -> list[str]:
     out: list[str] = []
     for chunk in _chunks(text, chunk_chars):
         for piece in seg.segment(chunk):
-            piece = piece.strip()
-            if not piece:
+            if not piece.strip():
                 continue
             # pysbd sometimes cuts inside "paragraph 8(d) and 8(e)": a piece that does not
-            # end like a sentence is continued by the next one.
-            if out and not _TERMINAL.search(out[-1]) and not out[-1].endswith(":"):
-                out[-1] = f"{out[-1]} {piece}"
+            # end like a sentence is continued by the next one (pieces keep their original
+            # spacing, clean=False, so gluing them restores the source text).
+            last = out[-1].rstrip() if out else ""
+            if out and not _TERMINAL.search(last) and not last.endswith(":"):
+                out[-1] += piece
             else:
                 out.append(piece)
-    return out
+    return [s.strip() for s in out]
 
 
 def strip_dateline(text: str) -> tuple[str, int]:
