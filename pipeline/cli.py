@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from pipeline import __version__
@@ -70,11 +71,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"stance {args.command}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
-        # e.g. `stance predict ... | head`: not an error worth a traceback.
-        try:
-            sys.stdout = None  # type: ignore[assignment]
-        finally:
-            return 0
+        # e.g. `stance predict ... | head`: the reader left; not worth a traceback.
+        # Point stdout at devnull so the interpreter's final flush does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover
