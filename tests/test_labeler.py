@@ -386,7 +386,7 @@ p3,art2,0,0,0,0,We reject and reject these reject sanctions.
 
 
 @pytest.fixture
-def tiny_model(tmp_path):
+def al_model(tmp_path):
     import joblib
     from sklearn.feature_extraction.text import CountVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -403,8 +403,8 @@ def tiny_model(tmp_path):
     return model, path
 
 
-def test_uncertainty_order_puts_smallest_margin_first(tmp_path, tiny_model):
-    model, _path = tiny_model
+def test_uncertainty_order_puts_smallest_margin_first(tmp_path, al_model):
+    model, _path = al_model
     sentences = read_sentences(tmp_path / "sentences.csv")
     ids, guesses = build_queue(sentences, set(), order="uncertainty", model=model)
     probs = model.predict_proba([sentences.get(s)["text"] for s in ["p0", "p1", "p2", "p3"]])
@@ -420,7 +420,7 @@ def test_uncertainty_order_puts_smallest_margin_first(tmp_path, tiny_model):
     assert article_ids == ["p0", "p1", "p3"]
 
 
-def test_cli_uses_default_model_and_shows_guess(tmp_path, tiny_model):
+def test_cli_uses_default_model_and_shows_guess(tmp_path, al_model):
     # The model sits at models/model.joblib under the working directory: auto order = uncertainty.
     proc = run_piped(tmp_path, "q\n")
     assert proc.returncode == 0, proc.stderr
