@@ -469,6 +469,9 @@ def run_label(args: argparse.Namespace) -> int:
     scope = f"article {args.article}" if args.article else "all articles"
     print(f"{len(joined.labels)} of {len(sentences)} sentences labeled; {len(queue)} unlabeled in {scope}; "
           f"order: {order}" + (" (smallest model margin first)" if order == "uncertainty" else ""))
+    if not queue:
+        print("nothing to label here")
+        return 0
     print(f"answers are saved to {args.labels} as you go")
     with KeyReader(sys.stdin) as keys:
         stats = run_session(sentences, args.labels, queue, guesses, keys, sys.stdout)

@@ -155,6 +155,14 @@ def test_only_one_article_and_unknown_article(project):
     assert proc.returncode == 2 and "no article with article_id 'nope'" in proc.stderr
 
 
+def test_nothing_left_to_label(project):
+    write(project / "labels.csv", HEADER + "b0,oppose,China opposed further measures.,\n"
+                                           "b1,neutral,The panel of experts will report in six months.,\n")
+    proc = run_piped(project, "", "--article", "art2")
+    assert proc.returncode == 0
+    assert "0 unlabeled in article art2" in proc.stdout and "nothing to label here" in proc.stdout
+
+
 def test_labeler_refuses_an_invalid_labels_file_and_leaves_it_alone(project):
     bad = HEADER + "a0,support,t,\na0,oppose,t,\n"
     write(project / "labels.csv", bad)
