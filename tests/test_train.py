@@ -1,0 +1,467 @@
+"""Tests of the train stage: features, grouped CV, model selection, the saved-model contract.
+
+The fixture below (6 invented articles x 8 sentences, labels written by hand for these tests)
+is also used by test_evaluate.py, test_tracking.py and test_serve.py. It is test data only and is
+never written to data/labels/.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import os
+import pickle
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipeline import LABELS
+from pipeline.cli import main
+from pipeline.config import StanceError
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Hand-written fixture: invented sentences in the style of UN/US/Treasury statements.
+ARTICLES: dict[str, list[tuple[str, str]]] = {
+    "a1": [
+        ("The United States calls on every member state to fully enforce the sanctions on North Korea.", "support"),
+        ("We will tighten sanctions until Pyongyang abandons its nuclear weapons programme.", "support"),
+        ("The Security Council met on Monday in New York.", "neutral"),
+        ("The resolution was adopted by a vote of 15 to 0.", "neutral"),
+        ("Easing sanctions now would reward the regime for its provocations.", "support"),
+        ("Some delegations argued that sanctions hurt ordinary people, but we must keep up the pressure.", "support"),
+        ("China and Russia proposed lifting the ban on seafood and textile exports.", "oppose"),
+        ("The ambassador spoke for twelve minutes.", "neutral"),
+    ],
+    "a2": [
+        ("Russia opposes any new sanctions against the DPRK.", "oppose"),
+        ("Sanctions have not brought the parties closer to a settlement and should be eased.", "oppose"),
+        ("We vetoed the draft because it only tightened the pressure on civilians.", "oppose"),
+        ("The draft resolution was circulated last week.", "neutral"),
+        ("Moscow urges the Council to lift restrictions on humanitarian deliveries.", "oppose"),
+        ("The meeting was chaired by the representative of Malta.", "neutral"),
+        ("We do not support further punitive measures.", "oppose"),
+        ("Russia supports the full implementation of existing resolutions, but rejects new restrictions.", "oppose"),
+    ],
+    "a3": [
+        ("The Panel of Experts reported that coal shipments continued through ship-to-ship transfers.", "neutral"),
+        ("The report covers the period from August to January.", "neutral"),
+        ("Member states must redouble their efforts to implement the measures.", "support"),
+        ("The Panel recommended designating five additional vessels.", "support"),
+        ("Several states did not submit implementation reports.", "neutral"),
+        ("The mandate of the Panel expired on 30 April.", "neutral"),
+        ("Critics said the sanctions regime has become counterproductive.", "oppose"),
+        ("Japan welcomed the decision to impose an asset freeze on the trading company.", "support"),
+    ],
+    "a4": [
+        ("Treasury today sanctioned a bank that helped North Korea access the financial system.", "support"),
+        ("Those who enable the regime's weapons programs will face severe consequences.", "support"),
+        ("The designation freezes any assets held in US jurisdiction.", "neutral"),
+        ("The bank is headquartered in Dandong, a city on the border.", "neutral"),
+        ("We will never ease the pressure on Pyongyang while it threatens its neighbours.", "support"),
+        ("China has called such unilateral sanctions illegal and asked Washington to withdraw them.", "oppose"),
+        ("The Secretary made the announcement in a press briefing.", "neutral"),
+        ("Beijing says sanctions relief should be considered in return for a freeze.", "oppose"),
+    ],
+    "a5": [
+        ("Several speakers said the veto was used to shield the DPRK from accountability.", "support"),
+        ("China argued that the Council should adjust the sanctions in light of the humanitarian situation.", "oppose"),
+        ("The General Assembly debate lasted two days.", "neutral"),
+        ("The representative of Syria rejected what he called the politicisation of sanctions.", "oppose"),
+        ("South Korea urged all members to keep the sanctions fully in force.", "support"),
+        ("The debate followed the veto cast on 26 May.", "neutral"),
+        ("The sanctions should be lifted so that the people can rebuild the economy.", "oppose"),
+        ("The European Union will continue to strengthen its autonomous sanctions.", "support"),
+    ],
+    "a6": [
+        ("Analysts expect the talks to resume next month.", "neutral"),
+        ("Washington refused to ease the sanctions before complete denuclearisation.", "support"),
+        ("Pyongyang demanded the removal of all sanctions as a condition for dialogue.", "oppose"),
+        ("The summit took place in Hanoi.", "neutral"),
+        ("The Council condemned the launch and vowed to tighten enforcement.", "support"),
+        ("Moscow said sanctions are a dead end and called for relief.", "oppose"),
+        ("Officials did not comment on the shipment.", "neutral"),
+        ("The missile flew about 900 kilometres before falling into the sea.", "neutral"),
+    ],
+}
+
+
+def write_dataset(path: Path, articles: dict[str, list[tuple[str, str]]] | None = None) -> Path:
+    """Write the fixture as a dataset.csv (columns of the data contract)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["sentence_id", "article_id", "position", "text", "label"])
+        for article, rows in (articles or ARTICLES).items():
+            for i, (text, label) in enumerate(rows):
+                w.writerow([f"{article}-{i:02d}", article, i, text, label])
+    return path
+
+
+def project_params() -> dict:
+    """The project's params.yaml, parsed."""
+    return yaml.safe_load((REPO / "params.yaml").read_text(encoding="utf-8"))
+
+
+def small_params(char: bool = False) -> dict:
+    """The project's params.yaml with a one-candidate grid and few seeds/replicates (fast tests)."""
+    params = project_params()
+    train = params["train"]
+    train["grid"] = {name: {"C": [1.0]} if name != "sgd" else {"alpha": [1e-4]} for name in ("logreg", "linearsvc", "sgd")}
+    train["features"]["char"]["enabled"] = char
+    params["evaluate"].update({"seeds": [0, 1], "bootstrap": 200})
+    return params
+
+
+def write_params(path: Path, params: dict) -> Path:
+    path.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture()
+def dataset(tmp_path: Path) -> Path:
+    return write_dataset(tmp_path / "dataset.csv")
+
+
+# ----------------------------------------------------------------------------- features
+
+def cues_cfg() -> dict:
+    return project_params()["train"]["features"]["cues"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("We will NOT ease sanctions", "not_eas"),
+    ("Russia doesn\u2019t support new measures", "not_support"),
+    ("sanctions will not be lifted", "not_lift"),
+    ("No easing, never lifted", "not_eas"),
+    ("They oppose, opposed and keep opposing; opposition grows", "oppos"),
+    ("imposition of an embargo", "impos"),
+])
+def test_cue_preprocessing_folds_inflections_and_marks_negation(text, expected):
+    from pipeline.features import preprocess_cues
+
+    assert expected in re.findall(r"\w+", preprocess_cues(text, cues_cfg()))
+
+
+def test_cue_stemming_leaves_lookalike_words_alone():
+    from pipeline.features import preprocess_cues
+
+    out = preprocess_cues("It is impossible and urgent to go east, easy.", cues_cfg())
+    assert re.findall(r"\w+", out) == ["it", "is", "impossible", "and", "urgent", "to", "go", "east", "easy"]
+
+
+@pytest.mark.parametrize("mode, before, after", [("none", 1, 1), ("after", 0, 1), ("upweight", 1, 2)])
+def test_but_clause_modes(mode, before, after):
+    from pipeline.features import preprocess_cues
+
+    cfg = dict(cues_cfg(), but_clause=mode)
+    tokens = re.findall(r"\w+", preprocess_cues("We support dialogue, but we reject any lifting.", cfg))
+    assert tokens.count("support") == before
+    assert tokens.count("reject") == after
+
+
+def test_cue_block_counts_fixed_vocabulary():
+    from pipeline.features import build_cue_features, cue_vocabulary
+
+    cfg = dict(cues_cfg(), binary=False)
+    block = build_cue_features(cfg).fit(["x"])
+    vocab = cue_vocabulary(cfg["words"])
+    x = block.transform(["They will not lift sanctions but impose and impose more.", "Nothing here."]).toarray()
+    assert x.shape == (2, len(vocab))
+    row = dict(zip(vocab, x[0]))
+    assert row["not_lift"] == 1 and row["lift"] == 0
+    assert row["impos"] == 4  # two mentions after "but", counted twice (upweight)
+    assert x[1].sum() == 0
+
+
+def test_yaml_booleans_in_word_lists_are_reported():
+    from pipeline.features import word_list
+
+    with pytest.raises(StanceError, match="not a word.*boolean"):
+        word_list({"negators": ["not", False]}, "negators", "train.features.cues")
+    assert word_list({"negators": "not no never"}, "negators", "x") == ["not", "no", "never"]
+
+
+def test_lexicon_baseline():
+    from pipeline.features import lexicon_predict
+
+    lex = project_params()["evaluate"]["lexicon"]
+    got = lexicon_predict(["The Council must tighten sanctions.", "Russia wants to lift sanctions.",
+                           "The meeting ended.", "We will not ease sanctions."], **lex)
+    assert got == ["support", "oppose", "neutral", "support"]
+
+
+@pytest.mark.parametrize("classifier", ["logreg", "linearsvc", "sgd"])
+def test_every_classifier_gives_probabilities(classifier):
+    import numpy as np
+
+    from pipeline.features import build_pipeline
+
+    params = dict(project_params()["train"], classifier=classifier)
+    texts = [t for rows in ARTICLES.values() for t, _ in rows]
+    labels = [lab for rows in ARTICLES.values() for _, lab in rows]
+    model = build_pipeline(params).fit(texts, labels)
+    proba = model.predict_proba(["We must lift the sanctions.", "The meeting ended."])
+    assert proba.shape == (2, 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert sorted(model.classes_) == sorted(LABELS)
+    assert set(model.predict(texts)) <= set(LABELS)
+
+
+def test_unknown_classifier_is_a_stance_error():
+    from pipeline.features import build_pipeline
+
+    with pytest.raises(StanceError, match="unknown classifier 'forest'"):
+        build_pipeline(dict(project_params()["train"], classifier="forest"))
+
+
+# ----------------------------------------------------------------------------- grouped CV
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 42])
+def test_grouped_folds_never_mix_an_article(seed):
+    import numpy as np
+
+    from pipeline.train import grouped_splits
+
+    labels = [lab for rows in ARTICLES.values() for _, lab in rows]
+    groups = [a for a, rows in ARTICLES.items() for _ in rows]
+    splits = grouped_splits(labels, groups, 5, seed)
+    assert len(splits) == 5
+    g = np.asarray(groups)
+    seen = np.zeros(len(groups), dtype=int)
+    for train_idx, test_idx in splits:
+        assert not set(g[train_idx]) & set(g[test_idx])
+        seen[test_idx] += 1
+    assert (seen == 1).all()
+
+
+def test_grouped_folds_capped_at_article_count_and_errors():
+    from pipeline.train import grouped_splits
+
+    labels = ["support", "oppose", "neutral", "support", "oppose", "neutral"]
+    assert len(grouped_splits(labels, ["a", "a", "a", "b", "b", "b"], 5, 0)) == 2
+    with pytest.raises(StanceError, match="at least 2 articles"):
+        grouped_splits(labels, ["a"] * 6, 5, 0)
+    with pytest.raises(StanceError, match="at least 2 different labels"):
+        grouped_splits(["neutral"] * 6, ["a", "a", "b", "b", "c", "c"], 3, 0)
+
+
+def test_grid_candidates_order_and_validation():
+    from pipeline.train import apply_overrides, grid_candidates
+
+    params = project_params()["train"]
+    params["classifier"] = "logreg"
+    params["grid"]["logreg"] = {"C": [0.5, 2.0], "features": {"char": {"enabled": [False, True]},
+                                                              "word": {"ngram_range": [[1, 1], [1, 2]]}}}
+    cands = grid_candidates(params)
+    assert len(cands) == 8
+    assert cands[0] == {"C": 0.5, "features.char.enabled": False, "features.word.ngram_range": [1, 1]}
+    assert cands[1]["features.word.ngram_range"] == [1, 2]  # last key varies fastest
+    before = copy.deepcopy(params)
+    new = apply_overrides(params, cands[-1])
+    assert params == before
+    assert new["C"] == 2.0 and new["features"]["char"]["enabled"] is True
+    params["grid"]["logreg"] = {"features": {"chr": {"enabled": [True]}}}
+    with pytest.raises(StanceError, match="train.grid.logreg.features.chr.enabled"):
+        grid_candidates(params)
+    params["grid"] = {}
+    assert grid_candidates(params) == [{}]
+
+
+# ----------------------------------------------------------------------------- train stage
+
+def test_train_writes_model_and_cv_report(tmp_path, dataset):
+    import joblib
+    import numpy as np
+
+    from pipeline.train import train
+
+    params = project_params()["train"]
+    report_path, model_path = tmp_path / "train.json", tmp_path / "model.joblib"
+    report = train(dataset, params, model_path, report_path)
+    on_disk = json.loads(report_path.read_text())
+    assert on_disk == json.loads(json.dumps(report))
+    n_grid = np.prod([len(v) for v in [params["grid"]["logreg"]["C"],
+                                       params["grid"]["logreg"]["features"]["char"]["enabled"]]])
+    assert len(on_disk["candidates"]) == n_grid
+    means = [c["mean_macro_f1"] for c in on_disk["candidates"]]
+    assert on_disk["best_mean_macro_f1"] == max(means)
+    assert on_disk["candidates"][on_disk["best_index"]]["rank"] == 1
+    assert sorted(c["rank"] for c in on_disk["candidates"]) == list(range(1, len(means) + 1))
+    for c in on_disk["candidates"]:
+        assert len(c["fold_macro_f1"]) == on_disk["cv"]["n_splits"] == 5
+        assert c["mean_macro_f1"] == pytest.approx(np.mean(c["fold_macro_f1"]), abs=1e-5)
+    assert on_disk["data"]["n_sentences"] == 48 and on_disk["data"]["n_articles"] == 6
+    assert on_disk["data"]["label_counts"] == {"support": 15, "oppose": 15, "neutral": 18}
+    assert "grid" not in on_disk["effective_params"]
+    model = joblib.load(model_path)
+    assert set(model.predict(["We must lift the sanctions now."])) <= set(LABELS)
+
+
+def test_strip_volatile_state_keeps_predictions(dataset):
+    import io
+
+    import joblib
+
+    from pipeline.features import build_pipeline
+    from pipeline.train import load_dataset, strip_volatile_state
+
+    df = load_dataset(dataset)
+    model = build_pipeline(project_params()["train"]).fit(df["text"].tolist(), df["label"].tolist())
+    word = model.named_steps["features"].transformer_list[0][1]
+    assert hasattr(word, "_stop_words_id")  # what sklearn 1.9 stores; the reason for stripping
+    before = model.predict_proba(df["text"].tolist())
+    strip_volatile_state(model)
+    assert not hasattr(word, "_stop_words_id")
+    buf = io.BytesIO()
+    joblib.dump(model, buf)
+    buf.seek(0)
+    assert (joblib.load(buf).predict_proba(df["text"].tolist()) == before).all()
+
+
+def _train_in_subprocess(tmp_path: Path, name: str, hash_seed: str, params_path: Path, dataset: Path):
+    out = tmp_path / name
+    env = dict(os.environ, PYTHONHASHSEED=hash_seed)
+    subprocess.run([sys.executable, "-m", "pipeline.cli", "train", "--params", str(params_path),
+                    "--dataset", str(dataset), "--model", str(out / "model.joblib"),
+                    "--report", str(out / "train.json")], check=True, env=env, cwd=tmp_path,
+                   capture_output=True)
+    return (out / "model.joblib").read_bytes(), (out / "train.json").read_bytes()
+
+
+def test_two_trainings_are_byte_identical(tmp_path, dataset):
+    params = small_params(char=True)
+    params["train"]["grid"]["logreg"] = {"C": [0.5, 1.0]}
+    params_path = write_params(tmp_path / "params.yaml", params)
+    first = _train_in_subprocess(tmp_path, "one", "1", params_path, dataset)
+    second = _train_in_subprocess(tmp_path, "two", "2", params_path, dataset)
+    assert first[0] == second[0]
+    assert first[1] == second[1]
+
+
+CONTRACT_SCRIPT = textwrap.dedent("""
+    import importlib.abc, json, sys
+
+    class BlockPipeline(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name == "pipeline" or name.startswith("pipeline."):
+                raise ImportError("the project package is blocked in this test")
+            return None
+
+    sys.meta_path.insert(0, BlockPipeline())
+    try:
+        import pipeline  # noqa: F401
+        blocked = False
+    except ImportError:
+        blocked = True
+    import joblib
+    model = joblib.load(sys.argv[1])
+    texts = ["The Council must tighten sanctions on the DPRK.", "Russia called for lifting sanctions.", ""]
+    labels = [str(x) for x in model.predict(texts)]
+    proba = model.predict_proba(texts)
+    print(json.dumps({"blocked": blocked, "labels": labels, "classes": [str(c) for c in model.classes_],
+                      "shape": list(proba.shape), "sums": [float(s) for s in proba.sum(axis=1)],
+                      "loaded": sorted(m for m in sys.modules if m == "pipeline" or m.startswith("pipeline."))}))
+""")
+
+
+@pytest.mark.parametrize("classifier", ["logreg", "linearsvc"])
+def test_saved_model_loads_without_the_project_package(tmp_path, dataset, classifier):
+    params = small_params(char=True)
+    params["train"]["classifier"] = classifier
+    params_path = write_params(tmp_path / "params.yaml", params)
+    model_path = tmp_path / "model.joblib"
+    assert main(["train", "--params", str(params_path), "--dataset", str(dataset), "--model", str(model_path),
+                 "--report", str(tmp_path / "train.json")]) == 0
+    script = tmp_path / "contract.py"
+    script.write_text(CONTRACT_SCRIPT, encoding="utf-8")
+    empty = tmp_path / "elsewhere"
+    empty.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    done = subprocess.run([sys.executable, "-I", str(script), str(model_path)], cwd=empty, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["blocked"] is True
+    assert out["loaded"] == []
+    assert set(out["labels"]) <= set(LABELS) and len(out["labels"]) == 3
+    assert sorted(out["classes"]) == sorted(LABELS)
+    assert out["shape"] == [3, 3]
+    assert out["sums"] == pytest.approx([1.0, 1.0, 1.0])
+
+
+def test_model_pickle_holds_no_project_objects(dataset):
+    """Belt and braces: every global the pickle references comes from sklearn/numpy/scipy/stdlib."""
+    import io
+
+    from pipeline.train import fit_final, load_dataset
+
+    df = load_dataset(dataset)
+    model = fit_final(df["text"].tolist(), df["label"].tolist(), small_params(char=True)["train"])
+    modules: set[str] = set()
+
+    class Recorder(pickle.Unpickler):
+        def find_class(self, module, name):
+            modules.add(module)
+            return super().find_class(module, name)
+
+    Recorder(io.BytesIO(pickle.dumps(model))).load()
+    assert modules
+    assert not [m for m in modules if m == "pipeline" or m.startswith("pipeline.")], modules
+    assert {m.split(".")[0] for m in modules} <= {"sklearn", "numpy", "scipy", "functools", "re", "builtins",
+                                                   "copyreg", "_codecs", "operator"}, modules
+
+
+# ----------------------------------------------------------------------------- CLI & errors
+
+def test_cli_defaults_are_anchored_at_the_repo_root(tmp_path, monkeypatch):
+    write_params(tmp_path / "params.yaml", small_params())
+    write_dataset(tmp_path / "data" / "processed" / "dataset.csv")
+    sub = tmp_path / "somewhere" / "deeper"
+    sub.mkdir(parents=True)
+    monkeypatch.chdir(sub)
+    monkeypatch.delenv("DVC_ROOT", raising=False)
+    assert main(["train"]) == 0
+    assert (tmp_path / "models" / "model.joblib").is_file()
+    assert (tmp_path / "reports" / "train.json").is_file()
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda rows: [r[:4] for r in rows], "missing column(s) label"),
+    (lambda rows: rows[:3] + [rows[3][:4] + ["maybe"]] + rows[4:], "line 4: label 'maybe'"),
+    (lambda rows: rows[:2] + [rows[2][:3] + ["  ", rows[2][4]]] + rows[3:], "line 3: empty text"),
+    (lambda rows: rows + [rows[1]], "duplicate sentence_id 'a1-00'"),
+])
+def test_bad_dataset_exits_2_with_file_and_line(tmp_path, dataset, capsys, edit, message):
+    with open(dataset, encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    bad = tmp_path / "bad.csv"
+    with open(bad, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(edit(rows))
+    original = bad.read_bytes()
+    params_path = write_params(tmp_path / "params.yaml", small_params())
+    code = main(["train", "--params", str(params_path), "--dataset", str(bad), "--model", str(tmp_path / "m.joblib"),
+                 "--report", str(tmp_path / "t.json")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("stance train: error: ") and str(bad) in err and message in err
+    assert "Traceback" not in err
+    assert bad.read_bytes() == original
+    assert not (tmp_path / "m.joblib").exists()
+
+
+def test_bad_params_exit_2_naming_the_params_file(tmp_path, dataset, capsys):
+    params = small_params()
+    params["train"]["classifier"] = "forest"
+    params_path = write_params(tmp_path / "params.yaml", params)
+    code = main(["train", "--params", str(params_path), "--dataset", str(dataset),
+                 "--model", str(tmp_path / "m.joblib"), "--report", str(tmp_path / "t.json")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"{params_path}: train.classifier: unknown classifier 'forest'" in err
