@@ -450,7 +450,7 @@ def evaluate(dataset_path: str | Path, model_path: str | Path, params: dict[str,
     from sklearn.base import clone
 
     from pipeline.features import lexicon_predict, word_list
-    from pipeline.train import load_dataset
+    from pipeline.train import load_dataset, single_threaded_blas
 
     seeds = params.get("seeds", [0])
     if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool)
@@ -468,8 +468,9 @@ def evaluate(dataset_path: str | Path, model_path: str | Path, params: dict[str,
     df = load_dataset(dataset_path)
     model = load_model(model_path)
     texts, labels, groups = df["text"].tolist(), df["label"].tolist(), df["article_id"].tolist()
-    oof = oof_predictions(clone(model), texts, labels, groups, seeds, int(params.get("cv_folds", 5)),
-                          n_jobs=int(params.get("n_jobs", 1) or 1))
+    with single_threaded_blas():
+        oof = oof_predictions(clone(model), texts, labels, groups, seeds, int(params.get("cv_folds", 5)),
+                              n_jobs=int(params.get("n_jobs", 1) or 1))
     lexicon = np.asarray(lexicon_predict(texts, **lex_words), dtype=object)
     predictions = {"model": oof["model"], "majority": oof["majority"],
                    "lexicon": np.tile(lexicon, (len(seeds), 1))}
