@@ -118,7 +118,8 @@ def check_tracking_uri(uri: str, timeout: float = 3.0) -> None:
     """Fail fast, with a clear :class:`StanceError`, if the tracking store cannot be used.
 
     For a network store (``http(s)://``, ``postgresql://`` ...) open a TCP connection with
-    *timeout* seconds (and, for plain HTTP, expect any HTTP answer to ``/health``), so that an
+    *timeout* seconds (and, for plain HTTP, expect an MLflow-like answer: 200 from ``/health`` or
+    from the experiments API, or 401/403), so that an
     unreachable server is reported in seconds, not after MLflow's retries. For SQLite, the
     database's directory must exist. Also caps MLflow's HTTP retries and timeout (unless the
     user set them): ``MLFLOW_HTTP_REQUEST_MAX_RETRIES=1``, ``..._BACKOFF_FACTOR=1``,
@@ -147,14 +148,27 @@ def check_tracking_uri(uri: str, timeout: float = 3.0) -> None:
     if reason:
         raise StanceError(f"MLflow tracking server {uri} is unreachable ({host}:{port}: {reason}); {advice}")
     if scheme == "http":  # (https: TLS settings are MLflow's business; the TCP check suffices)
-        url = uri.rstrip("/") + "/health"
+        problem = _mlflow_http_problem(uri.rstrip("/"), timeout)
+        if problem:
+            raise StanceError(f"MLflow tracking server {uri}: {problem}; {advice}")
+
+
+def _mlflow_http_problem(base: str, timeout: float) -> str | None:
+    """``None`` if *base* answers like an MLflow server (200 on ``/health`` or on a cheap API
+    call; 401/403 count too: credentials are MLflow's business), else what went wrong."""
+    statuses = []
+    for path in ("/health", "/api/2.0/mlflow/experiments/search?max_results=1"):
         try:
-            urllib.request.urlopen(urllib.request.Request(url, method="GET"), timeout=timeout).close()
-        except urllib.error.HTTPError:
-            pass  # it answered: reachable (a proxy may not serve /health)
+            with urllib.request.urlopen(urllib.request.Request(base + path, method="GET"), timeout=timeout) as resp:
+                status = resp.status
+        except urllib.error.HTTPError as exc:
+            status = exc.code
         except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", None) or exc
-            raise StanceError(f"MLflow tracking server {uri} does not answer HTTP ({reason}); {advice}") from None
+            return f"does not answer HTTP ({getattr(exc, 'reason', None) or exc})"
+        if status in (200, 401, 403):
+            return None
+        statuses.append(f"HTTP {status} for {path.split('?')[0]}")
+    return "does not look like an MLflow tracking server (" + ", ".join(statuses) + ")"
 
 
 def flatten(obj: Any, prefix: str = "") -> dict[str, Any]:

@@ -72,23 +72,30 @@ def test_unreachable_server_is_reported_quickly(monkeypatch):
     assert os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] and os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"]
 
 
-def test_listening_http_server_passes_the_check():
+@pytest.mark.parametrize("health, api, ok", [(200, 404, True), (404, 200, True), (404, 401, True),
+                                              (404, 404, False), (500, 502, False)])
+def test_http_server_must_answer_like_mlflow(health, api, ok):
     from pipeline.tracking import check_tracking_uri
 
-    class Health(http.server.BaseHTTPRequestHandler):
+    class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802
-            self.send_response(200 if self.path == "/health" else 404)
+            self.send_response(health if self.path == "/health" else
+                               api if self.path.startswith("/api/2.0/mlflow/") else 404)
             self.end_headers()
-            self.wfile.write(b"OK")
 
         def log_message(self, *args):
             pass
 
-    server = http.server.HTTPServer(("127.0.0.1", 0), Health)
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    uri = f"http://127.0.0.1:{server.server_address[1]}"
     try:
-        check_tracking_uri(f"http://127.0.0.1:{server.server_address[1]}", timeout=2)
+        if ok:
+            check_tracking_uri(uri, timeout=2)
+        else:
+            with pytest.raises(StanceError, match=rf"{uri}: does not look like an MLflow tracking server \(HTTP {health}"):
+                check_tracking_uri(uri, timeout=2)
     finally:
         server.shutdown()
         server.server_close()
