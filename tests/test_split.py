@@ -605,3 +605,12 @@ def test_seed_sentence_count_is_in_the_expected_range(seeds):
     # seeds; this splitter keeps the headlines and drops captions, giving the high 60s.
     n = sum(len(t) for t in seeds.values())
     assert 60 <= n <= 85, n
+
+
+def test_project_params_split_section_is_valid():
+    from pipeline.config import load_params
+
+    params = load_params(ROOT / "params.yaml", "split")
+    resolved = S._resolve(params)
+    assert set(params) == set(S.DEFAULTS)               # every knob is documented in params.yaml
+    assert {k: resolved[k] for k in S.DEFAULTS} == {**S.DEFAULTS, **params}
