@@ -128,7 +128,7 @@ def oof_predictions(template, texts: list[str], labels: list[str], groups: list[
     import numpy as np
     from joblib import Parallel, delayed
 
-    from pipeline.train import grouped_splits
+    from pipeline.train import fit_errors, grouped_splits
 
     n, s = len(texts), len(seeds)
     jobs, where = [], []
@@ -136,7 +136,8 @@ def oof_predictions(template, texts: list[str], labels: list[str], groups: list[
         for k, (tr, te) in enumerate(grouped_splits(labels, groups, n_splits, seed)):
             jobs.append(delayed(_fit_predict)(template, texts, labels, tr, te))
             where.append((si, k, te))
-    results = Parallel(n_jobs=n_jobs)(jobs)
+    with fit_errors("out-of-fold evaluation"):
+        results = Parallel(n_jobs=n_jobs)(jobs)
     model = np.empty((s, n), dtype=object)
     majority = np.empty((s, n), dtype=object)
     proba = np.zeros((s, n, len(LABELS)))

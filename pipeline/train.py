@@ -29,6 +29,7 @@ __all__ = [
     "add_train_arguments",
     "apply_overrides",
     "file_sha256",
+    "fit_errors",
     "fit_final",
     "grid_candidates",
     "grouped_splits",
@@ -63,6 +64,19 @@ def single_threaded_blas() -> Iterator[None]:
 
     with threadpool_limits(limits=1, user_api="blas"):
         yield
+
+
+@contextlib.contextmanager
+def fit_errors(what: str) -> Iterator[None]:
+    """Turn scikit-learn's ValueError on unusable data or settings into a StanceError.
+
+    E.g. ``linearsvc`` calibration needs ``calibration_folds`` sentences of each label in every
+    training fold; an empty vocabulary after ``min_df``.
+    """
+    try:
+        yield
+    except ValueError as exc:
+        raise StanceError(f"{what}: {str(exc).splitlines()[0]}") from None
 
 
 def default_path(key: str) -> Path:
@@ -257,8 +271,9 @@ def select_model(texts, labels, groups, params: dict[str, Any]) -> dict[str, Any
     candidates = []
     for overrides in grid_candidates(params):
         estimator = build_pipeline(apply_overrides(params, overrides))
-        scores = cross_validate(estimator, list(texts), y, cv=splits, scoring="f1_macro",
-                                n_jobs=int(params.get("n_jobs", 1) or 1), error_score="raise")["test_score"]
+        with fit_errors(f"cross-validating candidate {overrides or 'as configured'}"):
+            scores = cross_validate(estimator, list(texts), y, cv=splits, scoring="f1_macro",
+                                    n_jobs=int(params.get("n_jobs", 1) or 1), error_score="raise")["test_score"]
         candidates.append({
             "params": overrides,
             "fold_macro_f1": [round(float(s), _ROUND) for s in scores],
@@ -294,7 +309,8 @@ def fit_final(texts, labels, params: dict[str, Any], overrides: dict[str, Any] |
     from pipeline.features import build_pipeline
 
     model = build_pipeline(apply_overrides(params, overrides or {}))
-    model.fit(list(texts), list(labels))
+    with fit_errors("fitting the final model"):
+        model.fit(list(texts), list(labels))
     return strip_volatile_state(model)
 
 

@@ -465,3 +465,15 @@ def test_bad_params_exit_2_naming_the_params_file(tmp_path, dataset, capsys):
     err = capsys.readouterr().err
     assert code == 2
     assert f"{params_path}: train.classifier: unknown classifier 'forest'" in err
+
+
+def test_unusable_settings_exit_2_not_a_traceback(tmp_path, dataset, capsys):
+    params = small_params()
+    params["train"].update(classifier="linearsvc", calibration_folds=20)  # > sentences per label per fold
+    params_path = write_params(tmp_path / "params.yaml", params)
+    code = main(["train", "--params", str(params_path), "--dataset", str(dataset),
+                 "--model", str(tmp_path / "m.joblib"), "--report", str(tmp_path / "t.json")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("stance train: error: cross-validating candidate") and "20-fold" in err
+    assert not (tmp_path / "m.joblib").exists()
