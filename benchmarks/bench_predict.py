@@ -14,7 +14,8 @@ What it measures (every figure is a median of repeated runs, wall-clock):
    (``stance predict --input F --output O``, whole process) against
    ``model.predict_proba(lines)`` in-process on the same list; target speed ratio >= 0.8.
 3. memory: peak RSS of the CLI process for N lines and 10 x N lines (flat = streaming works).
-4. ``--jobs 2`` (and more with --jobs) on the N-line file.
+4. ``--jobs 2`` (and more with --jobs) on the N-line file, wall and CPU seconds, with the
+   load average (other work on the machine takes the cores the workers would use).
 
 Model: ``--model PATH``; default models/model.joblib when it exists. Otherwise a stand-in
 with the shape of the project's default model (TF-IDF word 1-2 grams, sublinear tf,
@@ -97,18 +98,22 @@ def _timed(cmd: list[str], **kw) -> float:
     return time.perf_counter() - t
 
 
-def _peak_rss_mb(cmd: list[str]) -> tuple[float, float]:
-    """Run *cmd* in a fresh wrapper process; return (wall seconds, peak RSS in MB of the largest child)."""
+def _measure(cmd: list[str]) -> tuple[float, float, float]:
+    """Run *cmd* in a fresh wrapper process.
+
+    Returns ``(wall seconds, CPU seconds of all its processes, peak RSS in MB of the largest one)``.
+    """
     wrapper = (
         "import resource, subprocess, sys, time\n"
         "t = time.perf_counter()\n"
         "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)\n"
         "dt = time.perf_counter() - t\n"
-        "print(dt, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+        "r = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+        "print(dt, r.ru_utime + r.ru_stime, r.ru_maxrss)\n"
     )
     out = subprocess.run([sys.executable, "-c", wrapper, *cmd], check=True, capture_output=True, text=True).stdout
-    dt, kb = out.split()
-    return float(dt), int(kb) / 1024.0
+    dt, cpu, kb = out.split()
+    return float(dt), float(cpu), int(kb) / 1024.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=7, help="start-up runs per command (default 7)")
     ap.add_argument("--tp-runs", type=int, default=3, help="throughput runs (default 3)")
     ap.add_argument("--jobs", type=int, nargs="*", default=[2], help="--jobs values to time (default: 2)")
+    ap.add_argument("--skip", nargs="*", default=[], choices=["startup", "throughput", "jobs", "memory"],
+                    help="sections to leave out")
     ap.add_argument("--quick", action="store_true", help="10,000 lines, 3 runs (a smoke run)")
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args(argv)
@@ -126,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         args.lines, args.runs, args.tp_runs = 10_000, 3, 1
 
     work = Path(tempfile.mkdtemp(prefix="bench_predict_"))
-    results: dict = {"python": sys.version.split()[0], "cpus": os.cpu_count()}
+    results: dict = {"python": sys.version.split()[0], "cpus": os.cpu_count(),
+                     "load_average_1min_at_start": round(os.getloadavg()[0], 2)}
     try:
         import sklearn
 
@@ -142,78 +150,91 @@ def main(argv: list[str] | None = None) -> int:
         base_cmd = [sys.executable, "-c", BASELINE_IMPORT]
         one_cmd = [*stance, "predict", "--model", str(model_path), "Sanctions on the DPRK must be enforced."]
 
-        # 1. start-up, interleaved so background load hits both alike
-        _timed(one_cmd), _timed(base_cmd)  # warm the file cache
-        t_base, t_one = [], []
-        for _ in range(args.runs):
-            t_base.append(_timed(base_cmd))
-            t_one.append(_timed(one_cmd))
-        results["startup"] = {
-            "runs": args.runs,
-            "baseline_import_s": round(statistics.median(t_base), 3),
-            "stance_predict_one_s": round(statistics.median(t_one), 3),
-            "ratio": round(statistics.median(t_one) / statistics.median(t_base), 3),
-        }
-        print(json.dumps({"startup": results["startup"]}), flush=True)
-
-        # 2. throughput: CLI (whole process) vs predict_proba in-process
         texts = _texts()
         n = args.lines
         small = work / f"lines_{n}.txt"
         _write_lines(small, texts, n)
-        import joblib
-
-        model = joblib.load(model_path)
-        with open(small, encoding="utf-8") as fh:
-            lines = fh.read().splitlines()
-        model.predict_proba(lines[:1000])  # warm-up
-        t_inproc = []
-        for _ in range(args.tp_runs):
-            t = time.perf_counter()
-            model.predict_proba(lines)
-            t_inproc.append(time.perf_counter() - t)
-        del lines
         out = work / "out.jsonl"
-        t_cli = [_timed([*stance, "predict", "--model", str(model_path), "--input", str(small),
-                         "--output", str(out)], stderr=subprocess.DEVNULL) for _ in range(args.tp_runs)]
-        med_in, med_cli = statistics.median(t_inproc), statistics.median(t_cli)
-        med_one = statistics.median(t_one)
-        results["throughput"] = {
-            "lines": n,
-            "runs": args.tp_runs,
-            "predict_proba_in_process_s": round(med_in, 3),
-            "cli_total_s": round(med_cli, 3),
-            "speed_ratio_cli_vs_in_process": round(med_in / med_cli, 3),
-            "speed_ratio_excluding_startup": round(med_in / max(med_cli - med_one, 1e-9), 3),
-            "cli_lines_per_s": round(n / med_cli),
-        }
-        print(json.dumps({"throughput": results["throughput"]}), flush=True)
 
-        # 4. worker processes
-        results["jobs"] = {"lines": n, "jobs_1_s": round(med_cli, 3)}
-        for j in args.jobs:
-            tj = [_timed([*stance, "predict", "--model", str(model_path), "--input", str(small),
-                          "--output", str(out), "--jobs", str(j)], stderr=subprocess.DEVNULL)
-                  for _ in range(args.tp_runs)]
-            results["jobs"][f"jobs_{j}_s"] = round(statistics.median(tj), 3)
-            results["jobs"][f"jobs_{j}_speedup"] = round(med_cli / statistics.median(tj), 3)
-        print(json.dumps({"jobs": results["jobs"]}), flush=True)
+        # 1. start-up, interleaved so background load hits both alike
+        if "startup" not in args.skip:
+            _timed(one_cmd), _timed(base_cmd)  # warm the file cache
+            t_base, t_one = [], []
+            for _ in range(args.runs):
+                t_base.append(_timed(base_cmd))
+                t_one.append(_timed(one_cmd))
+            results["startup"] = {
+                "runs": args.runs,
+                "baseline_import_s": round(statistics.median(t_base), 3),
+                "stance_predict_one_s": round(statistics.median(t_one), 3),
+                "ratio": round(statistics.median(t_one) / statistics.median(t_base), 3),
+            }
+            print(json.dumps({"startup": results["startup"]}), flush=True)
 
-        # 3. memory: N vs big_factor * N lines, output to /dev/null (stdout)
-        big_n = n * args.big_factor
-        big = work / f"lines_{big_n}.txt"
-        _write_lines(big, texts, big_n, seed=1)
-        mem: dict = {}
-        for label, path, cnt in (("small", small, n), ("big", big, big_n)):
-            dt, rss = _peak_rss_mb([*stance, "predict", "--model", str(model_path), "--input", str(path)])
-            mem[f"{cnt}_lines"] = {"peak_rss_mb": round(rss, 1), "wall_s": round(dt, 2),
-                                   "input_mb": round(path.stat().st_size / 2**20, 1)}
-        dt, rss = _peak_rss_mb([*stance, "predict", "--model", str(model_path), "--input", str(big),
-                                "--jobs", str(max(args.jobs or [2]))])
-        mem[f"{big_n}_lines_jobs_{max(args.jobs or [2])}"] = {
-            "peak_rss_mb_largest_process": round(rss, 1), "wall_s": round(dt, 2)}
-        results["memory"] = mem
-        print(json.dumps({"memory": mem}), flush=True)
+        # 2. throughput: CLI (whole process) vs predict_proba in-process, runs interleaved
+        if "throughput" not in args.skip:
+            import joblib
+
+            model = joblib.load(model_path)
+            with open(small, encoding="utf-8") as fh:
+                lines = fh.read().splitlines()
+            model.predict_proba(lines[:1000])  # warm-up
+            t_inproc, t_cli = [], []
+            for _ in range(args.tp_runs):
+                t = time.perf_counter()
+                model.predict_proba(lines)
+                t_inproc.append(time.perf_counter() - t)
+                t_cli.append(_timed([*stance, "predict", "--model", str(model_path), "--input", str(small),
+                                     "--output", str(out)], stderr=subprocess.DEVNULL))
+            del lines, model
+            med_in, med_cli = statistics.median(t_inproc), statistics.median(t_cli)
+            results["throughput"] = {
+                "lines": n,
+                "runs": args.tp_runs,
+                "predict_proba_in_process_s": round(med_in, 3),
+                "cli_total_s": round(med_cli, 3),
+                "speed_ratio_cli_vs_in_process": round(med_in / med_cli, 3),
+                "cli_lines_per_s": round(n / med_cli),
+            }
+            if "startup" in results:
+                one = results["startup"]["stance_predict_one_s"]
+                results["throughput"]["speed_ratio_excluding_startup"] = round(med_in / max(med_cli - one, 1e-9), 3)
+            print(json.dumps({"throughput": results["throughput"]}), flush=True)
+
+        # 3. worker processes: --jobs 1 and --jobs N interleaved; wall and CPU seconds (on a busy
+        # machine the extra workers find no free core: compare the load average with the CPU count)
+        if "jobs" not in args.skip:
+            res: dict = {"lines": n, "runs": args.tp_runs}
+            runs: dict[int, list] = {j: [] for j in [1, *args.jobs]}
+            for _ in range(args.tp_runs):
+                for j in runs:
+                    runs[j].append(_measure([*stance, "predict", "--model", str(model_path), "--input", str(small),
+                                             "--output", str(out), "--jobs", str(j)]))
+            for j, rs in runs.items():
+                res[f"jobs_{j}_s"] = round(statistics.median(r[0] for r in rs), 3)
+                res[f"jobs_{j}_cpu_s"] = round(statistics.median(r[1] for r in rs), 3)
+                if j != 1:
+                    res[f"jobs_{j}_speedup"] = round(res["jobs_1_s"] / res[f"jobs_{j}_s"], 3)
+            res["load_average_1min_after"] = round(os.getloadavg()[0], 2)
+            results["jobs"] = res
+            print(json.dumps({"jobs": res}), flush=True)
+
+        # 4. memory: N vs big_factor * N lines, output to /dev/null (stdout)
+        if "memory" not in args.skip:
+            big_n = n * args.big_factor
+            big = work / f"lines_{big_n}.txt"
+            _write_lines(big, texts, big_n, seed=1)
+            mem: dict = {}
+            for path, cnt in ((small, n), (big, big_n)):
+                dt, _cpu, rss = _measure([*stance, "predict", "--model", str(model_path), "--input", str(path)])
+                mem[f"{cnt}_lines"] = {"peak_rss_mb": round(rss, 1), "wall_s": round(dt, 2),
+                                       "input_mb": round(path.stat().st_size / 2**20, 1)}
+            j = max(args.jobs or [2])
+            dt, _cpu, rss = _measure([*stance, "predict", "--model", str(model_path), "--input", str(big),
+                                      "--jobs", str(j)])
+            mem[f"{big_n}_lines_jobs_{j}"] = {"peak_rss_mb_largest_process": round(rss, 1), "wall_s": round(dt, 2)}
+            results["memory"] = mem
+            print(json.dumps({"memory": mem}), flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

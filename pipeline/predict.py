@@ -870,6 +870,7 @@ def summarize_article(model, path: str | os.PathLike, top: int = 3,
                 "label": lab,
                 "scores": dict(zip(scorer.classes, rd)),
                 "_score": pr[scorer.classes.index(lab)],
+                "_rounded": rd[scorer.classes.index(lab)],
             })
     n = len(rows)
     kinds = [c for c in LABELS] + [c for c in scorer.classes if c not in LABELS]
@@ -880,11 +881,11 @@ def summarize_article(model, path: str | os.PathLike, top: int = 3,
         mine = sorted((r for r in rows if r["label"] == side), key=lambda r: (-r["_score"], r["position"]))
         most[side] = [
             {"sentence_id": r["sentence_id"], "position": r["position"], "text": r["text"],
-             "score": round(r["_score"], 4)}
+             "score": r["_rounded"]}
             for r in mine[: max(top, 0)]
         ]
     for r in rows:
-        del r["_score"]
+        del r["_score"], r["_rounded"]
     return {
         "article_id": p.stem,
         "n_sentences": n,

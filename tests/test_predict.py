@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -434,6 +435,33 @@ def test_jobs_two_gives_identical_ordered_output(tiny_model_path, tmp_path, fmt)
         recs = jsonl(a.decode())
         assert recs[17] == {"line": 18, "text": "", "error": "empty text"}
         assert [r["text"] for r in recs] == texts
+
+
+class PidModel(SpyModel):
+    """Appends the scoring process id to a file, one line per predict_proba call."""
+
+    def __init__(self, model, log: Path):
+        super().__init__(model)
+        self.log = str(log)
+
+    def predict_proba(self, texts):
+        with open(self.log, "a") as fh:
+            fh.write(f"{os.getpid()}\n")
+        time.sleep(0.05)  # slow enough that both workers get chunks (no timing is asserted)
+        return self.model.predict_proba(texts)
+
+
+def test_jobs_scores_in_worker_processes(tiny_model, tmp_path):
+    log = tmp_path / "pids.log"
+    f = write(tmp_path / "in.txt", "".join(f"Sentence {i} on sanctions.\n" for i in range(200)))
+    stats = P.predict_file(PidModel(tiny_model, log), f, tmp_path / "o.jsonl", jobs=2, chunk_size=10)
+    assert stats["rows"] == 200
+    pids = log.read_text().split()
+    assert len(pids) == 20  # one call per chunk
+    assert str(os.getpid()) not in pids and len(set(pids)) == 2
+    log.unlink()
+    P.predict_file(PidModel(tiny_model, log), tmp_path / "in.txt", tmp_path / "o.jsonl", jobs=2, chunk_size=500)
+    assert log.read_text().split() == [str(os.getpid())]  # one chunk only: no pool
 
 
 def test_jobs_flag_through_cli(capsys, tiny_model_path, tmp_path):
