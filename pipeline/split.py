@@ -1,21 +1,30 @@
 """Split stage: raw article text -> clean sentences with stable ids.
 
-Input is a folder of UTF-8 ``*.txt`` articles (article id = file stem). Each file may
-start with ``# key: value`` header lines (``source``, ``title``, ``license``), which are
-article metadata, never sentences. The text is cleaned line by line with general rules
-(page furniture, captions, credits, datelines, title blocks, timestamps, meeting
-numbers), lines broken in the middle of a sentence are rejoined, paragraphs are split
-into sentences with pysbd (in bounded chunks, so time stays linear), and repeated or
-near-identical sentences of one article (pull quotes) are merged.
+Input is a folder of UTF-8 ``*.txt`` articles (article id = file stem; hidden files are
+ignored). Each file may start with ``# key: value`` header lines (``source``, ``title``,
+``license``), which are article metadata, never sentences. The text is cleaned line by
+line with general rules (page furniture, captions, credits, datelines, title blocks,
+timestamps, meeting numbers), lines broken in the middle of a sentence are rejoined
+(after a comma or an open word such as "of" or "China's", before a lower-case word, or in
+a hard-wrapped run), paragraphs are split into sentences with pysbd (in bounded chunks,
+so time stays linear in the input), and repeated or near-identical sentences of one
+article (pull quotes) are merged.
 
 Outputs (see :func:`run_split`):
 
-- ``sentences.csv``: ``sentence_id, article_id, position, paragraph, start, end, text``
+- ``sentences.csv``: ``sentence_id, article_id, position, paragraph, start, end, text``;
+  ``start``/``end`` are character offsets into the decoded file text (header included).
 - ``articles.csv``: ``article_id, source, title, license, n_sentences``
-- ``split_report.csv``: ``article_id, rule, count, example`` - what each rule removed.
+- ``split_report.csv``: ``article_id, rule, count, example`` - what each rule removed or
+  merged, per article. Rules: ``page_furniture``, ``link_or_credit``,
+  ``caption_or_credit``, ``timestamp``, ``meeting_or_symbol``, ``bracketed_note``,
+  ``no_words``, ``short_fragment``, ``name_or_title_block``, ``long_token``,
+  ``dateline``, ``short_sentence``, ``too_long``, ``duplicate``, ``repeated_quote`` and
+  ``bad_file`` (a skipped file).
 
 ``sentence_id`` is a content hash of the article id and the normalised text, so it does
-not move when other sentences are added, removed or reordered.
+not move when other sentences are added, removed or reordered. Parameters: the ``split``
+section of params.yaml (:data:`DEFAULTS`, checked by :func:`_resolve`).
 """
 
 from __future__ import annotations
@@ -590,19 +599,34 @@ def _segmenter():
     return _SEGMENTER
 
 
-def _chunks(text: str, limit: int) -> Iterable[str]:
+_MARK = re.compile(r"[.!?]")
+#: At most about this many ``.!?`` per chunk: pysbd's abbreviation and punctuation passes
+#: re-scan the chunk once per mark, so text dense with marks ("No! No! ...", "U.S. U.S. ...")
+#: gets smaller chunks. Ordinary prose has one mark per ~100 characters and is unaffected.
+_CHUNK_MARKS = 100
+
+
+def _chunks(text: str, limit: int, max_marks: int = _CHUNK_MARKS) -> Iterable[str]:
     """Cut *text* into pieces of about *limit* characters at likely sentence boundaries.
 
     pysbd's time grows faster than linearly with input length, so it must only see
-    bounded pieces. Cuts are made after ``.!?`` that do not end an abbreviation; when a
-    window has no such boundary the cut falls on whitespace (never inside a word).
+    bounded pieces: at most about *limit* characters and *max_marks* sentence marks.
+    Cuts are made after ``.!?`` that do not end an abbreviation; when a window has no
+    such boundary the cut falls on whitespace (never inside a word).
     """
-    start = 0
     n = len(text)
-    while n - start > limit:
+    marks = [m.start() for m in _MARK.finditer(text)]
+    start = 0
+    while True:
         window_end = start + limit
+        i = bisect.bisect_left(marks, start)
+        if i + max_marks < len(marks):
+            window_end = min(window_end, marks[i + max_marks] + 1)
+        if window_end >= n:
+            break
+        span = window_end - start
         cut = None
-        for m in _CHUNK_BOUNDARY.finditer(text, start + limit // 4, min(n, start + 2 * limit)):
+        for m in _CHUNK_BOUNDARY.finditer(text, start + span // 4, min(n, start + 2 * span)):
             if _ABBREV_END.search(text[max(start, m.start() - 12):m.start()]):
                 continue
             cut = m.end()
@@ -651,7 +675,7 @@ def _pieces(chunk: str) -> list[str]:
 def segment(text: str, chunk_chars: int = 2000) -> list[str]:
     """Split one paragraph into sentences (pysbd, in bounded chunks). Returns stripped strings."""
     out: list[str] = []
-    for chunk in _chunks(text, chunk_chars):
+    for chunk in _chunks(text, chunk_chars, _CHUNK_MARKS):
         for piece in _pieces(chunk):
             if not piece.strip():
                 continue

@@ -183,6 +183,22 @@ def test_chunking_a_long_paragraph_does_not_change_the_sentences():
         assert S.segment(long_text, chunk_chars=chunk_chars) == whole
 
 
+def test_mark_dense_text_gets_smaller_chunks_without_changing_sentences(monkeypatch):
+    base = (FIX / "abbreviations.txt").read_text(encoding="utf-8").split("\n")
+    paragraph = " ".join(line for line in base if line.strip())
+    long_text = " ".join([paragraph] * 10)
+    whole = S.segment(long_text, chunk_chars=10 ** 7)
+    monkeypatch.setattr(S, "_CHUNK_MARKS", 7)
+    assert S.segment(long_text, chunk_chars=10 ** 7) == whole
+    for text in (long_text, "No! " * 5000, "U.S. " * 4000, "x" * 5000):
+        chunks = list(S._chunks(text, 2000, 7))
+        assert "".join(chunks) == text
+        for a, b in zip(chunks, chunks[1:]):
+            # cuts fall on whitespace, unless a window holds none at all (one long token)
+            assert a[-1].isspace() or b[0].isspace() or " " not in a
+    assert len(list(S._chunks("No! " * 5000, 10 ** 7, 100))) >= 50
+
+
 # ----------------------------------------------------------------------------- duplicates
 
 def test_pull_quotes_and_near_duplicates_yield_one_example():
