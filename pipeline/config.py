@@ -43,6 +43,7 @@ PATHS: dict[str, str] = {
     "metrics": "reports/metrics.json",
     "plots": "reports/plots",
     "misclassified": "reports/misclassified.csv",
+    "classification_report": "reports/classification_report.txt",
     "mlflow_db": "mlflow.db",
     "mlflow_artifacts": "mlartifacts",
 }

@@ -33,7 +33,6 @@ from pipeline.config import (PATHS, StanceError, atomic_open, load_params, repo_
                              write_json_atomic, write_text_atomic)
 
 __all__ = [
-    "CLASSIFICATION_REPORT",
     "METRIC_NAMES",
     "SYSTEMS",
     "add_evaluate_arguments",
@@ -49,7 +48,6 @@ __all__ = [
 ]
 
 #: Default path of the text classification report (next to the other reports).
-CLASSIFICATION_REPORT = "reports/classification_report.txt"
 #: Systems compared in ``metrics.json``: the model and the two baselines.
 SYSTEMS = ("model", "majority", "lexicon")
 #: Scalar metrics per system (besides per-class precision, recall, f1).
@@ -519,7 +517,7 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--misclassified", default=None,
                         help=f"output CSV of misclassified sentences (default: <repo>/{PATHS['misclassified']})")
     parser.add_argument("--classification-report", default=None,
-                        help=f"output text report (default: <repo>/{CLASSIFICATION_REPORT})")
+                        help=f"output text report (default: <repo>/{PATHS['classification_report']})")
     parser.add_argument("--no-mlflow", action="store_true", help="do not log an MLflow run (overrides mlflow.enabled)")
     parser.add_argument("--tracking-uri", default=None,
                         help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///<repo>/mlflow.db)")
@@ -551,7 +549,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
             plots_dir=Path(args.plots) if args.plots else root / PATHS["plots"],
             misclassified_path=Path(args.misclassified) if args.misclassified else root / PATHS["misclassified"],
             report_path=Path(args.classification_report) if args.classification_report
-            else root / CLASSIFICATION_REPORT,
+            else root / PATHS["classification_report"],
         )
     except StanceError as exc:
         if str(exc).startswith("evaluate."):
