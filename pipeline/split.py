@@ -202,6 +202,8 @@ def _has_verb(tokens: list[str], verbs: dict[str, set[str]]) -> bool:
     -s or past form, or a known verb's base form after "to"/"will"/a modal?"""
     words = [t.strip("\"'“”‘’()[]:;,.!?").lower() for t in tokens]
     for i, w in enumerate(words):
+        if w == "may" and i + 1 < len(words) and words[i + 1][:1].isdigit():
+            continue                     # the month: "Briefing on May 31"
         if w in _FINITE or w in verbs["finite"]:
             return True
         if w in verbs["base"] and i > 0 and words[i - 1] in ({"to"} | _FINITE):

@@ -257,6 +257,11 @@ def test_headlines_with_a_claim_stay_captions_and_attributions_go():
     assert counts["short_sentence"] == 1         # "Kerry said."
 
 
+def test_month_may_is_not_a_verb():
+    assert split_string("Council Briefing on May 31\n")[0] == []
+    assert split_string("Sanctions May Be Eased\n")[0] == ["Sanctions May Be Eased"]
+
+
 def test_extra_headline_verbs_from_params():
     assert split_string("Seoul Mulls Fresh Measures\n")[0] == []
     assert split_string("Seoul Mulls Fresh Measures\n", {"headline_verbs": ["mull"]})[0] == [
