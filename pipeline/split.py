@@ -85,7 +85,7 @@ DEFAULTS: dict[str, Any] = {
     "max_sentence_chars": 1000,      # a longer "sentence" is not a sentence
     "chunk_chars": 2000,             # pysbd sees at most ~this many characters at a time
     "min_words_contained": 5,        # a sentence repeated inside a longer one is merged from this size
-    "keep_duplicate": "first",       # first | fullest: which of several equal sentences is kept
+    "keep_duplicate": "fullest",     # first | fullest: which of several equal sentences is kept
     "wrap_max_chars": 100,           # hard-wrapped text: runs of lines at most this long are rejoined
     "n_jobs": 1,                     # worker processes for many files (output does not depend on it)
     "ui_patterns": [],               # extra page-furniture regexes (case-insensitive)

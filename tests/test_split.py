@@ -215,7 +215,7 @@ def test_pull_quotes_and_near_duplicates_yield_one_example():
 
 
 def test_keep_duplicate_fullest_keeps_the_body_version():
-    first = texts("pull_quotes")
+    first = texts("pull_quotes", {"keep_duplicate": "first"})
     fullest = texts("pull_quotes", {"keep_duplicate": "fullest"})
     assert "We will also keep up the pressure" in first
     assert '"We will also keep up the pressure."' in fullest
