@@ -571,4 +571,24 @@ def run_evaluate(args: argparse.Namespace) -> int:
         )
         print(f"stance evaluate: MLflow run {run['run_id']} in experiment {run['experiment']!r}; "
               f"model {run['model_name']} version {run['version']} is @{run['alias']}", file=sys.stderr)
+    _write_mlflow_record(Path(args.model) if args.model else root / PATHS["model"], ml if use_mlflow else None)
     return 0
+
+
+def _write_mlflow_record(model_path: Path, mlflow_params: dict[str, Any] | None) -> None:
+    """Write ``mlflow.json`` next to the model: what was logged, without run ids or paths.
+
+    It is a cached (not git-tracked) DVC output of this stage, so a fresh clone lacks it and its
+    first ``dvc repro`` re-runs ``evaluate`` and logs an MLflow run there too; its content is
+    deterministic, so ``dvc.lock`` stays byte-identical.
+    """
+    from pipeline.train import file_sha256
+
+    record: dict[str, Any] = {"logged": mlflow_params is not None, "model_sha256": file_sha256(model_path)}
+    if mlflow_params is not None:
+        record.update({
+            "experiment": str(mlflow_params.get("experiment", "sanctions-stance")),
+            "registered_model": str(mlflow_params.get("registered_model", "sanctions-stance")),
+            "alias": str(mlflow_params.get("alias", "champion")),
+        })
+    write_json_atomic(model_path.with_name("mlflow.json"), record)

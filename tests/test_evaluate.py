@@ -396,3 +396,21 @@ def test_dvc_repro_metrics_plots_and_experiments(tmp_path):
     champion = client.get_model_version_by_alias("sanctions-stance", "champion")
     latest = max(int(v.version) for v in client.search_model_versions("name='sanctions-stance'"))
     assert int(champion.version) == latest == len(runs)
+
+
+def test_evaluate_writes_a_deterministic_mlflow_record_next_to_the_model(trained, tmp_path):
+    """models/mlflow.json: cached DVC output that makes a fresh clone log its own MLflow run."""
+    import shutil
+
+    model = tmp_path / "model.joblib"
+    shutil.copy(trained["model"], model)
+    args = ["evaluate", "--no-mlflow", "--params", str(trained["params_path"]), "--dataset", str(trained["dataset"]),
+            "--model", str(model), "--metrics", str(tmp_path / "m.json"), "--plots", str(tmp_path / "p"),
+            "--misclassified", str(tmp_path / "x.csv"), "--classification-report", str(tmp_path / "c.txt")]
+    assert main(args) == 0
+    first = (tmp_path / "mlflow.json").read_bytes()
+    record = json.loads(first)
+    assert record["logged"] is False and len(record["model_sha256"]) == 64
+    assert "run_id" not in record and str(tmp_path) not in first.decode()
+    assert main(args) == 0
+    assert (tmp_path / "mlflow.json").read_bytes() == first
