@@ -47,7 +47,6 @@ __all__ = [
     "summarize",
 ]
 
-#: Default path of the text classification report (next to the other reports).
 #: Systems compared in ``metrics.json``: the model and the two baselines.
 SYSTEMS = ("model", "majority", "lexicon")
 #: Scalar metrics per system (besides per-class precision, recall, f1).
