@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import os
 import select
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from labelkit import HEADER, rows, write
 from pipeline.cli import main
 from pipeline.labeler import build_queue, model_guesses, run_session
 from pipeline.labels import read_labels, read_sentences
@@ -26,20 +26,7 @@ a2,art1,2,0,101,128,The meeting rose at 11 a.m.
 b0,art2,0,0,0,31,China opposed further measures.
 b1,art2,1,0,32,80,The panel of experts will report in six months.
 """
-HEADER = "sentence_id,label,text,note\n"
 TIMEOUT = 30.0  # generous upper bound for a subprocess to react; not a speed target
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8", newline="")
-    return path
-
-
-def rows(path: Path) -> list[list[str]]:
-    """The labels file as CSV rows (also proves it parses)."""
-    with open(path, encoding="utf-8", newline="") as fh:
-        return list(csv.reader(fh, strict=True))
 
 
 @pytest.fixture

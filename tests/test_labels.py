@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from labelkit import HEADER, write
 from pipeline.cli import main
 from pipeline.labels import (
     agreement,
@@ -26,15 +27,6 @@ b0,art2,0,0,0,31,China opposed further measures.
 b1,art2,1,0,32,80,The panel of experts will report in six months.
 b2,art2,2,1,81,120,Sanctions remain the best tool we have.
 """
-
-
-def write(path: Path, text: str | bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(text, bytes):
-        path.write_bytes(text)
-    else:
-        path.write_text(text, encoding="utf-8", newline="")
-    return path
 
 
 @pytest.fixture
@@ -142,7 +134,6 @@ def test_orphans_that_disagree_about_one_sentence_are_not_reattached(project):
     assert report["labeled"] == 0
 
 
-HEADER = "sentence_id,label,text,note\n"
 
 
 @pytest.mark.parametrize("content, expected", [

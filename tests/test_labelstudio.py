@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -10,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from labelkit import HEADER, rows, write
 from pipeline import LABELS
 from pipeline.cli import main
 from pipeline.labels import build_dataset
@@ -22,18 +22,6 @@ b0,art2,0,0,0,31,China opposed further measures.
 b1,art2,1,0,32,80,The panel of experts will report in six months.
 b2,art2,2,1,81,120,Sanctions remain the best tool we have.
 """
-HEADER = "sentence_id,label,text,note\n"
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8", newline="")
-    return path
-
-
-def rows(path: Path) -> list[list[str]]:
-    with open(path, encoding="utf-8", newline="") as fh:
-        return list(csv.reader(fh, strict=True))
 
 
 @pytest.fixture
