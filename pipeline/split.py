@@ -245,6 +245,24 @@ _DATELINE = re.compile(
     r")(?=[\"“‘'(\[]?[A-Z0-9])"
 )
 
+#: Photo captions: a "FILE -" / "FILE PHOTO" prefix, or a line that ends with a place and a
+#: full date after a comma ("..., Seoul, South Korea, March 3, 2016.").
+_CAPTION_PREFIX = re.compile(r"^(?:FILE|File)(?:\s+(?:PHOTO|Photo))?\s*(?:[-–—:]|$)")
+_CAPTION_DATE_END = re.compile(rf",\s+[A-Z][^,]{{0,40}},\s+{_DATE_WORDS}\.?['\"’”]*$")
+#: A reporter's sign-in: "VOA's David Gollust reports from the State Department."
+_REPORTER_SIGNIN = re.compile(
+    r"^(?:[A-Z]{2,6}['’]s\s+)?[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){1,3}\s+reports?\s+from\s+[^,;:]{1,60}\.$")
+#: What the outlet says about itself or its sources, not what the article reports.
+_OUTLET_BOILERPLATE = [
+    re.compile(r"(?i)\binformation (?:for|in) this (?:report|article|story)\b.*\bprovided by\b"),
+    re.compile(r"(?i)\b(?:weekly|monthly|daily) audience\b"),
+    re.compile(r"(?i)\bbyline\b.*\b(?:journalists|reporters|wire services?)\b"),
+]
+#: A compact date glued to the text, as press summaries print it: "20161201 morning1All papers ...".
+_DATE_PREFIX = re.compile(r"^(?:19|20)\d{6}(?:\s*[a-z]+\d*)?\s*(?=[\"“‘'(\[]?[A-Z])")
+#: A transcript speaker label in Title Case: "Ambassador Craft: You know, ...".
+_SPEAKER_LABEL = re.compile(r"^[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,2}:\s+(?=[\"“‘'(\[]?[A-Z0-9])")
+
 # Where a long paragraph may be cut before pysbd sees it: after ., ! or ? (and closing
 # quotes), before a capital or an opening quote, and not after an initial or a common
 # abbreviation.
@@ -423,6 +441,12 @@ def classify_line(text: str, params: dict[str, Any]) -> str | None:
     for pat in params["_credit"]:
         if pat.search(text):
             return "caption_or_credit"
+    if _CAPTION_PREFIX.match(text) or _CAPTION_DATE_END.search(text):
+        return "photo_caption"
+    if _REPORTER_SIGNIN.match(text):
+        return "reporter_signin"
+    if any(pat.search(text) for pat in _OUTLET_BOILERPLATE):
+        return "outlet_boilerplate"
     if _is_timestamp(text):
         return "timestamp"
     if _MEETING.match(text) or _DOC_SYMBOL.match(text):
@@ -474,10 +498,20 @@ def _open_ended(prev: str) -> bool:
     return word.lower() in _OPEN_WORDS or bool(re.search(r"\w['’]s$", word))
 
 
+def _headline_case(text: str, min_words: int = 6) -> bool:
+    """Is *text* set like a headline: at least *min_words* words, nearly all capitalised?"""
+    words = [w for w in _words(text) if w.lower() not in _CONNECTORS]
+    if len(words) < min_words:
+        return False
+    return sum(w[0].isupper() for w in words) >= 0.8 * len(words)
+
+
 def _continues(prev: str, nxt: str) -> bool:
     """Does line *nxt* continue the sentence that line *prev* left open?"""
     if _BULLET.match(nxt):
         return False
+    if _headline_case(prev) and not _first_letter_is_lower(nxt) and not _headline_case(nxt, 1):
+        return False                     # 'Peril Real, Stress Japan, ... Needed,' + 'The absence of ...'
     if _ENDS_COMMA.search(prev):
         return True                      # '..., including Japan,"' + 'Wang said.'
     if _first_letter_is_lower(nxt):
@@ -503,6 +537,24 @@ def _wrapped(run: list[str], max_chars: int) -> bool:
     if all(_TERMINAL.search(t) for t in body):
         return False
     return any(_continues(a, b) for a, b in zip(run, run[1:]))
+
+
+def _repeated_lines(lines: list[str]) -> set[int]:
+    """Indices of non-blank lines equal to the next non-blank line, and of that next line.
+
+    Page captions are printed twice in a row (the image's alt text and its caption); a
+    sentence of the article never is.
+    """
+    out: set[int] = set()
+    prev = None
+    for i, raw in enumerate(lines):
+        text = " ".join(raw.split())
+        if not text:
+            continue
+        if prev is not None and text == prev[1] and len(_words(text)) >= 3:
+            out.update((prev[0], i))
+        prev = (i, text)
+    return out
 
 
 def clean_lines(body: str, body_offset: int, params: dict[str, Any], report: Report) -> list[list[Line]]:
@@ -533,10 +585,16 @@ def clean_lines(body: str, body_offset: int, params: dict[str, Any], report: Rep
     kept: list[tuple[Line, bool, bool]] = []     # (line, is_bullet, directly follows the previous kept line)
     adjacent = False
     pos = body_offset
-    for raw in body.split("\n"):
+    raw_lines = body.split("\n")
+    repeated = _repeated_lines(raw_lines)
+    for index, raw in enumerate(raw_lines):
         start_of_line = pos
         pos += len(raw) + 1
         if not raw.strip():
+            adjacent = False
+            continue
+        if index in repeated:            # a photo caption printed twice in a row
+            report.add("photo_caption", raw.strip())
             adjacent = False
             continue
         # pieces between over-long tokens (a 1 MB run of non-space is not text)
@@ -789,6 +847,11 @@ def _merge_duplicates(sentences: list[dict[str, Any]], min_contained: int, repor
     return [s for s, k in zip(sentences, keep) if k]
 
 
+#: Line rules that also drop a whole sentence found inside a longer line.
+_SENTENCE_RULES = ("page_furniture", "caption_or_credit", "link_or_credit", "photo_caption", "reporter_signin",
+                   "outlet_boilerplate", "bracketed_note")
+
+
 def split_text(text: str, article_id: str, params: dict[str, Any] | None = None,
                report: Report | None = None, offset: int = 0) -> list[dict[str, Any]]:
     """Split article text (without header lines) into clean sentences.
@@ -818,9 +881,12 @@ def split_text(text: str, article_id: str, params: dict[str, Any] | None = None,
     out: list[dict[str, Any]] = []
     for para_no, lines in enumerate(clean_lines(text, offset, p, report)):
         para = Paragraph(lines)
-        body, cut = strip_dateline(para.text)
-        if cut:
-            report.add("dateline", para.text[:cut])
+        body, cut = para.text, 0
+        for rule, strip in (("date_prefix", _DATE_PREFIX), ("dateline", _DATELINE), ("speaker_label", _SPEAKER_LABEL)):
+            m = strip.match(body)
+            if m and m.end():
+                report.add(rule, body[:m.end()])
+                body, cut = body[m.end():], cut + m.end()
         cursor = cut
         for sent in segment(body, p["chunk_chars"]):
             at = para.text.find(sent, cursor)
@@ -836,7 +902,7 @@ def split_text(text: str, article_id: str, params: dict[str, Any] | None = None,
                 report.add("too_long", clean)
                 continue
             rule = classify_line(clean, p)
-            if rule in ("page_furniture", "caption_or_credit", "link_or_credit"):
+            if rule in _SENTENCE_RULES:
                 report.add(rule, clean)
                 continue
             out.append({

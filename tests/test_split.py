@@ -635,3 +635,34 @@ def test_project_params_split_section_is_valid():
     resolved = S._resolve(params)
     assert set(params) == set(S.DEFAULTS)               # every knob is documented in params.yaml
     assert {k: resolved[k] for k in S.DEFAULTS} == {**S.DEFAULTS, **params}
+
+
+def test_news_page_furniture_rules():
+    """Captions (FILE -, printed twice, place-and-date endings), bylines, sign-ins, date lines,
+    press-summary bullets, verbless section headings, glued date prefixes, subheads ending in a
+    comma, transcript speaker labels, bracketed notes and outlet boilerplate."""
+    got = texts("news_furniture")
+    assert got == [
+        "Envoy Rejects New Measures",
+        "A foreign minister said on Monday that the new measures would not be applied to food shipments.",
+        "The council will meet again on Tuesday, March 9, 2016.",
+        "All papers wrote that the council adopted the text unanimously.",
+        "Peril Real, Stress Delegates, As Three Members Differ over Nature of Action Needed,",
+        "The absence of contact between the two sides was dangerous, the envoy warned.",
+        "You know, this matters every day for me.",
+        "The diplomats met late into the night to finish the text.",
+    ]
+    counts = report_of("news_furniture")
+    assert counts["photo_caption"] == 5          # FILE x2, printed twice x2, place-and-date ending
+    for rule in ("reporter_signin", "date_prefix", "speaker_label", "bracketed_note", "outlet_boilerplate",
+                 "timestamp", "name_or_title_block", "short_fragment"):
+        assert counts.get(rule, 0) >= 1, rule
+
+
+@pytest.mark.parametrize("line", [
+    "He said the council would meet on 2 March 2016 in New York.",
+    "Roger Wilkison reports from Beijing, where the envoys met without setting a date for talks.",
+    "The resolution's byline language was disputed by diplomats.",
+])
+def test_news_furniture_rules_keep_real_sentences(line):
+    assert split_string(line)[0] == [line]
