@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("pipeline.train", "select and fit the TF-IDF stance classifier (DVC stage)"),
     "evaluate": ("pipeline.evaluate", "grouped cross-validation, baselines, plots, MLflow run (DVC stage)"),
     "predict": ("pipeline.predict", "label new sentences, files or whole articles with the saved model"),
+    "analyze": ("pipeline.analyze", "stance over a whole corpus by period, source and actor (local or Spark)"),
     "label": ("pipeline.labeler", "label sentences interactively in the terminal (or --set one)"),
     "agreement": ("pipeline.labels", "inter-annotator agreement between two label files"),
     "export-queue": ("pipeline.labelstudio", "export unlabeled sentences as Label Studio JSON tasks"),

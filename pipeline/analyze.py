@@ -1,0 +1,692 @@
+"""Analyze: stance over whole corpora, by period, outlet and actor (``stance analyze``).
+
+Every article goes through the pipeline's own splitter (:mod:`pipeline.split`) and the
+saved model (:func:`pipeline.predict.load_model`); each sentence also gets the actor whose
+stance it reports (:mod:`pipeline.actors`). The counts are aggregated per period and
+source (``trends.csv``), per actor and period (``actors.csv``) and per article
+(``articles.csv``), plotted (``trends.png``, ``actors.png``), and every sentence is kept
+in ``sentences.parquet``. Every output is written atomically (temporary file, then rename).
+
+Python API
+----------
+>>> from pipeline.analyze import analyze
+>>> summary = analyze("data/raw", "reports/analysis", period="year")   # doctest: +SKIP
+
+Engines: ``local`` (streaming, flat memory, ``jobs`` worker processes) and ``spark``
+(Apache Spark through PySpark: :mod:`pipeline._analyze_spark`). Both compute the per-batch
+work with :func:`score_batch` and the tables with the same code, so their aggregates are
+equal row for row.
+
+This is a command, not a DVC stage: it reads any corpus (not only ``data/raw``) and its
+inputs (a model, articles, a metadata table) are all named on the command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from pipeline import LABELS
+from pipeline._analyze_io import Article, check_date, input_kind, iter_articles, norm_source, read_meta_table
+from pipeline._analyze_stats import PERIODS, UNDATED, period_of, share_columns
+from pipeline.config import PATHS, StanceError, load_params, repo_root
+
+__all__ = [
+    "ENGINES",
+    "OUTPUTS",
+    "AnalyzeParams",
+    "Counts",
+    "analyze",
+    "evaluate_actors",
+    "resolve_params",
+    "score_batch",
+]
+
+ENGINES = ("local", "spark")
+#: Files written into the output folder.
+OUTPUTS = ("sentences.parquet", "articles.csv", "trends.csv", "trends.png", "actors.csv", "actors.png")
+#: Columns of sentences.parquet, in order.
+SENTENCE_COLUMNS = ("article_id", "sentence_id", "date", "period", "source", "position", "text", "label",
+                    "score_support", "score_oppose", "score_neutral", "actor")
+COUNT_COLUMNS = ("sentences",) + LABELS
+SHARE_COLUMNS = tuple(f"share_{lab}" for lab in LABELS) + tuple(
+    f"{lab}_{end}" for lab in LABELS for end in ("low", "high"))
+ARTICLE_COLUMNS = ("article_id", "date", "source") + COUNT_COLUMNS + tuple(f"share_{lab}" for lab in LABELS)
+TREND_COLUMNS = ("period", "source", "articles") + COUNT_COLUMNS + SHARE_COLUMNS
+ACTOR_COLUMNS = ("actor", "period") + COUNT_COLUMNS + SHARE_COLUMNS
+
+
+# --------------------------------------------------------------------------- params
+
+@dataclass(frozen=True)
+class AnalyzeParams:
+    """The ``analyze`` section of params.yaml."""
+
+    period: str = "year"
+    meta: str | None = "data/articles_meta.csv"
+    ci: float = 0.95
+    batch_articles: int = 32
+    n_jobs: int = 1
+    actors: tuple = field(default_factory=tuple)
+
+
+def resolve_params(section: dict[str, Any] | None) -> AnalyzeParams:
+    """Check the ``analyze`` section and return :class:`AnalyzeParams` (StanceError naming the key)."""
+    data = dict(section or {})
+    known = {f for f in AnalyzeParams.__dataclass_fields__}
+    for key in data:
+        if key not in known:
+            raise StanceError(f"params analyze.{key}: unknown key (known: {', '.join(sorted(known))})")
+    out = AnalyzeParams()
+    kw: dict[str, Any] = {}
+    if "period" in data:
+        if data["period"] not in PERIODS:
+            raise StanceError(f"params analyze.period: expected one of {', '.join(PERIODS)}, got {data['period']!r}")
+        kw["period"] = data["period"]
+    if "meta" in data:
+        if data["meta"] is not None and not (isinstance(data["meta"], str) and data["meta"]):
+            raise StanceError(f"params analyze.meta: expected a file path or null, got {data['meta']!r}")
+        kw["meta"] = data["meta"]
+    if "ci" in data:
+        v = data["ci"]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < 1:
+            raise StanceError(f"params analyze.ci: expected a number between 0 and 1, got {v!r}")
+        kw["ci"] = float(v)
+    for key in ("batch_articles", "n_jobs"):
+        if key in data:
+            v = data[key]
+            if isinstance(v, bool) or not isinstance(v, int) or v < (1 if key == "batch_articles" else 0):
+                raise StanceError(f"params analyze.{key}: expected a whole number >= 1, got {v!r}")
+            kw[key] = v
+    if "actors" in data:
+        kw["actors"] = _check_actors(data["actors"])
+    return AnalyzeParams(**{**out.__dict__, **kw})
+
+
+def _check_actors(value: Any) -> tuple:
+    from pipeline.actors import compile_actors
+
+    if not isinstance(value, list):
+        raise StanceError(f"params analyze.actors: expected a list of {{name, aliases}}, got {value!r:.60}")
+    out = []
+    for i, entry in enumerate(value):
+        where = f"params analyze.actors[{i}]"
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not entry["name"].strip():
+            raise StanceError(f"{where}: expected a mapping with a 'name' string, got {entry!r:.60}")
+        extra = set(entry) - {"name", "aliases"}
+        if extra:
+            raise StanceError(f"{where}: unknown key {sorted(extra)[0]!r} (known: aliases, name)")
+        aliases = entry.get("aliases") or []
+        if isinstance(aliases, str):
+            aliases = [a.strip() for a in aliases.split(",")]
+        if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
+            raise StanceError(f"{where} ({entry['name']}): aliases must be a list of non-empty strings")
+        out.append({"name": entry["name"].strip(), "aliases": tuple(a.strip() for a in aliases)})
+    names = [e["name"] for e in out]
+    dup = {n for n in names if names.count(n) > 1}
+    if dup:
+        raise StanceError(f"params analyze.actors: actor {sorted(dup)[0]!r} listed twice")
+    try:
+        compile_actors(out)
+    except ValueError as exc:
+        raise StanceError(f"params analyze.actors: {exc}") from None
+    return tuple(out)
+
+
+def _load_section(params_path: str | os.PathLike | None) -> tuple[AnalyzeParams, dict | None]:
+    """The ``analyze`` and ``split`` sections of params.yaml (defaults when there is no file)."""
+    p = Path(params_path) if params_path is not None else repo_root() / PATHS["params"]
+    if params_path is None and not p.is_file():
+        return AnalyzeParams(), None
+    params = load_params(p)
+    split = params.get("split")
+    return resolve_params(params.get("analyze")), split if isinstance(split, dict) else None
+
+
+# --------------------------------------------------------------------------- per batch
+
+class _Context:
+    """What a worker needs: the model, the splitter's params, the actor rule, the period kind."""
+
+    def __init__(self, model, split_params: dict | None, actors, period: str) -> None:
+        from pipeline.actors import compile_actors
+        from pipeline.predict import _Scorer
+        from pipeline.split import _resolve
+
+        self.scorer = _Scorer(model)
+        if tuple(self.scorer.classes) != LABELS:
+            raise StanceError(f"model classes {self.scorer.classes} are not {', '.join(LABELS)}")
+        self.split_params = _resolve(split_params)
+        self.rule = compile_actors(list(actors))
+        self.period = period
+
+
+def score_batch(articles: Iterable[Article], ctx: _Context) -> tuple[dict[str, list], list[dict]]:
+    """Split, score and attribute a batch of articles (the unit of work of both engines).
+
+    Returns ``(sentences, articles)``: the sentence rows as a dict of column lists
+    (:data:`SENTENCE_COLUMNS`) and one count row per article (``article_id, date, source,
+    sentences, support, oppose, neutral``; an article without sentences has zeros).
+    """
+    from pipeline.actors import attribute_article
+    from pipeline.split import read_article, split_text
+
+    cols: dict[str, list] = {c: [] for c in SENTENCE_COLUMNS}
+    rows: list[dict] = []
+    spans: list[tuple[int, int]] = []
+    texts: list[str] = []
+    for art in articles:
+        date, source = art.date, art.source
+        if art.path is not None:
+            meta, body, offset = read_article(art.path)
+            if not date:
+                date = check_date(meta.get("date"), f"{art.path}: header '# date:'")
+            if not source:
+                source = norm_source(meta.get("source"))
+            sents = split_text(body, art.article_id, ctx.split_params, None, offset)
+        else:
+            sents = split_text(art.text, art.article_id, ctx.split_params)
+        period = period_of(date, ctx.period)
+        start = len(texts)
+        stexts = [s["text"] for s in sents]
+        texts.extend(stexts)
+        actors = attribute_article(stexts, ctx.rule)
+        for s, actor in zip(sents, actors):
+            cols["article_id"].append(art.article_id)
+            cols["sentence_id"].append(s["sentence_id"])
+            cols["date"].append(date)
+            cols["period"].append(period)
+            cols["source"].append(source)
+            cols["position"].append(s["position"])
+            cols["text"].append(s["text"])
+            cols["actor"].append(actor)
+        spans.append((start, len(texts)))
+        rows.append({"article_id": art.article_id, "date": date, "source": source, "period": period})
+    if texts:
+        labels, proba = ctx.scorer.score(texts)
+        cols["label"] = labels
+        for j, lab in enumerate(LABELS):
+            cols[f"score_{lab}"] = proba[:, j].tolist()
+    for row, (a, b) in zip(rows, spans):
+        labs = cols["label"][a:b]
+        row["sentences"] = b - a
+        for lab in LABELS:
+            row[lab] = labs.count(lab)
+    return cols, rows
+
+
+# --------------------------------------------------------------------------- counting
+
+class Counts:
+    """Running totals: per (period, source), per (actor, period) and per article."""
+
+    def __init__(self) -> None:
+        self.trends: dict[tuple[str, str], list[int]] = {}
+        self.actors: dict[tuple[str, str], list[int]] = {}
+        self.articles: list[dict] = []
+
+    def add(self, cols: dict[str, list], rows: list[dict]) -> None:
+        for row in rows:
+            key = (row["period"], row["source"])
+            t = self.trends.setdefault(key, [0, 0, 0, 0, 0])
+            t[0] += 1
+            t[1] += row["sentences"]
+            for j, lab in enumerate(LABELS):
+                t[2 + j] += row[lab]
+            self.articles.append(row)
+        index = {lab: j for j, lab in enumerate(LABELS)}
+        for actor, period, label in zip(cols["actor"], cols["period"], cols["label"]):
+            a = self.actors.setdefault((actor, period), [0, 0, 0, 0])
+            a[0] += 1
+            a[1 + index[label]] += 1
+
+
+def _period_key(period: str) -> tuple:
+    return (period == UNDATED, period)
+
+
+def trend_rows(counts: Counts, ci: float) -> list[dict]:
+    """``trends.csv`` rows, sorted by period (undated last) and source."""
+    out = []
+    for (period, source), t in sorted(counts.trends.items(), key=lambda kv: (_period_key(kv[0][0]), kv[0][1])):
+        row = {"period": period, "source": source, "articles": t[0], "sentences": t[1]}
+        row.update(dict(zip(LABELS, t[2:])))
+        out.append(share_columns(row, ci))
+    return out
+
+
+def actor_rows(counts: Counts, ci: float, names: list[str]) -> list[dict]:
+    """``actors.csv`` rows: actors in params order (then others, ``none`` last), periods in order."""
+    from pipeline.actors import NONE
+
+    order = {n: i for i, n in enumerate(names)}
+    def key(kv):
+        actor, period = kv[0]
+        return (actor == NONE, order.get(actor, len(order)), actor, _period_key(period))
+    out = []
+    for (actor, period), a in sorted(counts.actors.items(), key=key):
+        row = {"actor": actor, "period": period, "sentences": a[0]}
+        row.update(dict(zip(LABELS, a[1:])))
+        out.append(share_columns(row, ci))
+    return out
+
+
+def article_rows(counts: Counts) -> list[dict]:
+    """``articles.csv`` rows, in input order."""
+    out = []
+    for r in counts.articles:
+        row = {c: r[c] for c in ("article_id", "date", "source", "sentences", *LABELS)}
+        n = row["sentences"]
+        for lab in LABELS:
+            row[f"share_{lab}"] = round(row[lab] / n, 4) if n else 0.0
+        out.append(row)
+    return out
+
+
+# --------------------------------------------------------------------------- local engine
+
+_WORKER: _Context | None = None
+
+
+def _init_worker(model, split_params, actors, period) -> None:
+    global _WORKER
+    _WORKER = _Context(model, split_params, actors, period)
+
+
+def _work(batch: list[Article]):
+    assert _WORKER is not None
+    return score_batch(batch, _WORKER)
+
+
+def _batches(articles: Iterator[Article], size: int) -> Iterator[list[Article]]:
+    batch: list[Article] = []
+    for a in articles:
+        batch.append(a)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _run_local(articles: Iterator[Article], jobs: int, batch_size: int, model, split_params,
+               actors, period) -> Iterator[tuple[dict, list]]:
+    """Yield ``score_batch`` results in input order; at most ``2 * jobs`` batches in flight."""
+    if jobs <= 1:
+        ctx = _Context(model, split_params, actors, period)
+        for batch in _batches(articles, batch_size):
+            yield score_batch(batch, ctx)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(jobs, initializer=_init_worker,
+                             initargs=(model, split_params, list(actors), period)) as pool:
+        pending: deque = deque()
+        try:
+            for batch in _batches(articles, batch_size):
+                pending.append(pool.submit(_work, batch))
+                if len(pending) >= 2 * jobs:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for f in pending:
+                f.cancel()
+
+
+# --------------------------------------------------------------------------- outputs
+
+class _SentenceWriter:
+    """sentences.parquet, written batch by batch into a temporary file, renamed on :meth:`commit`."""
+
+    def __init__(self, path: Path) -> None:
+        import tempfile
+
+        import pyarrow as pa
+
+        self.path = path
+        self.schema = pa.schema([
+            ("article_id", pa.string()), ("sentence_id", pa.string()), ("date", pa.string()),
+            ("period", pa.string()), ("source", pa.string()), ("position", pa.int32()),
+            ("text", pa.string()), ("label", pa.string()), ("score_support", pa.float64()),
+            ("score_oppose", pa.float64()), ("score_neutral", pa.float64()), ("actor", pa.string()),
+        ])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, self.tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        self.writer = None
+        self.rows = 0
+
+    def write(self, cols: dict[str, list]) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if not cols["article_id"]:
+            return
+        table = pa.Table.from_pydict({c: cols[c] for c in SENTENCE_COLUMNS}, schema=self.schema)
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.tmp, self.schema, compression="zstd")
+        self.writer.write_table(table)
+        self.rows += table.num_rows
+
+    def commit(self) -> None:
+        import pyarrow.parquet as pq
+
+        if self.writer is None:
+            pq.write_table(self.schema.empty_table(), self.tmp, compression="zstd")
+        else:
+            self.writer.close()
+        os.chmod(self.tmp, 0o644)
+        os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        if self.writer is not None:
+            try:
+                self.writer.close()
+            except Exception:  # noqa: BLE001 - cleaning up after another error
+                pass
+        try:
+            os.unlink(self.tmp)
+        except FileNotFoundError:
+            pass
+
+
+def _write_table(path: Path, rows: list[dict], columns: tuple[str, ...]) -> None:
+    import pandas as pd
+
+    from pipeline.config import write_csv_atomic
+
+    write_csv_atomic(path, pd.DataFrame(rows, columns=list(columns)))
+
+
+# --------------------------------------------------------------------------- API
+
+def analyze(input_path: str | os.PathLike, out_dir: str | os.PathLike, *, engine: str = "local",
+            period: str | None = None, jobs: int | None = None, master: str | None = None,
+            model: Any = None, meta: str | os.PathLike | None | bool = True,
+            params: str | os.PathLike | None = None, progress: bool | None = None,
+            batch_articles: int | None = None) -> dict[str, Any]:
+    """Analyse a corpus and write :data:`OUTPUTS` into *out_dir*.
+
+    Parameters
+    ----------
+    input_path : str or path-like
+        A folder of ``*.txt`` articles (article id = file stem; optional ``# date:`` and
+        ``# source:`` header lines), or one ``.jsonl``/``.csv``/``.parquet`` file with
+        columns ``article_id``, ``text`` and optional ``date`` (ISO ``YYYY-MM-DD``) and
+        ``source``.
+    out_dir : str or path-like
+        Output folder (created when missing); each file is replaced atomically.
+    engine : {"local", "spark"}
+    period : {"month", "quarter", "year"}, optional
+        Default: ``analyze.period`` in params.yaml.
+    jobs : int, optional
+        Local engine: worker processes (0: one per CPU). Default ``analyze.n_jobs``.
+    master : str, optional
+        Spark master URL (default ``local[*]``).
+    model : estimator or path, optional
+        Default: ``models/model.joblib`` (loaded and checked by :func:`pipeline.predict.load_model`).
+    meta : path, True or None/False
+        Folder inputs: the metadata table (``article_id, date, source``). True: the
+        ``analyze.meta`` file of params.yaml when it exists. None/False: none. Table values
+        win over header lines.
+    params : path, optional
+        params.yaml (default: the project's; defaults when there is none).
+    progress : bool, optional
+        Local engine: a progress bar on stderr (default: when stderr is a terminal).
+
+    Returns
+    -------
+    dict
+        ``articles``, ``undated`` (articles without a date), ``undated_ids`` (the first 10),
+        ``sentences``, ``counts`` (per label), ``periods``, ``sources``, ``engine``, ``out``.
+
+    Raises
+    ------
+    StanceError
+        Bad input (file, row and value named), bad params, a missing or untrusted model.
+    """
+    from pipeline.predict import load_model
+
+    ap, split_params = _load_section(params)
+    if engine not in ENGINES:
+        raise StanceError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    period = period or ap.period
+    if period not in PERIODS:
+        raise StanceError(f"unknown period {period!r}; choose one of {', '.join(PERIODS)}")
+    jobs = ap.n_jobs if jobs is None else jobs
+    if jobs == 0:
+        jobs = os.cpu_count() or 1
+    batch_size = batch_articles or ap.batch_articles
+    kind = input_kind(input_path)
+    table: dict[str, tuple[str, str]] | None = None
+    if kind == "dir":
+        if meta is True:
+            if ap.meta:
+                mp = Path(ap.meta)
+                if not mp.is_absolute():
+                    mp = repo_root() / mp
+                table = read_meta_table(mp) if mp.is_file() else None
+        elif meta:
+            table = read_meta_table(meta)
+    model_obj = load_model(model) if model is None or isinstance(model, (str, os.PathLike)) else model
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise StanceError(f"{out}: output exists and is not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+
+    names = [a["name"] for a in ap.actors]
+    if engine == "spark":
+        from pipeline._analyze_spark import run_spark
+
+        counts, writer = run_spark(input_path, kind, table, model_obj, split_params, ap.actors, period,
+                                   master or "local[*]", out / "sentences.parquet", _SentenceWriter)
+    else:
+        counts, writer = _analyze_local(input_path, table, model_obj, split_params, ap.actors,
+                                        period, jobs, batch_size, out, progress)
+    trends = trend_rows(counts, ap.ci)
+    actors = actor_rows(counts, ap.ci, names)
+    arts = article_rows(counts)
+    try:
+        _write_table(out / "articles.csv", arts, ARTICLE_COLUMNS)
+        _write_table(out / "trends.csv", trends, TREND_COLUMNS)
+        _write_table(out / "actors.csv", actors, ACTOR_COLUMNS)
+        from pipeline._analyze_plots import plot_actors, plot_trends
+
+        plot_trends(trends, out / "trends.png", period)
+        plot_actors(actors, out / "actors.png", period, names)
+        writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
+    undated = [a["article_id"] for a in arts if not a["date"]]
+    totals = {lab: sum(a[lab] for a in arts) for lab in LABELS}
+    return {
+        "engine": engine,
+        "out": str(out),
+        "articles": len(arts),
+        "undated": len(undated),
+        "undated_ids": undated[:10],
+        "sentences": sum(a["sentences"] for a in arts),
+        "counts": totals,
+        "periods": sorted({t["period"] for t in trends if t["period"] != UNDATED}),
+        "sources": sorted({t["source"] for t in trends}),
+        "actors": {n: sum(r["sentences"] for r in actors if r["actor"] == n) for n in names},
+    }
+
+
+def _analyze_local(input_path, table, model_obj, split_params, actors, period, jobs, batch_size,
+                   out: Path, progress):
+    counts = Counts()
+    writer = _SentenceWriter(out / "sentences.parquet")
+    total = None
+    if input_kind(input_path) == "dir":
+        from pipeline.split import list_articles
+
+        total = len(list_articles(input_path))
+    if progress is None:
+        progress = bool(getattr(sys.stderr, "isatty", lambda: False)())
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, unit="article", file=sys.stderr, desc="stance analyze", dynamic_ncols=True)
+    try:
+        for cols, rows in _run_local(iter_articles(input_path, table), jobs, batch_size, model_obj,
+                                     split_params, actors, period):
+            writer.write(cols)
+            counts.add(cols, rows)
+            if bar is not None:
+                bar.update(len(rows))
+    except BaseException:
+        writer.abort()
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    return counts, writer
+
+
+def summary_text(summary: dict[str, Any]) -> str:
+    """The short summary printed on stderr."""
+    n = summary["sentences"]
+    shares = ", ".join(f"{lab} {summary['counts'][lab]} ({summary['counts'][lab] / n:.1%})" if n else f"{lab} 0"
+                       for lab in LABELS)
+    periods = summary["periods"]
+    span = f"{periods[0]} to {periods[-1]} ({len(periods)} periods)" if periods else "no dated periods"
+    lines = [
+        f"stance analyze ({summary['engine']}): {summary['articles']} articles, {n} sentences: {shares}",
+        f"  {span}; {len(summary['sources'])} sources",
+    ]
+    if summary["undated"]:
+        ids = ", ".join(summary["undated_ids"]) + (", ..." if summary["undated"] > len(summary["undated_ids"]) else "")
+        lines.append(f"  {summary['undated']} article(s) without a date (period '{UNDATED}'): {ids}")
+    if summary["actors"]:
+        top = sorted(summary["actors"].items(), key=lambda kv: -kv[1])
+        lines.append("  sentences per actor: " + ", ".join(f"{a} {k}" for a, k in top if k))
+    lines.append(f"  wrote {', '.join(OUTPUTS)} to {summary['out']}")
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- actor evaluation
+
+def evaluate_actors(gold_path: str | os.PathLike, input_path: str | os.PathLike = PATHS["raw"],
+                    params: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Accuracy of the actor rule on hand labels (``sentence_id, actor[, note]``).
+
+    The corpus (*input_path*, default ``data/raw``) is split with the pipeline's splitter
+    and the rule applied article by article; the gold sentences are found by ``sentence_id``.
+    Gold actors outside ``analyze.actors`` and ``none`` are a StanceError (file, line, value).
+    """
+    import pandas as pd
+
+    from pipeline.actors import NONE, attribute_article, compile_actors, evaluate
+    from pipeline.split import split_corpus
+
+    ap, split_params = _load_section(params)
+    names = {a["name"] for a in ap.actors} | {NONE}
+    gp = Path(gold_path)
+    try:
+        gold = pd.read_csv(gp, dtype=str, keep_default_na=False)
+    except FileNotFoundError:
+        raise StanceError(f"{gp}: gold file not found") from None
+    except Exception as exc:  # noqa: BLE001 - any parse failure is a bad file
+        raise StanceError(f"{gp}: not a readable CSV ({' '.join(str(exc).split())[:120]})") from None
+    for col in ("sentence_id", "actor"):
+        if col not in gold.columns:
+            raise StanceError(f"{gp} line 1: no '{col}' column")
+    for i, a in enumerate(gold["actor"], 2):
+        if a not in names:
+            raise StanceError(f"{gp} line {i}: actor {a!r} is not one of {', '.join(sorted(names))}")
+    params_split = dict(split_params or {})
+    params_split["on_bad_file"] = "fail"
+    sentences, _arts, _rep = split_corpus(input_path, params_split)
+    rule = compile_actors(list(ap.actors))
+    actors: list[str] = []
+    for _aid, group in sentences.groupby("article_id", sort=True):
+        actors.extend(attribute_article(group.sort_values("position")["text"].tolist(), rule))
+    ordered = sentences.sort_values(["article_id", "position"])
+    pred = pd.DataFrame({"sentence_id": ordered["sentence_id"].to_numpy(), "actor": actors})
+    result = evaluate(gold, pred)
+    result["gold"] = str(gp)
+    return result
+
+
+# --------------------------------------------------------------------------- CLI
+
+def _jobs(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 (all CPUs) or more, got {n}")
+    return n
+
+
+def add_analyze_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``stance analyze``."""
+    parser.add_argument("--input", "-i", metavar="ARTICLES",
+                        help="folder of .txt articles, or a .jsonl/.csv/.parquet file with article_id, text "
+                             "and optional date, source")
+    parser.add_argument("--out", "-o", metavar="DIR", help="output folder")
+    parser.add_argument("--engine", choices=ENGINES, default="local", help="local (default) or spark")
+    parser.add_argument("--master", metavar="URL", default=None,
+                        help="Spark master (default: local[*]; e.g. spark://host:7077)")
+    parser.add_argument("--period", choices=PERIODS, default=None,
+                        help="time bucket of trends.csv and actors.csv (default: analyze.period in params.yaml)")
+    parser.add_argument("--jobs", "-j", type=_jobs, default=None, metavar="N",
+                        help="local engine: worker processes (default: analyze.n_jobs; 0: all CPUs)")
+    parser.add_argument("--meta", metavar="CSV", default=None,
+                        help="folder input: metadata table article_id,date,source "
+                             "(default: analyze.meta in params.yaml when it exists)")
+    parser.add_argument("--no-meta", action="store_true", help="ignore any metadata table (header lines only)")
+    parser.add_argument("--model", "-m", metavar="PATH", help=f"model file (default: {PATHS['model']})")
+    parser.add_argument("--params", metavar="FILE", default=None, help="params file (default: params.yaml)")
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                        help="progress bar on stderr (default: only when stderr is a terminal)")
+    parser.add_argument("--evaluate-actors", metavar="GOLD_CSV", default=None,
+                        help="instead of analysing: accuracy of the actor rule on hand labels "
+                             "(sentence_id, actor) over the --input folder (default: data/raw)")
+    parser.add_argument("--json", action="store_true", help="with --evaluate-actors: print JSON")
+
+
+def run_analyze(args: argparse.Namespace) -> int:
+    """Run ``stance analyze``; errors raise :class:`StanceError` (one line, exit 2)."""
+    if args.evaluate_actors:
+        result = evaluate_actors(args.evaluate_actors, args.input or PATHS["raw"], args.params)
+        if args.json:
+            import json
+
+            print(json.dumps(result, indent=2, ensure_ascii=False))
+            return 0
+        print(f"actor rule on {result['gold']}: {result['correct']} of {result['n']} correct, "
+              f"accuracy {result['accuracy']:.3f} (95% Wilson [{result['accuracy_low']:.3f}, "
+              f"{result['accuracy_high']:.3f}])")
+        if result["missing"]:
+            print(f"  {len(result['missing'])} gold sentence(s) not found in the corpus: "
+                  f"{', '.join(result['missing'][:5])}")
+        for actor, row in result["per_actor"].items():
+            wrong = {p: k for p, k in result["confusion"][actor].items() if p != actor}
+            detail = ", ".join(f"{p} {k}" for p, k in sorted(wrong.items(), key=lambda kv: -kv[1]))
+            print(f"  {actor:<15} {row['correct']:>3}/{row['gold']:<3} recall {row['recall']:.2f}"
+                  + (f"   (missed as: {detail})" if detail else ""))
+        return 0
+    if not args.input or not args.out:
+        raise StanceError("give --input ARTICLES and --out DIR")
+    if args.engine != "spark" and args.master:
+        raise StanceError("--master is for --engine spark")
+    meta: Any = True
+    if args.no_meta:
+        meta = None
+    elif args.meta:
+        meta = args.meta
+    summary = analyze(args.input, args.out, engine=args.engine, period=args.period, jobs=args.jobs,
+                      master=args.master, model=args.model, meta=meta, params=args.params, progress=args.progress)
+    sys.stderr.write(summary_text(summary))
+    return 0
