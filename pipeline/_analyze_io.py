@@ -92,8 +92,6 @@ def norm_source(value: Any) -> str:
 def _article_id(value: Any, where: str) -> str:
     if _missing(value):
         raise StanceError(f"{where}: empty article_id")
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
     if not isinstance(value, (str, int)) or isinstance(value, bool):
         raise StanceError(f"{where}: article_id must be a string, got {type(value).__name__} {value!r:.40}")
     return str(value).strip()

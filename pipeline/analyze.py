@@ -485,7 +485,8 @@ def analyze(input_path: str | os.PathLike, out_dir: str | os.PathLike, *, engine
         from pipeline._analyze_spark import run_spark
 
         counts, writer = run_spark(input_path, kind, table, model_obj, split_params, ap.actors, period,
-                                   master or "local[*]", out / "sentences.parquet", _SentenceWriter)
+                                   master or "local[*]", out / "sentences.parquet", _SentenceWriter,
+                                   batch_size=batch_size)
     else:
         counts, writer = _analyze_local(input_path, table, model_obj, split_params, ap.actors,
                                         period, jobs, batch_size, out, progress)
