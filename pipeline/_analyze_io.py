@@ -26,7 +26,7 @@ __all__ = ["Article", "FILE_FORMATS", "check_date", "input_kind", "iter_articles
 FILE_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 META_COLUMNS = ("article_id", "date", "source")
 
-_DATE = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
+_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
 
 @dataclass
@@ -48,7 +48,7 @@ def _missing(value: Any) -> bool:
 
 
 def check_date(value: Any, where: str) -> str:
-    """Validate a date: ISO ``YYYY-MM-DD`` (or ``YYYY-MM`` when only the month is known).
+    """Validate a date: ISO ``YYYY-MM-DD`` (or ``YYYY-MM`` / ``YYYY`` when only the month or year is known).
 
     Returns the date as a string, or ``""`` when *value* is missing (None, NaN, blank).
     A ``datetime.date``/``datetime`` (Parquet date columns) becomes its ISO day. Raises
@@ -66,14 +66,14 @@ def check_date(value: Any, where: str) -> str:
     m = _DATE.match(text)
     ok = False
     if m:
-        y, mo, d = int(m.group(1)), int(m.group(2)), m.group(3)
+        y, mo, d = int(m.group(1)), int(m.group(2) or 1), m.group(3)
         try:
             _dt.date(y, mo, int(d) if d else 1)
             ok = y >= 1000
         except ValueError:
             ok = False
     if not ok:
-        raise StanceError(f"{where}: date {text[:40]!r} is not an ISO date (YYYY-MM-DD, or YYYY-MM)")
+        raise StanceError(f"{where}: date {text[:40]!r} is not an ISO date (YYYY-MM-DD, or YYYY-MM, YYYY)")
     return text
 
 

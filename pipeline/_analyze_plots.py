@@ -14,7 +14,9 @@ from pathlib import Path
 from pipeline._analyze_stats import UNDATED
 
 COLORS = {"support": "#1b7837", "oppose": "#b2182b"}
-MAX_PANELS = 9
+MAX_PANELS = 6
+#: Points resting on fewer sentences are not drawn (their interval would span most of the axis).
+MIN_POINT = 5
 
 
 def _x(period: str) -> float:
@@ -49,20 +51,20 @@ def _panel(ax, pooled: dict[str, list[int]], title: str, xlim, level: float = 0.
         xs, ys, lo, hi = [], [], [], []
         for p in periods:
             n, k = pooled[p][0], pooled[p][1 + j]
-            if n == 0:
+            if n < MIN_POINT:
                 continue
             share = k / n
             low, high = wilson(k, n, level)
             xs.append(_x(p) + offset)
             ys.append(share)
-            lo.append(share - low)
-            hi.append(high - share)
+            lo.append(max(0.0, share - low))
+            hi.append(max(0.0, high - share))
         if xs:
             ax.errorbar(xs, ys, yerr=[lo, hi], fmt="o-", color=COLORS[label], ms=4, lw=1.2,
                         elinewidth=0.8, capsize=2, alpha=0.9, label=f"{label} share")
     for p in periods:
         n = pooled[p][0]
-        if n:
+        if n >= MIN_POINT:
             ax.annotate(str(n), (_x(p), 1.02), ha="center", va="bottom", fontsize=6, color="#555555",
                         annotation_clip=False)
     ax.set_title(f"{title}  ({n_total} sentences)", fontsize=9, loc="left", pad=12)
@@ -135,7 +137,9 @@ def plot_trends(rows: list[dict], path: Path, period: str) -> None:
     rest = [s for s in ranked if s not in own]
     panels = [("all sources", dated)] + [(s or "(no source)", [r for r in dated if r["source"] == s]) for s in own]
     if rest:
-        panels.append((f"other sources ({len(rest)})", [r for r in dated if r["source"] in rest]))
+        names = ", ".join(s or "(no source)" for s in rest)
+        names = names if len(names) <= 40 else names[:39] + "\u2026"
+        panels.append((f"other: {names}", [r for r in dated if r["source"] in rest]))
     nrows, ncols = _grid(len(panels))
     fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 2.9 * nrows + 0.9), sharey=True, squeeze=False)
     xlim = _xlim(dated)
@@ -146,7 +150,8 @@ def plot_trends(rows: list[dict], path: Path, period: str) -> None:
     handles, labels = axes.flat[0].get_legend_handles_labels()
     note = f"; {undated} undated sentences not shown" if undated else ""
     fig.suptitle(f"Share of sentences supporting / opposing sanctions, per {period} and source\n"
-                 f"(bars: 95% Wilson intervals; small numbers: sentences per point{note})", fontsize=10)
+                 f"(bars: 95% Wilson intervals; small numbers: sentences per point; points with fewer than "
+                 f"{MIN_POINT} sentences not drawn{note})", fontsize=10)
     fig.legend(handles, labels, loc="upper right", fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0, 1, 0.93))
     _save(fig, path)
@@ -183,9 +188,9 @@ def plot_actors(rows: list[dict], path: Path, period: str, names: list[str]) -> 
     ax = axes.flat[0]
     ys = list(range(len(actors)))[::-1]
     left = [0.0] * len(actors)
-    for j, (label, color) in enumerate((("support", COLORS["support"]), ("neutral", "#bbbbbb"),
-                                         ("oppose", COLORS["oppose"]))):
-        widths = [totals[a][1 + j] / totals[a][0] for a in actors]
+    for label, color, j in (("support", COLORS["support"], 1), ("neutral", "#bbbbbb", 3),
+                            ("oppose", COLORS["oppose"], 2)):
+        widths = [totals[a][j] / totals[a][0] for a in actors]
         ax.barh(ys, widths, left=left, color=color, label=label, height=0.7)
         left = [lft + w for lft, w in zip(left, widths)]
     ax.set_yticks(ys, [f"{a} ({totals[a][0]})" for a in actors], fontsize=7)
@@ -193,7 +198,7 @@ def plot_actors(rows: list[dict], path: Path, period: str, names: list[str]) -> 
     ax.xaxis.set_major_formatter(_percent())
     ax.tick_params(labelsize=7)
     ax.set_title("stance mix per actor, all periods (sentences)", fontsize=9, loc="left")
-    ax.legend(fontsize=7, loc="lower right", frameon=True)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, frameon=False)
     xlim = _xlim(dated)
     for ax, actor in zip(list(axes.flat)[1:], panels):
         _panel(ax, _pool([r for r in dated if r["actor"] == actor], "actor"), actor, xlim)
@@ -201,8 +206,8 @@ def plot_actors(rows: list[dict], path: Path, period: str, names: list[str]) -> 
         ax.axis("off")
     handles, labels = (axes.flat[1].get_legend_handles_labels() if panels else ([], []))
     fig.suptitle(f"Who holds the stance: sentences attributed to each actor, per {period}\n"
-                 "(bars: 95% Wilson intervals; small numbers: sentences per point; "
-                 "sentences without an actor not shown)", fontsize=10)
+                 "(bars: 95% Wilson intervals; small numbers: sentences per point; points with fewer than "
+                 f"{MIN_POINT} sentences and sentences without an actor not drawn)", fontsize=10)
     if handles:
         fig.legend(handles, labels, loc="upper right", fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0, 1, 0.93))

@@ -20,15 +20,18 @@ UNDATED = "undated"
 
 
 def period_of(date: str | None, kind: str) -> str:
-    """The period of an ISO date (``YYYY-MM-DD`` or ``YYYY-MM``): ``2006-10``, ``2006-Q4`` or ``2006``.
+    """The period of an ISO date (``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY``): ``2006-10``, ``2006-Q4`` or ``2006``.
 
-    An empty date gives :data:`UNDATED`.
+    An empty date, or a year-only date with a month or quarter period, gives :data:`UNDATED`.
     """
     if not date:
         return UNDATED
-    year, month = date[:4], int(date[5:7])
+    year = date[:4]
     if kind == "year":
         return year
+    if len(date) < 7:
+        return UNDATED
+    month = int(date[5:7])
     if kind == "quarter":
         return f"{year}-Q{(month - 1) // 3 + 1}"
     return f"{year}-{month:02d}"
@@ -43,7 +46,9 @@ def wilson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    low = 0.0 if k == 0 else max(0.0, centre - half)
+    high = 1.0 if k == n else min(1.0, centre + half)
+    return low, high
 
 
 def share_columns(row: dict, level: float = 0.95, labels=LABELS) -> dict:
