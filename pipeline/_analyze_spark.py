@@ -47,6 +47,30 @@ _OUT_SCHEMA = (
 _CACHE: dict[int, Any] = {}
 
 
+_LOG4J = """\
+rootLogger.level = error
+rootLogger.appenderRef.stderr.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = spark: %p %c{1}: %m%n%ex
+"""
+
+
+def _log4j_config() -> str:
+    """A log4j2 file that keeps Spark's console quiet (errors only); written once to the temp dir."""
+    import hashlib
+    import tempfile
+
+    path = os.path.join(tempfile.gettempdir(), f"stance-log4j2-{hashlib.sha1(_LOG4J.encode()).hexdigest()[:8]}.properties")
+    if not os.path.exists(path):
+        from pipeline.config import write_text_atomic
+
+        write_text_atomic(path, _LOG4J)
+    return path
+
+
 def spark_session(master: str = "local[*]"):
     """Return ``(session, created)``: the active SparkSession, or a new one for *master*."""
     # PySpark 4 warns that pandas >= 3 is "not fully supported"; the engines' outputs are
@@ -62,6 +86,7 @@ def spark_session(master: str = "local[*]"):
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     builder = (SparkSession.builder.master(master).appName("stance-analyze")
+               .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{_log4j_config()}")
                .config("spark.ui.enabled", "false")
                .config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
@@ -106,10 +131,11 @@ def _partition(batches, bc_id, bc, split_params, actors, period, batch_size):
             chunk = recs[start:start + batch_size]
             arts = []
             for r in chunk:
-                where = r.get("path") or f"row {r['order']}"
+                r = {k: _value(v) for k, v in r.items()}
+                where = r["path"] or f"row {r['order']}"
                 arts.append(Article(int(r["order"]), str(r["article_id"]).strip(),
-                                    check_date(r.get("date"), where), norm_source(r.get("source")),
-                                    text=r.get("text"), path=r.get("path")))
+                                    check_date(r["date"], where), norm_source(r["source"]),
+                                    text=r["text"], path=r["path"]))
             cols, rows = score_batch(arts, ctx)
             order = {a.article_id: a.order for a in arts}
             n = len(cols["article_id"])
@@ -133,6 +159,20 @@ def _partition(batches, bc_id, bc, split_params, actors, period, batch_size):
             for part in (s, a):
                 if part is not None and len(part):
                     yield _conform(part)
+
+
+def _value(v):
+    """None for the missing values pandas puts in an object column (None, NaN, NA)."""
+    if v is None or (isinstance(v, float) and v != v):
+        return None
+    try:
+        import pandas as pd
+
+        if v is pd.NA:
+            return None
+    except ImportError:  # pragma: no cover
+        pass
+    return v
 
 
 _COLS = [c.split()[0] for c in _OUT_SCHEMA.split(", ")]
