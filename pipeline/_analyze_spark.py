@@ -71,8 +71,12 @@ def _log4j_config() -> str:
     return path
 
 
-def spark_session(master: str = "local[*]"):
-    """Return ``(session, created)``: the active SparkSession, or a new one for *master*."""
+def spark_session(master: str | None = None):
+    """Return ``(session, created)``: the active SparkSession, or a new one for *master*.
+
+    *master* None means ``local[*]``, except under ``spark-submit`` (which sets
+    ``PYSPARK_GATEWAY_PORT``), where the master given to spark-submit is used.
+    """
     # PySpark 4 warns that pandas >= 3 is "not fully supported"; the engines' outputs are
     # compared in the tests instead (tests/test_analyze_spark.py)
     warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
@@ -85,7 +89,13 @@ def spark_session(master: str = "local[*]"):
         return active, False
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    builder = (SparkSession.builder.master(master).appName("stance-analyze")
+    submitted = master is None and "PYSPARK_GATEWAY_PORT" in os.environ
+    if master is None:
+        master = "" if submitted else "local[*]"
+    builder = SparkSession.builder
+    if not submitted:
+        builder = builder.master(master)
+    builder = (builder.appName("stance-analyze")
                .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{_log4j_config()}")
                .config("spark.ui.enabled", "false")
                .config("spark.ui.showConsoleProgress", "false")
@@ -100,7 +110,8 @@ def spark_session(master: str = "local[*]"):
         spark = builder.getOrCreate()
     except Exception as exc:  # noqa: BLE001 - Java missing, port trouble, bad master URL
         msg = " ".join(str(exc).split())[:200]
-        raise StanceError(f"cannot start Spark (master {master}): {msg}; PySpark 4 needs Java 17 or later") from None
+        raise StanceError(f"cannot start Spark (master {master or 'from spark-submit'}): {msg}; "
+                          "PySpark 4 needs Java 17 or later") from None
     spark.sparkContext.setLogLevel("ERROR")
     return spark, True
 

@@ -428,7 +428,7 @@ def analyze(input_path: str | os.PathLike, out_dir: str | os.PathLike, *, engine
     jobs : int, optional
         Local engine: worker processes (0: one per CPU). Default ``analyze.n_jobs``.
     master : str, optional
-        Spark master URL (default ``local[*]``).
+        Spark master URL (default ``local[*]``; under ``spark-submit``, the master given to it).
     model : estimator or path, optional
         Default: ``models/model.joblib`` (loaded and checked by :func:`pipeline.predict.load_model`).
     meta : path, True or None/False
@@ -485,7 +485,7 @@ def analyze(input_path: str | os.PathLike, out_dir: str | os.PathLike, *, engine
         from pipeline._analyze_spark import run_spark
 
         counts, writer = run_spark(input_path, kind, table, model_obj, split_params, ap.actors, period,
-                                   master or "local[*]", out / "sentences.parquet", _SentenceWriter,
+                                   master, out / "sentences.parquet", _SentenceWriter,
                                    batch_size=batch_size)
     else:
         counts, writer = _analyze_local(input_path, table, model_obj, split_params, ap.actors,
