@@ -11,16 +11,18 @@ import csv
 import datetime as _dt
 import json
 import math
+import os
 import re
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from pipeline.config import StanceError
 
-__all__ = ["Article", "FILE_FORMATS", "check_date", "input_kind", "iter_articles", "norm_source",
-           "read_meta_table"]
+__all__ = ["FILE_FORMATS", "SENTENCE_COLUMNS", "Article", "CsvWriter", "SentenceWriter", "check_date", "input_kind",
+           "iter_articles", "norm_source", "read_meta_table"]
 
 #: File extensions read as one table of articles.
 FILE_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
@@ -269,3 +271,99 @@ def _parquet_rows(p: Path) -> Iterator[tuple[int, dict, str]]:
 
 
 _READERS = {"jsonl": _jsonl_rows, "csv": _csv_rows, "parquet": _parquet_rows}
+
+
+# --------------------------------------------------------------------------- outputs
+
+#: Columns of sentences.parquet, in order.
+SENTENCE_COLUMNS = ("article_id", "sentence_id", "date", "period", "source", "position", "text", "label",
+                    "score_support", "score_oppose", "score_neutral", "actor")
+
+
+class SentenceWriter:
+    """sentences.parquet, written batch by batch into a temporary file, renamed on :meth:`commit`."""
+
+    def __init__(self, path: Path) -> None:
+        import tempfile
+
+        import pyarrow as pa
+
+        self.path = path
+        self.schema = pa.schema([
+            ("article_id", pa.string()), ("sentence_id", pa.string()), ("date", pa.string()),
+            ("period", pa.string()), ("source", pa.string()), ("position", pa.int32()),
+            ("text", pa.string()), ("label", pa.string()), ("score_support", pa.float64()),
+            ("score_oppose", pa.float64()), ("score_neutral", pa.float64()), ("actor", pa.string()),
+        ])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, self.tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        self.writer = None
+        self.rows = 0
+
+    def write(self, cols: dict[str, list]) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if not cols["article_id"]:
+            return
+        table = pa.Table.from_pydict({c: cols[c] for c in SENTENCE_COLUMNS}, schema=self.schema)
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.tmp, self.schema, compression="zstd")
+        self.writer.write_table(table)
+        self.rows += table.num_rows
+
+    def commit(self) -> None:
+        import pyarrow.parquet as pq
+
+        if self.writer is None:
+            pq.write_table(self.schema.empty_table(), self.tmp, compression="zstd")
+        else:
+            self.writer.close()
+        os.chmod(self.tmp, 0o644)
+        os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        if self.writer is not None:
+            try:
+                self.writer.close()
+            except Exception:  # noqa: BLE001 - cleaning up after another error
+                pass
+        try:
+            os.unlink(self.tmp)
+        except FileNotFoundError:
+            pass
+
+
+class CsvWriter:
+    """A CSV written row batch by row batch into a temporary file, renamed on :meth:`commit`."""
+
+    def __init__(self, path: Path, columns: tuple[str, ...]) -> None:
+        import csv
+        import tempfile
+
+        self.path = path
+        self.columns = columns
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, self.tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        self.fh = os.fdopen(fd, "w", encoding="utf-8", newline="")
+        self.writer = csv.writer(self.fh, lineterminator="\n")
+        self.writer.writerow(columns)
+
+    def write(self, rows: list[dict]) -> None:
+        self.writer.writerows([[r[c] for c in self.columns] for r in rows])
+
+    def commit(self) -> None:
+        self.fh.flush()
+        os.fsync(self.fh.fileno())
+        self.fh.close()
+        os.chmod(self.tmp, 0o644)
+        os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        if not self.fh.closed:
+            self.fh.close()
+        try:
+            os.unlink(self.tmp)
+        except FileNotFoundError:
+            pass

@@ -63,7 +63,8 @@ def _log4j_config() -> str:
     import hashlib
     import tempfile
 
-    path = os.path.join(tempfile.gettempdir(), f"stance-log4j2-{hashlib.sha1(_LOG4J.encode()).hexdigest()[:8]}.properties")
+    digest = hashlib.sha1(_LOG4J.encode()).hexdigest()[:8]
+    path = os.path.join(tempfile.gettempdir(), f"stance-log4j2-{digest}.properties")
     if not os.path.exists(path):
         from pipeline.config import write_text_atomic
 
@@ -239,25 +240,23 @@ def _articles_frame(spark, input_path, kind: str, table):
         else:
             date = F.col("date").cast("string")
     source = F.col("source").cast("string") if "source" in fields else F.lit(None).cast("string")
-    df = df.select(F.monotonically_increasing_id().alias("order"), F.col("article_id").cast("string").alias("article_id"),
+    df = df.select(F.monotonically_increasing_id().alias("order"),
+                   F.col("article_id").cast("string").alias("article_id"),
                    F.col("text").cast("string").alias("text"), F.lit(None).cast("string").alias("path"),
                    date.alias("date"), source.alias("source"))
     n = spark.sparkContext.defaultParallelism * 4
     return df.repartition(n) if df.rdd.getNumPartitions() < n else df
 
 
-def run_spark(input_path, kind, table, model, split_params, actors, period, master, parquet_path, writer_cls,
-              batch_size: int = 32):
-    """Run the analysis on Spark; returns ``(Counts, sentence writer)`` like the local engine."""
+def run_spark(input_path, kind, table, model, split_params, actors, period, master, counts, writer,
+              batch_size: int = 32) -> None:
+    """Run the analysis on Spark, filling *counts* (:class:`pipeline.analyze.Counts`) and *writer*."""
     from pyspark.sql import functions as F
-
-    from pipeline.analyze import Counts
 
     spark, created = spark_session(master)
     sc = spark.sparkContext
     bc = sc.broadcast(pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
     token = uuid.uuid4().int
-    writer = writer_cls(parquet_path)
     out = None
     try:
         df = _articles_frame(spark, input_path, kind, table)
@@ -266,7 +265,6 @@ def run_spark(input_path, kind, table, model, split_params, actors, period, mast
 
         arts = out.filter(F.col("kind") == "a")
         sents = out.filter(F.col("kind") == "s")
-        counts = Counts()
         label_sums = [F.sum(F.when(F.col("label") == lab, 1).otherwise(0)).alias(lab) for lab in LABELS]
         for r in arts.groupBy("period", "source").agg(
                 F.count(F.lit(1)).alias("articles"), F.sum("sentences").alias("sentences"),
@@ -275,10 +273,14 @@ def run_spark(input_path, kind, table, model, split_params, actors, period, mast
                 int(r[lab]) for lab in LABELS]
         for r in sents.groupBy("actor", "period").agg(F.count(F.lit(1)).alias("n"), *label_sums).collect():
             counts.actors[(r["actor"], r["period"])] = [int(r["n"])] + [int(r[lab]) for lab in LABELS]
-        for r in arts.orderBy("order").select("article_id", "date", "source", "period", "sentences",
-                                              *LABELS).toLocalIterator():
-            counts.articles.append({k: (int(r[k]) if k in ("sentences", *LABELS) else r[k]) for k in
-                                    ("article_id", "date", "source", "period", "sentences", *LABELS)})
+        keys = ("article_id", "date", "source", "period", "sentences", *LABELS)
+        batch: list[dict] = []
+        for r in arts.orderBy("order").select(*keys).toLocalIterator():
+            batch.append({k: (int(r[k]) if k in ("sentences", *LABELS) else r[k]) for k in keys})
+            if len(batch) >= _WRITE_ROWS:
+                counts.add_articles(batch)
+                batch = []
+        counts.add_articles(batch)
         from pipeline.analyze import SENTENCE_COLUMNS
 
         buf: dict[str, list] = {c: [] for c in SENTENCE_COLUMNS}
@@ -290,7 +292,6 @@ def run_spark(input_path, kind, table, model, split_params, actors, period, mast
                 buf = {c: [] for c in SENTENCE_COLUMNS}
         writer.write(buf)
     except BaseException as exc:
-        writer.abort()
         if type(exc).__name__ in ("PythonException", "Py4JJavaError", "AnalysisException"):
             raise StanceError(_spark_message(exc)) from None
         raise
@@ -300,7 +301,6 @@ def run_spark(input_path, kind, table, model, split_params, actors, period, mast
         bc.destroy()
         if created:
             spark.stop()
-    return counts, writer
 
 
 def _spark_message(exc: BaseException) -> str:

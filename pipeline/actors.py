@@ -29,11 +29,16 @@ the same actor, whatever the engine. The rule is measured against hand labels wi
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
-__all__ = ["NONE", "ActorRule", "attribute", "attribute_article", "compile_actors", "evaluate"]
+from pipeline.config import StanceError
+
+__all__ = ["NONE", "ActorRule", "attribute", "attribute_article", "compile_actors", "evaluate", "evaluate_actors"]
 
 #: Actor value of a sentence that reports nobody's stance.
 NONE = "none"
@@ -238,3 +243,45 @@ def evaluate(gold, predicted) -> dict[str, Any]:
         "per_actor": dict(sorted(per_actor.items())),
         "confusion": {g: dict(sorted(c.items())) for g, c in sorted(confusion.items())},
     }
+
+
+def evaluate_actors(gold_path: str | os.PathLike, input_path: str | os.PathLike = "data/raw",
+                    params: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Accuracy of the actor rule on hand labels (``sentence_id, actor[, note]``).
+
+    The corpus (*input_path*, default ``data/raw``) is split with the pipeline's splitter
+    and the rule applied article by article; the gold sentences are found by ``sentence_id``.
+    Gold actors outside ``analyze.actors`` and ``none`` are a StanceError (file, line, value).
+    """
+    import pandas as pd
+
+    from pipeline.analyze import _load_section
+    from pipeline.split import split_corpus
+
+    ap, split_params = _load_section(params)
+    names = {a["name"] for a in ap.actors} | {NONE}
+    gp = Path(gold_path)
+    try:
+        gold = pd.read_csv(gp, dtype=str, keep_default_na=False)
+    except FileNotFoundError:
+        raise StanceError(f"{gp}: gold file not found") from None
+    except Exception as exc:  # noqa: BLE001 - any parse failure is a bad file
+        raise StanceError(f"{gp}: not a readable CSV ({' '.join(str(exc).split())[:120]})") from None
+    for col in ("sentence_id", "actor"):
+        if col not in gold.columns:
+            raise StanceError(f"{gp} line 1: no '{col}' column")
+    for i, a in enumerate(gold["actor"], 2):
+        if a not in names:
+            raise StanceError(f"{gp} line {i}: actor {a!r} is not one of {', '.join(sorted(names))}")
+    params_split = dict(split_params or {})
+    params_split["on_bad_file"] = "fail"
+    sentences, _arts, _rep = split_corpus(input_path, params_split)
+    rule = compile_actors(list(ap.actors))
+    actors: list[str] = []
+    for _aid, group in sentences.groupby("article_id", sort=True):
+        actors.extend(attribute_article(group.sort_values("position")["text"].tolist(), rule))
+    ordered = sentences.sort_values(["article_id", "position"])
+    pred = pd.DataFrame({"sentence_id": ordered["sentence_id"].to_numpy(), "actor": actors})
+    result = evaluate(gold, pred)
+    result["gold"] = str(gp)
+    return result

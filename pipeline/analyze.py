@@ -27,12 +27,23 @@ import argparse
 import os
 import sys
 from collections import deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from pipeline import LABELS
-from pipeline._analyze_io import Article, check_date, input_kind, iter_articles, norm_source, read_meta_table
+from pipeline._analyze_io import (
+    SENTENCE_COLUMNS,
+    Article,
+    CsvWriter,
+    SentenceWriter,
+    check_date,
+    input_kind,
+    iter_articles,
+    norm_source,
+    read_meta_table,
+)
 from pipeline._analyze_stats import PERIODS, UNDATED, period_of, share_columns
 from pipeline.config import PATHS, StanceError, load_params, repo_root
 
@@ -42,7 +53,6 @@ __all__ = [
     "AnalyzeParams",
     "Counts",
     "analyze",
-    "evaluate_actors",
     "resolve_params",
     "score_batch",
 ]
@@ -50,9 +60,6 @@ __all__ = [
 ENGINES = ("local", "spark")
 #: Files written into the output folder.
 OUTPUTS = ("sentences.parquet", "articles.csv", "trends.csv", "trends.png", "actors.csv", "actors.png")
-#: Columns of sentences.parquet, in order.
-SENTENCE_COLUMNS = ("article_id", "sentence_id", "date", "period", "source", "position", "text", "label",
-                    "score_support", "score_oppose", "score_neutral", "actor")
 COUNT_COLUMNS = ("sentences",) + LABELS
 SHARE_COLUMNS = tuple(f"share_{lab}" for lab in LABELS) + tuple(
     f"{lab}_{end}" for lab in LABELS for end in ("low", "high"))
@@ -223,14 +230,24 @@ def score_batch(articles: Iterable[Article], ctx: _Context) -> tuple[dict[str, l
 # --------------------------------------------------------------------------- counting
 
 class Counts:
-    """Running totals: per (period, source), per (actor, period) and per article."""
+    """Running totals: per (period, source), per (actor, period), and over all articles.
 
-    def __init__(self) -> None:
+    Article rows go to *sink* (the articles.csv writer) as they come; only counts stay in
+    memory, so memory does not grow with the corpus (beyond the first undated ids).
+    """
+
+    def __init__(self, sink=None) -> None:
         self.trends: dict[tuple[str, str], list[int]] = {}
         self.actors: dict[tuple[str, str], list[int]] = {}
-        self.articles: list[dict] = []
+        self.sink = sink
+        self.n_articles = 0
+        self.n_sentences = 0
+        self.labels = {lab: 0 for lab in LABELS}
+        self.n_undated = 0
+        self.undated_ids: list[str] = []
 
     def add(self, cols: dict[str, list], rows: list[dict]) -> None:
+        """Local engine: count one :func:`score_batch` result."""
         for row in rows:
             key = (row["period"], row["source"])
             t = self.trends.setdefault(key, [0, 0, 0, 0, 0])
@@ -238,12 +255,26 @@ class Counts:
             t[1] += row["sentences"]
             for j, lab in enumerate(LABELS):
                 t[2 + j] += row[lab]
-            self.articles.append(row)
         index = {lab: j for j, lab in enumerate(LABELS)}
         for actor, period, label in zip(cols["actor"], cols["period"], cols["label"]):
             a = self.actors.setdefault((actor, period), [0, 0, 0, 0])
             a[0] += 1
             a[1 + index[label]] += 1
+        self.add_articles(rows)
+
+    def add_articles(self, rows: list[dict]) -> None:
+        """Article rows in input order: to the sink, and into the totals of the summary."""
+        for row in rows:
+            self.n_articles += 1
+            self.n_sentences += row["sentences"]
+            for lab in LABELS:
+                self.labels[lab] += row[lab]
+            if row["period"] == UNDATED:
+                self.n_undated += 1
+                if len(self.undated_ids) < 10:
+                    self.undated_ids.append(row["article_id"])
+        if self.sink is not None:
+            self.sink.write(article_rows(rows))
 
 
 def _period_key(period: str) -> tuple:
@@ -276,10 +307,10 @@ def actor_rows(counts: Counts, ci: float, names: list[str]) -> list[dict]:
     return out
 
 
-def article_rows(counts: Counts) -> list[dict]:
-    """``articles.csv`` rows, in input order."""
+def article_rows(rows: list[dict]) -> list[dict]:
+    """``articles.csv`` rows (:data:`ARTICLE_COLUMNS`) from :func:`score_batch` article rows."""
     out = []
-    for r in counts.articles:
+    for r in rows:
         row = {c: r[c] for c in ("article_id", "date", "source", "sentences", *LABELS)}
         n = row["sentences"]
         for lab in LABELS:
@@ -341,61 +372,6 @@ def _run_local(articles: Iterator[Article], jobs: int, batch_size: int, model, s
 
 # --------------------------------------------------------------------------- outputs
 
-class _SentenceWriter:
-    """sentences.parquet, written batch by batch into a temporary file, renamed on :meth:`commit`."""
-
-    def __init__(self, path: Path) -> None:
-        import tempfile
-
-        import pyarrow as pa
-
-        self.path = path
-        self.schema = pa.schema([
-            ("article_id", pa.string()), ("sentence_id", pa.string()), ("date", pa.string()),
-            ("period", pa.string()), ("source", pa.string()), ("position", pa.int32()),
-            ("text", pa.string()), ("label", pa.string()), ("score_support", pa.float64()),
-            ("score_oppose", pa.float64()), ("score_neutral", pa.float64()), ("actor", pa.string()),
-        ])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, self.tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
-        self.writer = None
-        self.rows = 0
-
-    def write(self, cols: dict[str, list]) -> None:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        if not cols["article_id"]:
-            return
-        table = pa.Table.from_pydict({c: cols[c] for c in SENTENCE_COLUMNS}, schema=self.schema)
-        if self.writer is None:
-            self.writer = pq.ParquetWriter(self.tmp, self.schema, compression="zstd")
-        self.writer.write_table(table)
-        self.rows += table.num_rows
-
-    def commit(self) -> None:
-        import pyarrow.parquet as pq
-
-        if self.writer is None:
-            pq.write_table(self.schema.empty_table(), self.tmp, compression="zstd")
-        else:
-            self.writer.close()
-        os.chmod(self.tmp, 0o644)
-        os.replace(self.tmp, self.path)
-
-    def abort(self) -> None:
-        if self.writer is not None:
-            try:
-                self.writer.close()
-            except Exception:  # noqa: BLE001 - cleaning up after another error
-                pass
-        try:
-            os.unlink(self.tmp)
-        except FileNotFoundError:
-            pass
-
-
 def _write_table(path: Path, rows: list[dict], columns: tuple[str, ...]) -> None:
     import pandas as pd
 
@@ -443,7 +419,8 @@ def analyze(input_path: str | os.PathLike, out_dir: str | os.PathLike, *, engine
     Returns
     -------
     dict
-        ``articles``, ``undated`` (articles without a date), ``undated_ids`` (the first 10),
+        ``articles``, ``undated`` (articles in the period ``undated``: no date, or a year-only
+        date with a month or quarter period), ``undated_ids`` (the first 10),
         ``sentences``, ``counts`` (per label), ``periods``, ``sources``, ``engine``, ``out``.
 
     Raises
@@ -464,16 +441,7 @@ def analyze(input_path: str | os.PathLike, out_dir: str | os.PathLike, *, engine
         jobs = os.cpu_count() or 1
     batch_size = batch_articles or ap.batch_articles
     kind = input_kind(input_path)
-    table: dict[str, tuple[str, str]] | None = None
-    if kind == "dir":
-        if meta is True:
-            if ap.meta:
-                mp = Path(ap.meta)
-                if not mp.is_absolute():
-                    mp = repo_root() / mp
-                table = read_meta_table(mp) if mp.is_file() else None
-        elif meta:
-            table = read_meta_table(meta)
+    table = _meta_table(meta, ap) if kind == "dir" else None
     model_obj = load_model(model) if model is None or isinstance(model, (str, os.PathLike)) else model
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
@@ -481,50 +449,71 @@ def analyze(input_path: str | os.PathLike, out_dir: str | os.PathLike, *, engine
     out.mkdir(parents=True, exist_ok=True)
 
     names = [a["name"] for a in ap.actors]
-    if engine == "spark":
-        from pipeline._analyze_spark import run_spark
-
-        counts, writer = run_spark(input_path, kind, table, model_obj, split_params, ap.actors, period,
-                                   master, out / "sentences.parquet", _SentenceWriter,
-                                   batch_size=batch_size)
-    else:
-        counts, writer = _analyze_local(input_path, table, model_obj, split_params, ap.actors,
-                                        period, jobs, batch_size, out, progress)
-    trends = trend_rows(counts, ap.ci)
-    actors = actor_rows(counts, ap.ci, names)
-    arts = article_rows(counts)
+    articles_csv = CsvWriter(out / "articles.csv", ARTICLE_COLUMNS)
+    counts = Counts(articles_csv)
+    writer = SentenceWriter(out / "sentences.parquet")
     try:
-        _write_table(out / "articles.csv", arts, ARTICLE_COLUMNS)
-        _write_table(out / "trends.csv", trends, TREND_COLUMNS)
-        _write_table(out / "actors.csv", actors, ACTOR_COLUMNS)
-        from pipeline._analyze_plots import plot_actors, plot_trends
+        if engine == "spark":
+            from pipeline._analyze_spark import run_spark
 
-        plot_trends(trends, out / "trends.png", period)
-        plot_actors(actors, out / "actors.png", period, names)
-        writer.commit()
+            run_spark(input_path, kind, table, model_obj, split_params, ap.actors, period, master, counts, writer,
+                      batch_size=batch_size)
+        else:
+            _analyze_local(input_path, table, model_obj, split_params, ap.actors, period, jobs, batch_size,
+                           counts, writer, progress)
     except BaseException:
         writer.abort()
+        articles_csv.abort()
         raise
-    undated = [a["article_id"] for a in arts if not a["date"]]
-    totals = {lab: sum(a[lab] for a in arts) for lab in LABELS}
+    trends, actors = _write_outputs(out, counts, articles_csv, writer, ap.ci, period, names)
     return {
         "engine": engine,
         "out": str(out),
-        "articles": len(arts),
-        "undated": len(undated),
-        "undated_ids": undated[:10],
-        "sentences": sum(a["sentences"] for a in arts),
-        "counts": totals,
+        "articles": counts.n_articles,
+        "undated": counts.n_undated,
+        "undated_ids": list(counts.undated_ids),
+        "sentences": counts.n_sentences,
+        "counts": dict(counts.labels),
         "periods": sorted({t["period"] for t in trends if t["period"] != UNDATED}),
         "sources": sorted({t["source"] for t in trends}),
         "actors": {n: sum(r["sentences"] for r in actors if r["actor"] == n) for n in names},
     }
 
 
+def _meta_table(meta, ap: AnalyzeParams) -> dict[str, tuple[str, str]] | None:
+    """The metadata table of a folder input: *meta* True = ``analyze.meta`` when it exists."""
+    if meta is True:
+        if not ap.meta:
+            return None
+        mp = Path(ap.meta)
+        if not mp.is_absolute():
+            mp = repo_root() / mp
+        return read_meta_table(mp) if mp.is_file() else None
+    return read_meta_table(meta) if meta else None
+
+
+def _write_outputs(out: Path, counts: Counts, articles_csv, writer, ci: float, period: str, names: list[str]):
+    """Tables and plots from *counts*; every file atomic; returns the trend and actor rows."""
+    from pipeline._analyze_plots import plot_actors, plot_trends
+
+    trends = trend_rows(counts, ci)
+    actors = actor_rows(counts, ci, names)
+    try:
+        articles_csv.commit()
+        _write_table(out / "trends.csv", trends, TREND_COLUMNS)
+        _write_table(out / "actors.csv", actors, ACTOR_COLUMNS)
+        plot_trends(trends, out / "trends.png", period)
+        plot_actors(actors, out / "actors.png", period, names)
+        writer.commit()
+    except BaseException:
+        writer.abort()
+        articles_csv.abort()
+        raise
+    return trends, actors
+
+
 def _analyze_local(input_path, table, model_obj, split_params, actors, period, jobs, batch_size,
-                   out: Path, progress):
-    counts = Counts()
-    writer = _SentenceWriter(out / "sentences.parquet")
+                   counts: Counts, writer: SentenceWriter, progress) -> None:
     total = None
     if input_kind(input_path) == "dir":
         from pipeline.split import list_articles
@@ -544,13 +533,9 @@ def _analyze_local(input_path, table, model_obj, split_params, actors, period, j
             counts.add(cols, rows)
             if bar is not None:
                 bar.update(len(rows))
-    except BaseException:
-        writer.abort()
-        raise
     finally:
         if bar is not None:
             bar.close()
-    return counts, writer
 
 
 def summary_text(summary: dict[str, Any]) -> str:
@@ -572,50 +557,6 @@ def summary_text(summary: dict[str, Any]) -> str:
         lines.append("  sentences per actor: " + ", ".join(f"{a} {k}" for a, k in top if k))
     lines.append(f"  wrote {', '.join(OUTPUTS)} to {summary['out']}")
     return "\n".join(lines) + "\n"
-
-
-# --------------------------------------------------------------------------- actor evaluation
-
-def evaluate_actors(gold_path: str | os.PathLike, input_path: str | os.PathLike = PATHS["raw"],
-                    params: str | os.PathLike | None = None) -> dict[str, Any]:
-    """Accuracy of the actor rule on hand labels (``sentence_id, actor[, note]``).
-
-    The corpus (*input_path*, default ``data/raw``) is split with the pipeline's splitter
-    and the rule applied article by article; the gold sentences are found by ``sentence_id``.
-    Gold actors outside ``analyze.actors`` and ``none`` are a StanceError (file, line, value).
-    """
-    import pandas as pd
-
-    from pipeline.actors import NONE, attribute_article, compile_actors, evaluate
-    from pipeline.split import split_corpus
-
-    ap, split_params = _load_section(params)
-    names = {a["name"] for a in ap.actors} | {NONE}
-    gp = Path(gold_path)
-    try:
-        gold = pd.read_csv(gp, dtype=str, keep_default_na=False)
-    except FileNotFoundError:
-        raise StanceError(f"{gp}: gold file not found") from None
-    except Exception as exc:  # noqa: BLE001 - any parse failure is a bad file
-        raise StanceError(f"{gp}: not a readable CSV ({' '.join(str(exc).split())[:120]})") from None
-    for col in ("sentence_id", "actor"):
-        if col not in gold.columns:
-            raise StanceError(f"{gp} line 1: no '{col}' column")
-    for i, a in enumerate(gold["actor"], 2):
-        if a not in names:
-            raise StanceError(f"{gp} line {i}: actor {a!r} is not one of {', '.join(sorted(names))}")
-    params_split = dict(split_params or {})
-    params_split["on_bad_file"] = "fail"
-    sentences, _arts, _rep = split_corpus(input_path, params_split)
-    rule = compile_actors(list(ap.actors))
-    actors: list[str] = []
-    for _aid, group in sentences.groupby("article_id", sort=True):
-        actors.extend(attribute_article(group.sort_values("position")["text"].tolist(), rule))
-    ordered = sentences.sort_values(["article_id", "position"])
-    pred = pd.DataFrame({"sentence_id": ordered["sentence_id"].to_numpy(), "actor": actors})
-    result = evaluate(gold, pred)
-    result["gold"] = str(gp)
-    return result
 
 
 # --------------------------------------------------------------------------- CLI
@@ -660,6 +601,8 @@ def add_analyze_arguments(parser: argparse.ArgumentParser) -> None:
 def run_analyze(args: argparse.Namespace) -> int:
     """Run ``stance analyze``; errors raise :class:`StanceError` (one line, exit 2)."""
     if args.evaluate_actors:
+        from pipeline.actors import evaluate_actors
+
         result = evaluate_actors(args.evaluate_actors, args.input or PATHS["raw"], args.params)
         if args.json:
             import json

@@ -16,8 +16,8 @@ from analyzekit import ARTICLES, ROOT, make_params, read_bytes, write_csv, write
 
 from pipeline import LABELS
 from pipeline._analyze_stats import period_of, wilson
-from pipeline.actors import attribute, attribute_article, compile_actors, evaluate
-from pipeline.analyze import analyze, evaluate_actors, resolve_params
+from pipeline.actors import attribute, attribute_article, compile_actors, evaluate, evaluate_actors
+from pipeline.analyze import analyze, resolve_params
 from pipeline.cli import main
 from pipeline.config import StanceError, load_params
 
