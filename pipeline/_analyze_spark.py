@@ -260,7 +260,7 @@ def run_spark(input_path, kind, table, model, split_params, actors, period, mast
     out = None
     try:
         df = _articles_frame(spark, input_path, kind, table)
-        args = (token, bc, split_params, list(actors), period, batch_size)
+        args = (token, bc, split_params, actors, period, batch_size)
         out = df.mapInPandas(lambda it: _partition(it, *args), schema=_OUT_SCHEMA).persist()
 
         arts = out.filter(F.col("kind") == "a")

@@ -80,6 +80,7 @@ class AnalyzeParams:
     batch_articles: int = 32
     n_jobs: int = 1
     actors: tuple = field(default_factory=tuple)
+    issuers: dict = field(default_factory=dict)
 
 
 def resolve_params(section: dict[str, Any] | None) -> AnalyzeParams:
@@ -112,7 +113,24 @@ def resolve_params(section: dict[str, Any] | None) -> AnalyzeParams:
             kw[key] = v
     if "actors" in data:
         kw["actors"] = _check_actors(data["actors"])
+    if "issuers" in data:
+        kw["issuers"] = _check_issuers(data["issuers"], kw.get("actors", out.actors))
     return AnalyzeParams(**{**out.__dict__, **kw})
+
+
+def _check_issuers(value: Any, actors: tuple) -> dict:
+    """``analyze.issuers``: source -> the actor that issues that source's documents."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise StanceError(f"params analyze.issuers: expected a mapping source: actor, got {value!r:.60}")
+    names = {a["name"] for a in actors}
+    for source, actor in value.items():
+        if not isinstance(source, str) or not source.strip():
+            raise StanceError(f"params analyze.issuers: a source must be a non-empty string, got {source!r}")
+        if actor not in names:
+            raise StanceError(f"params analyze.issuers.{source}: {actor!r} is not an actor of analyze.actors")
+    return {str(k).strip(): v for k, v in value.items()}
 
 
 def _check_actors(value: Any) -> tuple:
@@ -160,7 +178,7 @@ def _load_section(params_path: str | os.PathLike | None) -> tuple[AnalyzeParams,
 class _Context:
     """What a worker needs: the model, the splitter's params, the actor rule, the period kind."""
 
-    def __init__(self, model, split_params: dict | None, actors, period: str) -> None:
+    def __init__(self, model, split_params: dict | None, who, period: str) -> None:
         from pipeline.actors import compile_actors
         from pipeline.predict import _Scorer
         from pipeline.split import _resolve
@@ -169,8 +187,10 @@ class _Context:
         if tuple(self.scorer.classes) != LABELS:
             raise StanceError(f"model classes {self.scorer.classes} are not {', '.join(LABELS)}")
         self.split_params = _resolve(split_params)
+        actors, issuers = who                      # (analyze.actors, analyze.issuers)
         self.rule = compile_actors(list(actors))
         self.period = period
+        self.issuers = dict(issuers or {})
 
 
 def score_batch(articles: Iterable[Article], ctx: _Context) -> tuple[dict[str, list], list[dict]]:
@@ -202,7 +222,7 @@ def score_batch(articles: Iterable[Article], ctx: _Context) -> tuple[dict[str, l
         start = len(texts)
         stexts = [s["text"] for s in sents]
         texts.extend(stexts)
-        actors = attribute_article(stexts, ctx.rule)
+        actors = attribute_article(stexts, ctx.rule, ctx.issuers.get(source))
         for s, actor in zip(sents, actors):
             cols["article_id"].append(art.article_id)
             cols["sentence_id"].append(s["sentence_id"])
@@ -356,7 +376,7 @@ def _run_local(articles: Iterator[Article], jobs: int, batch_size: int, model, s
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(jobs, initializer=_init_worker,
-                             initargs=(model, split_params, list(actors), period)) as pool:
+                             initargs=(model, split_params, actors, period)) as pool:
         pending: deque = deque()
         try:
             for batch in _batches(articles, batch_size):
@@ -449,6 +469,7 @@ def analyze(input_path: str | os.PathLike, out_dir: str | os.PathLike, *, engine
     out.mkdir(parents=True, exist_ok=True)
 
     names = [a["name"] for a in ap.actors]
+    who = (list(ap.actors), dict(ap.issuers))
     articles_csv = CsvWriter(out / "articles.csv", ARTICLE_COLUMNS)
     counts = Counts(articles_csv)
     writer = SentenceWriter(out / "sentences.parquet")
@@ -456,10 +477,10 @@ def analyze(input_path: str | os.PathLike, out_dir: str | os.PathLike, *, engine
         if engine == "spark":
             from pipeline._analyze_spark import run_spark
 
-            run_spark(input_path, kind, table, model_obj, split_params, ap.actors, period, master, counts, writer,
+            run_spark(input_path, kind, table, model_obj, split_params, who, period, master, counts, writer,
                       batch_size=batch_size)
         else:
-            _analyze_local(input_path, table, model_obj, split_params, ap.actors, period, jobs, batch_size,
+            _analyze_local(input_path, table, model_obj, split_params, who, period, jobs, batch_size,
                            counts, writer, progress)
     except BaseException:
         writer.abort()
@@ -612,6 +633,10 @@ def run_analyze(args: argparse.Namespace) -> int:
         print(f"actor rule on {result['gold']}: {result['correct']} of {result['n']} correct, "
               f"accuracy {result['accuracy']:.3f} (95% Wilson [{result['accuracy_low']:.3f}, "
               f"{result['accuracy_high']:.3f}])")
+        h = result["halves"]
+        print(f"  even sentence_id half (used to revise the rule): {h['even']['correct']} of {h['even']['n']}, "
+              f"{h['even']['accuracy']:.3f}; odd half (held out): {h['odd']['correct']} of {h['odd']['n']}, "
+              f"{h['odd']['accuracy']:.3f}")
         if result["missing"]:
             print(f"  {len(result['missing'])} gold sentence(s) not found in the corpus: "
                   f"{', '.join(result['missing'][:5])}")

@@ -220,6 +220,11 @@ HAND_MADE = [
     ("Sanctions against the Democratic People's Republic of Korea were extended.", "none"),
     ("Britain and France called for a tougher response.", "other"),
     ("The meeting ended without a statement.", "none"),
+    # speakers outside quotes; inverted attributions; conjuncts of a target
+    ('"Resolution 1718 is the way forward," said Rice.', "United States"),
+    ('"We hope talks resume soon," said Choo Kyu-ho, spokesman for South Korea\'s foreign ministry.', "South Korea"),
+    ("Remarks at a briefing on nonproliferation and the DPRK by the ambassador.", "none"),
+    ("Diplomacy Key To Halting North Korean Nuclear Program, Rice Says", "United States"),
 ]
 
 
@@ -231,9 +236,22 @@ def test_actor_rule_on_hand_made_sentences(rule, text, actor):
 def test_pronoun_speaker_takes_the_previous_actor(rule):
     texts = ["Chinese Foreign Ministry spokesman Ma Zhaoxu spoke in Beijing on Tuesday.",
              "He said sanctions alone cannot solve the problem.",
-             "The resolution was adopted at the meeting."]
+             "The meeting lasted three hours."]
     assert attribute_article(texts, rule) == ["China", "China", "none"]
     assert attribute("He said sanctions alone cannot solve the problem.", rule) == "none"
+    texts = ["Russia called for a measured response.", "The ministry says the North Korean action threatens peace."]
+    assert attribute_article(texts, rule) == ["Russia", "Russia"]
+
+
+def test_issuer_and_first_person(rule):
+    texts = ["We will not reward their bad behavior with talks.",
+             "These launches are brazen violations of the resolutions.",
+             "With each launch, North Korea gains valuable technical data."]
+    assert attribute_article(texts, rule, issuer="United States") == ["United States", "United States",
+                                                                      "North Korea"]
+    assert attribute_article(texts, rule) == ["none", "none", "North Korea"]
+    texts = ["Russia's envoy spoke after the vote.", "And we must stay united."]
+    assert attribute_article(texts, rule) == ["Russia", "Russia"]
 
 
 def test_alias_claimed_twice_is_a_params_error():
@@ -241,6 +259,8 @@ def test_alias_claimed_twice_is_a_params_error():
         resolve_params({"actors": [{"name": "A", "aliases": ["Seoul"]}, {"name": "B", "aliases": ["Seoul"]}]})
     with pytest.raises(StanceError, match="analyze.colour: unknown key"):
         resolve_params({"colour": "red"})
+    with pytest.raises(StanceError, match="issuers.UN: 'Martians' is not an actor"):
+        resolve_params({"actors": [{"name": "A", "aliases": []}], "issuers": {"UN": "Martians"}})
 
 
 def test_accuracy_computation():
