@@ -31,6 +31,7 @@ from typing import Any
 from pipeline import LABELS
 from pipeline.config import (PATHS, StanceError, atomic_open, load_params, repo_root, write_csv_atomic,
                              write_json_atomic, write_text_atomic)
+from pipeline.params import EvaluateParams, MlflowParams, coerce, load_section
 
 __all__ = [
     "METRIC_NAMES",
@@ -425,7 +426,7 @@ def _classification_report(y, predictions: dict[str, Any], seed: int, n_splits: 
     return "".join(parts)
 
 
-def evaluate(dataset_path: str | Path, model_path: str | Path, params: dict[str, Any], *,
+def evaluate(dataset_path: str | Path, model_path: str | Path, params: EvaluateParams | dict[str, Any], *,
              metrics_path: str | Path, plots_dir: str | Path, misclassified_path: str | Path,
              report_path: str | Path) -> dict[str, Any]:
     """Compute and write every evaluation output (not the MLflow run).
@@ -433,7 +434,7 @@ def evaluate(dataset_path: str | Path, model_path: str | Path, params: dict[str,
     Parameters
     ----------
     dataset_path, model_path : inputs (``dataset.csv``, ``model.joblib``)
-    params : dict
+    params : EvaluateParams or mapping
         The ``evaluate`` section: ``seeds``, ``cv_folds``, ``bootstrap``, ``bootstrap_seed``,
         ``ci``, ``n_jobs``, ``lexicon`` (``support``, ``oppose``, ``negators``).
     metrics_path, plots_dir, misclassified_path, report_path : outputs.
@@ -447,33 +448,23 @@ def evaluate(dataset_path: str | Path, model_path: str | Path, params: dict[str,
     import numpy as np
     from sklearn.base import clone
 
-    from pipeline.features import lexicon_predict, word_list
+    from pipeline.features import lexicon_predict
     from pipeline.train import load_dataset, single_threaded_blas
 
-    seeds = params.get("seeds", [0])
-    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool)
-                                                          for s in seeds):
-        raise StanceError(f"evaluate.seeds: expected a non-empty list of integers, got {seeds!r}")
-    ci = float(params.get("ci", 0.95))
-    if not 0 < ci < 1:
-        raise StanceError(f"evaluate.ci: expected a coverage between 0 and 1, got {ci!r}")
-    n_boot = int(params.get("bootstrap", 1000))
-    if n_boot < 1:
-        raise StanceError(f"evaluate.bootstrap: expected a positive number of replicates, got {n_boot!r}")
-    lex = params.get("lexicon") or {}
-    lex_words = {k: word_list(lex, k, "evaluate.lexicon") for k in ("support", "oppose", "negators")}
+    p = coerce(EvaluateParams, params, "evaluate")
+    seeds, ci, n_boot = p.seeds, p.ci, p.bootstrap
+    lex_words = {"support": p.lexicon.support, "oppose": p.lexicon.oppose, "negators": p.lexicon.negators}
 
     df = load_dataset(dataset_path)
     model = load_model(model_path)
     texts, labels, groups = df["text"].tolist(), df["label"].tolist(), df["article_id"].tolist()
     with single_threaded_blas():
-        oof = oof_predictions(clone(model), texts, labels, groups, seeds, int(params.get("cv_folds", 5)),
-                              n_jobs=int(params.get("n_jobs", 1) or 1))
+        oof = oof_predictions(clone(model), texts, labels, groups, seeds, p.cv_folds, n_jobs=p.n_jobs)
     lexicon = np.asarray(lexicon_predict(texts, **lex_words), dtype=object)
     predictions = {"model": oof["model"], "majority": oof["majority"],
                    "lexicon": np.tile(lexicon, (len(seeds), 1))}
     n_articles = len(set(groups))
-    weights = bootstrap_weights(n_articles, n_boot, int(params.get("bootstrap_seed", 0)))
+    weights = bootstrap_weights(n_articles, n_boot, p.bootstrap_seed)
     metrics = summarize(labels, predictions, groups, weights, ci)
     folds = {name: fold_scores(labels, pred, oof["fold"]) for name, pred in predictions.items()}
     for name in SYSTEMS:
@@ -527,33 +518,26 @@ def run_evaluate(args: argparse.Namespace) -> int:
     root = repo_root()
     params_path = Path(args.params) if args.params else root / PATHS["params"]
     all_params = load_params(params_path)
-    params = load_params(params_path, "evaluate")
-    ml = all_params.get("mlflow") or {}
-    if not isinstance(ml, dict):
-        raise StanceError(f"{params_path}: section 'mlflow' must be a mapping")
-    use_mlflow = bool(ml.get("enabled", True)) and not args.no_mlflow
+    params = load_section("evaluate", params_path)
+    ml = load_section("mlflow", params_path)
+    use_mlflow = ml.enabled and not args.no_mlflow
     tracking = None
     if use_mlflow:
         from pipeline import tracking
 
         # Fail fast, before minutes of cross-validation, if the store cannot be reached.
         uri = tracking.resolve_tracking_uri(args.tracking_uri, root)
-        tracking.check_tracking_uri(uri, float(ml.get("connect_timeout", 3)))
-    try:
-        result = evaluate(
-            Path(args.dataset) if args.dataset else root / PATHS["dataset"],
-            Path(args.model) if args.model else root / PATHS["model"],
-            params,
-            metrics_path=Path(args.metrics) if args.metrics else root / PATHS["metrics"],
-            plots_dir=Path(args.plots) if args.plots else root / PATHS["plots"],
-            misclassified_path=Path(args.misclassified) if args.misclassified else root / PATHS["misclassified"],
-            report_path=Path(args.classification_report) if args.classification_report
-            else root / PATHS["classification_report"],
-        )
-    except StanceError as exc:
-        if str(exc).startswith("evaluate."):
-            raise StanceError(f"{params_path}: {exc}") from None
-        raise
+        tracking.check_tracking_uri(uri, ml.connect_timeout)
+    result = evaluate(
+        Path(args.dataset) if args.dataset else root / PATHS["dataset"],
+        Path(args.model) if args.model else root / PATHS["model"],
+        params,
+        metrics_path=Path(args.metrics) if args.metrics else root / PATHS["metrics"],
+        plots_dir=Path(args.plots) if args.plots else root / PATHS["plots"],
+        misclassified_path=Path(args.misclassified) if args.misclassified else root / PATHS["misclassified"],
+        report_path=Path(args.classification_report) if args.classification_report
+        else root / PATHS["classification_report"],
+    )
     m = result["metrics"]
     line = ", ".join(f"{name} {m[name]['macro_f1']['value']:.3f} [{m[name]['macro_f1']['ci_low']:.3f}, "
                      f"{m[name]['macro_f1']['ci_high']:.3f}]" for name in SYSTEMS)
@@ -574,7 +558,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_mlflow_record(model_path: Path, mlflow_params: dict[str, Any] | None) -> None:
+def _write_mlflow_record(model_path: Path, mlflow_params: MlflowParams | None) -> None:
     """Write ``mlflow.json`` next to the model: what was logged, without run ids or paths.
 
     It is a cached (not git-tracked) DVC output of this stage, so a fresh clone lacks it and its
@@ -586,8 +570,8 @@ def _write_mlflow_record(model_path: Path, mlflow_params: dict[str, Any] | None)
     record: dict[str, Any] = {"logged": mlflow_params is not None, "model_sha256": file_sha256(model_path)}
     if mlflow_params is not None:
         record.update({
-            "experiment": str(mlflow_params.get("experiment", "sanctions-stance")),
-            "registered_model": str(mlflow_params.get("registered_model", "sanctions-stance")),
-            "alias": str(mlflow_params.get("alias", "champion")),
+            "experiment": mlflow_params.experiment,
+            "registered_model": mlflow_params.registered_model,
+            "alias": mlflow_params.alias,
         })
     write_json_atomic(model_path.with_name("mlflow.json"), record)

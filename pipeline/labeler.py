@@ -42,7 +42,8 @@ from pathlib import Path
 from typing import IO, Iterator
 
 from pipeline import LABELS
-from pipeline.config import PATHS, StanceError, load_params
+from pipeline.config import PATHS, StanceError
+from pipeline.params import DatasetParams, load_section
 from pipeline.labels import (
     LabelFile,
     SentenceTable,
@@ -423,10 +424,10 @@ def add_label_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _reattach_setting(params_path: str) -> bool:
+    """``dataset.reattach_by_text`` (validated like ``stance dataset`` does); default when no params file."""
     if not Path(params_path).is_file():
-        return True
-    value = load_params(params_path, "dataset").get("reattach_by_text", True)
-    return bool(value)
+        return DatasetParams().reattach_by_text
+    return load_section("dataset", params_path).reattach_by_text
 
 
 def _run_set(args: argparse.Namespace) -> int:

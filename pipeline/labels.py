@@ -33,7 +33,8 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from pipeline import LABELS
-from pipeline.config import PATHS, StanceError, atomic_open, load_params, write_json_atomic
+from pipeline.config import PATHS, StanceError, atomic_open, write_json_atomic
+from pipeline.params import load_section
 
 #: Columns of the labels file, in the order new files are written.
 LABEL_COLUMNS: tuple[str, ...] = ("sentence_id", "label", "text", "note")
@@ -659,18 +660,10 @@ def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report", default=PATHS["dataset_report"], help="counts as JSON (default: %(default)s)")
 
 
-def _dataset_params(path: str | os.PathLike) -> dict:
-    params = load_params(path, "dataset")
-    value = params.get("reattach_by_text", True)
-    if not isinstance(value, bool):
-        raise StanceError(f"{path}: dataset.reattach_by_text must be true or false, got {value!r}")
-    return {"reattach_by_text": value}
-
-
 def run_dataset(args: argparse.Namespace) -> int:
     """Run the ``dataset`` stage: validate, join, write dataset, queue and report."""
-    params = _dataset_params(args.params)
-    dataset, queue, report = build_dataset(args.sentences, args.labels, params["reattach_by_text"])
+    params = load_section("dataset", args.params)
+    dataset, queue, report = build_dataset(args.sentences, args.labels, params.reattach_by_text)
     write_rows_csv(args.out, DATASET_COLUMNS, dataset)
     write_rows_csv(args.queue, QUEUE_COLUMNS, queue)
     write_json_atomic(args.report, report)

@@ -24,7 +24,7 @@ Outputs (see :func:`run_split`):
 
 ``sentence_id`` is a content hash of the article id and the normalised text, so it does
 not move when other sentences are added, removed or reordered. Parameters: the ``split``
-section of params.yaml (:data:`DEFAULTS`, checked by :func:`_resolve`).
+section of params.yaml (:class:`pipeline.params.SplitParams`).
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from pipeline.config import PATHS, StanceError, load_params, write_csv_atomic
+from pipeline.config import PATHS, StanceError, repo_root, write_csv_atomic
+from pipeline.params import SplitParams, coerce, load_section, to_dict
 
 # --------------------------------------------------------------------------- ids
 
@@ -74,32 +75,6 @@ def sentence_id(article_id: str, text: str) -> str:
 
 
 # --------------------------------------------------------------------------- params
-
-DEFAULTS: dict[str, Any] = {
-    "on_bad_file": "fail",           # fail | skip
-    "min_words": 3,                  # a sentence needs this many words
-    "min_words_unpunctuated": 4,     # ... a line without final punctuation needs this many
-    "max_title_words": 8,            # shorter Title Case lines without a verb are name/title blocks
-    "max_ui_words": 12,              # page-furniture patterns apply to lines up to this long
-    "max_token_chars": 100,          # a longer whitespace-free run is not text
-    "max_sentence_chars": 1000,      # a longer "sentence" is not a sentence
-    "chunk_chars": 2000,             # pysbd sees at most ~this many characters at a time
-    "min_words_contained": 5,        # a sentence repeated inside a longer one is merged from this size
-    "keep_duplicate": "fullest",     # first | fullest: which of several equal sentences is kept
-    "wrap_max_chars": 100,           # hard-wrapped text: runs of lines at most this long are rejoined
-    "n_jobs": 1,                     # worker processes for many files (output does not depend on it)
-    "ui_patterns": [],               # extra page-furniture regexes (case-insensitive)
-    "credit_patterns": [],           # extra caption/credit regexes
-    "headline_verbs": [],            # extra verbs (base form) that make a short Title Case line a headline
-}
-
-#: Integer parameters and their smallest allowed value.
-_INT_MIN = {
-    "min_words": 1, "min_words_unpunctuated": 0, "max_title_words": 0, "max_ui_words": 0,
-    "max_token_chars": 1, "max_sentence_chars": 1, "chunk_chars": 200, "min_words_contained": 3,
-    "wrap_max_chars": 0, "n_jobs": 1,
-}
-_LIST_PARAMS = ("ui_patterns", "credit_patterns", "headline_verbs")
 
 #: Page furniture: navigation, sharing, audio players, subscription prompts, ads.
 UI_PATTERNS = [
@@ -701,40 +676,17 @@ def strip_dateline(text: str) -> tuple[str, int]:
     return text[m.end():], m.end()
 
 
-def _resolve(params: dict[str, Any] | None) -> dict[str, Any]:
-    """Check the ``split`` params, fill in :data:`DEFAULTS` and compile the patterns.
-
-    Raises :class:`StanceError` naming the key for an unknown key, a value of the wrong
-    type or range, or an invalid regular expression.
+def _resolve(params: SplitParams | dict[str, Any] | None) -> dict[str, Any]:
+    """Check the ``split`` params (:class:`~pipeline.params.SplitParams`, a mapping or None for the
+    defaults) and return them as a dict with the patterns compiled (keys ``_ui``, ``_credit``,
+    ``_always``, ``_verbs``). Raises :class:`StanceError` naming the key for a bad value.
     """
-    if params is not None and "_ui" in params:
+    if isinstance(params, dict) and "_ui" in params:
         return params
-    if params is not None and not isinstance(params, dict):
-        raise StanceError(f"params split: expected a mapping, got {params!r}")
-    given = {k: v for k, v in (params or {}).items() if v is not None}
-    unknown = sorted(set(given) - set(DEFAULTS))
-    if unknown:
-        raise StanceError(f"params split: unknown key {unknown[0]!r} (known: {', '.join(sorted(DEFAULTS))})")
-    p = dict(DEFAULTS)
-    p.update(given)
-    if p["on_bad_file"] not in ("fail", "skip"):
-        raise StanceError(f"params split.on_bad_file: expected 'fail' or 'skip', got {p['on_bad_file']!r}")
-    if p["keep_duplicate"] not in ("first", "fullest"):
-        raise StanceError(f"params split.keep_duplicate: expected 'first' or 'fullest', got {p['keep_duplicate']!r}")
-    for key, low in _INT_MIN.items():
-        v = p[key]
-        if isinstance(v, bool) or not isinstance(v, int) or v < low:
-            raise StanceError(f"params split.{key}: expected an integer >= {low}, got {v!r}")
-    for key in _LIST_PARAMS:
-        v = p[key]
-        if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
-            raise StanceError(f"params split.{key}: expected a list of non-empty strings, got {v!r}")
-    try:
-        p["_ui"] = [re.compile(x, re.IGNORECASE) for x in UI_PATTERNS + p["ui_patterns"]]
-        p["_credit"] = [re.compile(x) for x in CREDIT_PATTERNS + p["credit_patterns"]]
-        p["_always"] = [re.compile(x) for x in ALWAYS_PATTERNS]
-    except re.error as exc:
-        raise StanceError(f"params split: invalid regular expression {exc.pattern!r}: {exc}") from None
+    p = to_dict(coerce(SplitParams, params, "split"))
+    p["_ui"] = [re.compile(x, re.IGNORECASE) for x in UI_PATTERNS + p["ui_patterns"]]
+    p["_credit"] = [re.compile(x) for x in CREDIT_PATTERNS + p["credit_patterns"]]
+    p["_always"] = [re.compile(x) for x in ALWAYS_PATTERNS]
     p["_verbs"] = _verb_forms(HEADLINE_VERBS + [v.lower() for v in p["headline_verbs"]])
     return p
 
@@ -800,7 +752,7 @@ def split_text(text: str, article_id: str, params: dict[str, Any] | None = None,
     article_id : str
         Goes into every row and into the sentence ids.
     params : dict, optional
-        The ``split`` section of params.yaml; missing keys take :data:`DEFAULTS`.
+        The ``split`` section of params.yaml; missing keys take their defaults.
     report : Report, optional
         Collects what each rule dropped.
     offset : int
@@ -862,7 +814,7 @@ def split_article(path: str | Path, params: dict[str, Any] | None = None) -> tup
     path : str or Path
         A UTF-8 text file; its stem is the article id.
     params : dict, optional
-        The ``split`` section of params.yaml (missing keys take :data:`DEFAULTS`).
+        The ``split`` section of params.yaml (missing keys take their defaults).
 
     Returns
     -------
@@ -1003,17 +955,18 @@ def add_split_arguments(parser) -> None:
 
 
 def run_split(args) -> int:
-    if args.params is not None:
-        params = load_params(args.params, "split")
-    elif Path(PATHS["params"]).is_file():
-        params = load_params(PATHS["params"], "split")
+    default = repo_root() / PATHS["params"]
+    if args.params is not None or default.is_file():
+        params = load_section("split", args.params)
     else:
-        params = {}
-    params = dict(params)
+        params = SplitParams()
+    changes: dict[str, Any] = {}
     if args.skip_bad:
-        params["on_bad_file"] = "skip"
+        changes["on_bad_file"] = "skip"
     if args.jobs is not None:
-        params["n_jobs"] = args.jobs
+        changes["n_jobs"] = args.jobs
+    if changes:
+        params = coerce(SplitParams, {**to_dict(params), **changes}, "split")
     sentences, articles, report = split_corpus(args.raw, params)
     # Everything is computed before anything is written: a bad file leaves old outputs intact.
     write_csv_atomic(args.sentences, sentences)

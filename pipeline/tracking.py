@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import PATHS, StanceError
+from pipeline.params import MlflowParams, coerce
 
 __all__ = [
     "MODEL_ARTIFACT",
@@ -313,7 +314,7 @@ def log_registered_model(model_path: str | os.PathLike, name: str, alias: str, c
     return version
 
 
-def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_params: dict[str, Any],
+def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_params: MlflowParams | dict[str, Any],
                    result: dict[str, Any], model_path: Path, dataset_path: Path,
                    train_report_path: Path | None, params_path: Path) -> dict[str, Any]:
     """Log one MLflow run for an evaluation and register its model under an alias.
@@ -351,9 +352,8 @@ def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_p
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
-    experiment = str(mlflow_params.get("experiment", "sanctions-stance"))
-    name = str(mlflow_params.get("registered_model", "sanctions-stance"))
-    alias = str(mlflow_params.get("alias", "champion"))
+    ml = coerce(MlflowParams, mlflow_params, "mlflow")
+    experiment, name, alias = ml.experiment, ml.registered_model, ml.alias
     metrics = result["metrics"]
     try:
         mlflow.set_tracking_uri(uri)

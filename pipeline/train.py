@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from pipeline import LABELS
-from pipeline.config import PATHS, StanceError, atomic_open, load_params, repo_root, write_json_atomic
+from pipeline.config import PATHS, StanceError, atomic_open, repo_root, write_json_atomic
+from pipeline.params import TrainParams, coerce, load_section, to_dict
 
 __all__ = [
     "REQUIRED_COLUMNS",
@@ -151,13 +152,13 @@ def _flatten_grid(node: Any, prefix: str, out: dict[str, list]) -> None:
         out[prefix] = list(node) if isinstance(node, list) else [node]
 
 
-def grid_candidates(params: dict[str, Any]) -> list[dict[str, Any]]:
+def grid_candidates(params: TrainParams | dict[str, Any]) -> list[dict[str, Any]]:
     """Candidates of ``train.grid.<classifier>``, in a fixed order.
 
     Parameters
     ----------
-    params : dict
-        The ``train`` section. The grid mirrors its nesting; each searched leaf is a list.
+    params : TrainParams or mapping
+        The ``train`` section (a mapping is validated, grid included, by :mod:`pipeline.params`).
 
     Returns
     -------
@@ -166,31 +167,20 @@ def grid_candidates(params: dict[str, Any]) -> list[dict[str, Any]]:
         the Cartesian product of the axes, keys sorted, last key varying fastest. A grid that
         is missing or empty gives one candidate, ``{}`` (the params as they are).
     """
-    name = params.get("classifier", "logreg")
-    grid = (params.get("grid") or {}).get(name) or {}
-    if not isinstance(grid, dict):
-        raise StanceError(f"train.grid.{name}: expected a mapping of parameters to lists of values")
+    p = coerce(TrainParams, params, "train")
     axes: dict[str, list] = {}
-    _flatten_grid(grid, "", axes)
-    for key, values in axes.items():
-        _lookup(params, key, f"train.grid.{name}.{key}")
-        if not values:
-            raise StanceError(f"train.grid.{name}.{key}: empty list of values")
+    _flatten_grid((p.grid or {}).get(p.classifier) or {}, "", axes)
     keys = list(axes)
     return [dict(zip(keys, combo)) for combo in itertools.product(*(axes[k] for k in keys))]
 
 
-def _lookup(params: dict[str, Any], dotted: str, where: str) -> Any:
-    node: Any = params
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node or part == "grid":
-            raise StanceError(f"{where}: no parameter train.{dotted} to search over")
-        node = node[part]
-    return node
+def apply_overrides(params: TrainParams | dict[str, Any], overrides: dict[str, Any]):
+    """Return a copy of *params* with dotted-path *overrides* set (input untouched).
 
-
-def apply_overrides(params: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """Return a deep copy of *params* with dotted-path *overrides* set (input untouched)."""
+    A :class:`~pipeline.params.TrainParams` gives a checked TrainParams; a mapping a deep-copied dict.
+    """
+    if isinstance(params, TrainParams):
+        return params.with_overrides(overrides)
     out = copy.deepcopy(params)
     for dotted, value in overrides.items():
         node = out
@@ -265,15 +255,15 @@ def select_model(texts, labels, groups, params: dict[str, Any]) -> dict[str, Any
 
     from pipeline.features import build_pipeline
 
-    seed = int(params.get("seed", 0))
-    splits = grouped_splits(labels, groups, int(params.get("cv_folds", 5)), seed)
+    p = coerce(TrainParams, params, "train")
+    splits = grouped_splits(labels, groups, p.cv_folds, p.seed)
     y = np.asarray(labels, dtype=object)
     candidates = []
-    for overrides in grid_candidates(params):
-        estimator = build_pipeline(apply_overrides(params, overrides))
+    for overrides in grid_candidates(p):
+        estimator = build_pipeline(p.with_overrides(overrides))
         with fit_errors(f"cross-validating candidate {overrides or 'as configured'}"):
             scores = cross_validate(estimator, list(texts), y, cv=splits, scoring="f1_macro",
-                                    n_jobs=int(params.get("n_jobs", 1) or 1), error_score="raise")["test_score"]
+                                    n_jobs=p.n_jobs, error_score="raise")["test_score"]
         candidates.append({
             "params": overrides,
             "fold_macro_f1": [round(float(s), _ROUND) for s in scores],
@@ -287,9 +277,9 @@ def select_model(texts, labels, groups, params: dict[str, Any]) -> dict[str, Any
     best = order[0]
     return {
         "scoring": "f1_macro",
-        "cv": {"n_splits": len(splits), "seed": seed, "grouped_by": "article_id",
+        "cv": {"n_splits": len(splits), "seed": p.seed, "grouped_by": "article_id",
                "splitter": "StratifiedGroupKFold"},
-        "classifier": params.get("classifier", "logreg"),
+        "classifier": p.classifier,
         "candidates": candidates,
         "best_index": best,
         "best_params": candidates[best]["params"],
@@ -308,7 +298,7 @@ def fit_final(texts, labels, params: dict[str, Any], overrides: dict[str, Any] |
     """
     from pipeline.features import build_pipeline
 
-    model = build_pipeline(apply_overrides(params, overrides or {}))
+    model = build_pipeline(coerce(TrainParams, params, "train").with_overrides(overrides or {}))
     with fit_errors("fitting the final model"):
         model.fit(list(texts), list(labels))
     return strip_volatile_state(model)
@@ -372,12 +362,13 @@ def train(dataset_path: str | Path, params: dict[str, Any], model_path: str | Pa
         (``n_sentences``, ``n_articles``, ``label_counts``, ``sha256``) and
         ``effective_params`` (the ``train`` section with the best candidate applied).
     """
+    params = coerce(TrainParams, params, "train")
     df = load_dataset(dataset_path)
     texts, labels, groups = df["text"].tolist(), df["label"].tolist(), df["article_id"].tolist()
     with single_threaded_blas():
         report = select_model(texts, labels, groups, params)
         model = fit_final(texts, labels, params, report["best_params"])
-    effective = apply_overrides(params, report["best_params"])
+    effective = to_dict(params.with_overrides(report["best_params"]))
     effective.pop("grid", None)
     report["effective_params"] = effective
     report["data"] = {
@@ -403,20 +394,13 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     """Entry point of ``stance train``; returns the exit status."""
-    params_path = Path(args.params) if args.params else default_path("params")
-    params = load_params(params_path, "train")
-    try:
-        report = train(
-            Path(args.dataset) if args.dataset else default_path("dataset"),
-            params,
-            Path(args.model) if args.model else default_path("model"),
-            Path(args.report) if args.report else default_path("train_report"),
-        )
-    except StanceError as exc:
-        msg = str(exc)
-        if msg.startswith("train."):
-            raise StanceError(f"{params_path}: {msg}") from None
-        raise
+    params = load_section("train", args.params)
+    report = train(
+        Path(args.dataset) if args.dataset else default_path("dataset"),
+        params,
+        Path(args.model) if args.model else default_path("model"),
+        Path(args.report) if args.report else default_path("train_report"),
+    )
     best = report["candidates"][report["best_index"]]
     print(f"stance train: {report['data']['n_sentences']} sentences from {report['data']['n_articles']} articles; "
           f"{len(report['candidates'])} candidate(s), {report['cv']['n_splits']}-fold grouped CV; "
