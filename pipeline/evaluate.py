@@ -31,6 +31,7 @@ from typing import Any
 from pipeline import LABELS
 from pipeline.config import (PATHS, StanceError, atomic_open, load_params, repo_root, write_csv_atomic,
                              write_json_atomic, write_text_atomic)
+from pipeline.model import add_trust_argument
 from pipeline.params import EvaluateParams, MlflowParams, coerce, load_section
 
 __all__ = [
@@ -62,28 +63,15 @@ def default_path(key: str) -> Path:
 
 # --------------------------------------------------------------------------- model & folds
 
-def load_model(path: str | Path):
-    """Load the joblib model and check it predicts only known labels.
+def load_model(path: str | Path, *, trust: bool = False, train_report: str | Path | None = None):
+    """Load the model with :func:`pipeline.model.load_model` and check it predicts only known labels.
 
-    Returns
-    -------
-    model : fitted scikit-learn estimator with ``predict_proba`` and ``classes_``.
+    *train_report* adds a training report whose recorded sha256 is trusted.
     """
-    import joblib
+    from pipeline import model as M
 
-    p = Path(path)
-    if not p.is_file():
-        raise StanceError(f"{p}: model not found (run `stance train` first)")
-    try:
-        model = joblib.load(p)
-    except Exception as exc:  # unpickling errors have many types
-        raise StanceError(f"{p}: cannot load the model: {type(exc).__name__}: {exc}") from None
-    classes = [str(c) for c in getattr(model, "classes_", [])]
-    unknown = [c for c in classes if c not in LABELS]
-    if not classes or unknown or not hasattr(model, "predict_proba"):
-        raise StanceError(f"{p}: not a stance model (classes {classes}, expected a subset of {list(LABELS)} "
-                          f"and predict_proba)")
-    return model
+    reports = M.default_reports() + ([Path(train_report)] if train_report else [])
+    return M.load_model(path, trust=trust, reports=reports, labels=LABELS)
 
 
 def _fit_predict(template, texts, labels, train_idx, test_idx):
@@ -428,7 +416,8 @@ def _classification_report(y, predictions: dict[str, Any], seed: int, n_splits: 
 
 def evaluate(dataset_path: str | Path, model_path: str | Path, params: EvaluateParams | dict[str, Any], *,
              metrics_path: str | Path, plots_dir: str | Path, misclassified_path: str | Path,
-             report_path: str | Path) -> dict[str, Any]:
+             report_path: str | Path, train_report: str | Path | None = None,
+             trust_model: bool = False) -> dict[str, Any]:
     """Compute and write every evaluation output (not the MLflow run).
 
     Parameters
@@ -438,12 +427,18 @@ def evaluate(dataset_path: str | Path, model_path: str | Path, params: EvaluateP
         The ``evaluate`` section: ``seeds``, ``cv_folds``, ``bootstrap``, ``bootstrap_seed``,
         ``ci``, ``n_jobs``, ``lexicon`` (``support``, ``oppose``, ``negators``).
     metrics_path, plots_dir, misclassified_path, report_path : outputs.
+    train_report : path, optional
+        The training report of the model: its recorded sha256 makes the model trusted
+        (see :mod:`pipeline.model`).
+    trust_model : bool
+        Load the model even if no report records its sha256 (``--trust-model``).
 
     Returns
     -------
     result : dict
         ``metrics`` (what went to metrics.json), ``fold_scores`` (system -> array
-        ``(n_seeds, n_splits)``), ``paths`` (output name -> Path), ``n_splits``.
+        ``(n_seeds, n_splits)``), ``paths`` (output name -> Path), ``n_splits``, ``model``
+        (the loaded model).
     """
     import numpy as np
     from sklearn.base import clone
@@ -456,7 +451,7 @@ def evaluate(dataset_path: str | Path, model_path: str | Path, params: EvaluateP
     lex_words = {"support": p.lexicon.support, "oppose": p.lexicon.oppose, "negators": p.lexicon.negators}
 
     df = load_dataset(dataset_path)
-    model = load_model(model_path)
+    model = load_model(model_path, trust=trust_model, train_report=train_report)
     texts, labels, groups = df["text"].tolist(), df["label"].tolist(), df["article_id"].tolist()
     with single_threaded_blas():
         oof = oof_predictions(clone(model), texts, labels, groups, seeds, p.cv_folds, n_jobs=p.n_jobs)
@@ -489,7 +484,7 @@ def evaluate(dataset_path: str | Path, model_path: str | Path, params: EvaluateP
     write_text_atomic(paths["classification_report"], _classification_report(
         labels, {name: pred[0] for name, pred in predictions.items()}, seeds[0], oof["n_splits"]))
     write_json_atomic(paths["metrics"], metrics)
-    return {"metrics": metrics, "fold_scores": folds, "paths": paths, "n_splits": oof["n_splits"]}
+    return {"metrics": metrics, "fold_scores": folds, "paths": paths, "n_splits": oof["n_splits"], "model": model}
 
 
 # --------------------------------------------------------------------------- CLI
@@ -511,6 +506,7 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-mlflow", action="store_true", help="do not log an MLflow run (overrides mlflow.enabled)")
     parser.add_argument("--tracking-uri", default=None,
                         help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///<repo>/mlflow.db)")
+    add_trust_argument(parser)
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
@@ -521,6 +517,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     params = load_section("evaluate", params_path)
     ml = load_section("mlflow", params_path)
     use_mlflow = ml.enabled and not args.no_mlflow
+    train_report = Path(args.train_report) if args.train_report else root / PATHS["train_report"]
     tracking = None
     if use_mlflow:
         from pipeline import tracking
@@ -537,6 +534,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         misclassified_path=Path(args.misclassified) if args.misclassified else root / PATHS["misclassified"],
         report_path=Path(args.classification_report) if args.classification_report
         else root / PATHS["classification_report"],
+        train_report=train_report, trust_model=args.trust_model,
     )
     m = result["metrics"]
     line = ", ".join(f"{name} {m[name]['macro_f1']['value']:.3f} [{m[name]['macro_f1']['ci_low']:.3f}, "
@@ -544,7 +542,6 @@ def run_evaluate(args: argparse.Namespace) -> int:
     print(f"stance evaluate: macro-F1 (mean of {m['cv']['n_seeds']} seeds, {m['cv']['ci']:.0%} article bootstrap): "
           f"{line}", file=sys.stderr)
     if use_mlflow:
-        train_report = Path(args.train_report) if args.train_report else root / PATHS["train_report"]
         run = tracking.log_evaluation(
             uri, root=root, all_params=all_params, mlflow_params=ml, result=result,
             model_path=Path(args.model) if args.model else root / PATHS["model"],
@@ -565,7 +562,7 @@ def _write_mlflow_record(model_path: Path, mlflow_params: MlflowParams | None) -
     first ``dvc repro`` re-runs ``evaluate`` and logs an MLflow run there too; its content is
     deterministic, so ``dvc.lock`` stays byte-identical.
     """
-    from pipeline.train import file_sha256
+    from pipeline.model import file_sha256
 
     record: dict[str, Any] = {"logged": mlflow_params is not None, "model_sha256": file_sha256(model_path)}
     if mlflow_params is not None:

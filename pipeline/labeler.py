@@ -42,7 +42,8 @@ from pathlib import Path
 from typing import IO, Iterator
 
 from pipeline import LABELS
-from pipeline.config import PATHS, StanceError
+from pipeline.config import PATHS, StanceError, repo_root
+from pipeline.model import add_trust_argument
 from pipeline.params import DatasetParams, load_section
 from pipeline.labels import (
     LabelFile,
@@ -77,28 +78,12 @@ assert set(LABEL_KEYS.values()) == set(LABELS)
 # Model: guesses and uncertainty
 # --------------------------------------------------------------------------------------------
 
-def load_model(path: str | os.PathLike):
-    """Load a saved scikit-learn pipeline (``models/model.joblib``) with joblib.
+def load_model(path: str | os.PathLike | None = None, *, trust: bool = False):
+    """Load a model for guesses and uncertainty order (:func:`pipeline.model.load_model`;
+    ``decision_function`` is enough here)."""
+    from pipeline.model import load_model as load
 
-    Raises
-    ------
-    StanceError
-        Missing file, unreadable pickle, or an object without ``predict_proba`` or
-        ``decision_function`` and ``classes_``.
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise StanceError(f"{p}: model file not found (train one with `stance train`, or use --order article)")
-    import joblib
-
-    try:
-        model = joblib.load(p)
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure is a user-facing problem
-        raise StanceError(f"{p}: cannot load model ({type(exc).__name__}: {exc})") from None
-    if not (hasattr(model, "predict_proba") or hasattr(model, "decision_function")) \
-            or not hasattr(model, "classes_"):
-        raise StanceError(f"{p}: not a fitted classifier with predict_proba/decision_function and classes_")
-    return model
+    return load(path, trust=trust, scores="any")
 
 
 def model_guesses(model, texts: list[str]) -> list[dict]:
@@ -421,6 +406,7 @@ def add_label_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", nargs=2, metavar=("SENTENCE_ID", "LABEL"), default=None,
                         help="set one label without the interactive session")
     parser.add_argument("--note", default=None, help="with --set: note to store with the label")
+    add_trust_argument(parser)
 
 
 def _reattach_setting(params_path: str) -> bool:
@@ -459,9 +445,9 @@ def run_label(args: argparse.Namespace) -> int:
 
     model = None
     if not args.no_model:
-        model_path = args.model or PATHS["model"]
-        if args.model or Path(model_path).is_file():
-            model = load_model(model_path)
+        model_path = Path(args.model) if args.model else repo_root() / PATHS["model"]
+        if args.model or model_path.is_file():
+            model = load_model(model_path, trust=args.trust_model)
     if args.order == "uncertainty" and model is None:
         raise StanceError("--order uncertainty needs a model: train one or pass --model PATH")
     order = args.order if args.order != "auto" else ("uncertainty" if model is not None else "article")

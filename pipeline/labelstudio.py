@@ -37,6 +37,7 @@ from xml.sax.saxutils import escape
 
 from pipeline import LABELS
 from pipeline.config import PATHS, StanceError, write_json_atomic, write_text_atomic
+from pipeline.model import add_trust_argument
 
 #: Name of the Choices control (``from_name`` in exported results) and of the Text object.
 CONTROL_NAME = "stance"
@@ -104,7 +105,7 @@ def build_tasks(sentences, queue: list[str]) -> list[dict]:
 
 def export_queue(sentences_path, labels_path, *, article: str | None = None, limit: int | None = None,
                  order: str = "article", model_path: str | None = None,
-                 reattach_by_text: bool = True) -> list[dict]:
+                 reattach_by_text: bool = True, trust_model: bool = False) -> list[dict]:
     """Tasks for the unlabeled sentences (same notion of "labeled" as ``stance dataset``).
 
     Parameters
@@ -117,7 +118,9 @@ def export_queue(sentences_path, labels_path, *, article: str | None = None, lim
         At most this many tasks (the first ones in *order*).
     order : {"article", "uncertainty"}
     model_path : str or None
-        Model for ``uncertainty`` order.
+        Model for ``uncertainty`` order (default: ``models/model.joblib`` under the repository root).
+    trust_model : bool
+        Unpickle a model whose sha256 training did not record (see :mod:`pipeline.model`).
 
     Returns
     -------
@@ -131,7 +134,7 @@ def export_queue(sentences_path, labels_path, *, article: str | None = None, lim
     if article is not None and not any(r["article_id"] == article for r in sentences.rows):
         raise StanceError(f"{sentences_path}: no article with article_id {article!r}")
     joined = join_labels(sentences, read_labels(labels_path, missing_ok=True), reattach_by_text)
-    model = load_model(model_path or PATHS["model"]) if order == "uncertainty" else None
+    model = load_model(model_path, trust=trust_model) if order == "uncertainty" else None
     queue, _guesses = build_queue(sentences, joined.labels, article, order, model)
     if limit is not None:
         queue = queue[:limit]
@@ -154,6 +157,7 @@ def add_export_queue_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=None, help=f"model for --order uncertainty (default: {PATHS['model']})")
     parser.add_argument("--params", default=PATHS["params"],
                         help="parameters file, for dataset.reattach_by_text (default: %(default)s)")
+    add_trust_argument(parser)
 
 
 def run_export_queue(args: argparse.Namespace) -> int:
@@ -166,7 +170,7 @@ def run_export_queue(args: argparse.Namespace) -> int:
     from pipeline.labeler import _reattach_setting
 
     tasks = export_queue(args.sentences, args.labels, article=args.article, limit=args.limit,
-                         order=args.order, model_path=args.model,
+                         order=args.order, model_path=args.model, trust_model=args.trust_model,
                          reattach_by_text=_reattach_setting(args.params))
     if args.out == "-":
         sys.stdout.write(json.dumps(tasks, indent=2, sort_keys=True, ensure_ascii=False) + "\n")

@@ -36,6 +36,7 @@ from typing import IO, Any, Iterable, Iterator
 
 from pipeline import LABELS
 from pipeline.config import PATHS, StanceError, atomic_open, repo_root
+from pipeline.model import add_trust_argument
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -64,25 +65,15 @@ _SUFFIX_OUTPUT = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json":
 
 # --------------------------------------------------------------------------- model
 
-def _default_model_path() -> Path:
-    return repo_root() / PATHS["model"]
-
-
-def _shown(path: Path) -> str:
-    """*path* relative to the working directory when it is below it (for messages)."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except (ValueError, OSError):
-        return str(path)
-
-
-def load_model(path: str | os.PathLike | None = None):
-    """Load a fitted model saved with joblib and check that it can score text.
+def load_model(path: str | os.PathLike | None = None, *, trust: bool = False):
+    """Load a model file and check that it can score text (see :func:`pipeline.model.load_model`).
 
     Parameters
     ----------
     path : str or path-like, optional
-        Model file. Default: ``models/model.joblib`` under the project root.
+        Model file (``.joblib`` or ``.skops``). Default: ``models/model.joblib`` under the project root.
+    trust : bool
+        Unpickle a joblib file even when training did not record its sha256 (``--trust-model``).
 
     Returns
     -------
@@ -93,48 +84,21 @@ def load_model(path: str | os.PathLike | None = None):
     Raises
     ------
     StanceError
-        The file is missing (the message says to run ``dvc repro``), unreadable, not a
-        joblib/pickle file, or holds something that is not a fitted classifier.
+        The file is missing (the message says to run ``dvc repro``), unreadable, untrusted,
+        corrupt, or holds something that is not a fitted classifier.
     """
-    p = Path(path) if path is not None else _default_model_path()
-    if not p.exists():
-        raise StanceError(
-            f"model file {_shown(p)} not found; run `dvc repro` to train it (or pass --model PATH)"
-        )
-    if p.is_dir():
-        raise StanceError(f"model file {_shown(p)} is a directory, expected a .joblib file")
-    import joblib  # local import: keeps `import pipeline.predict` (and the CLI start-up) cheap
+    from pipeline.model import load_model as load
 
-    try:
-        model = joblib.load(p)
-    except OSError as exc:
-        raise StanceError(f"model file {_shown(p)}: cannot read it ({exc.strerror or exc})") from None
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure means a bad file
-        detail = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
-        raise StanceError(
-            f"model file {_shown(p)} is corrupt or not a joblib model ({detail}); "
-            "re-create it with `dvc repro` or pass another --model"
-        ) from None
-    _check_model(model, _shown(p))
-    return model
-
-
-def _check_model(model: Any, name: str = "model") -> None:
-    if not callable(getattr(model, "predict_proba", None)):
-        raise StanceError(f"{name}: {type(model).__name__} has no predict_proba; expected a fitted classifier")
-    try:
-        classes = model.classes_
-    except AttributeError:
-        raise StanceError(f"{name}: the classifier is not fitted (no classes_)") from None
-    if len(classes) == 0:
-        raise StanceError(f"{name}: the classifier has no classes")
+    return load(path, trust=trust)
 
 
 def _as_model(model: Any):
     """Accept a loaded model or a path to one."""
     if isinstance(model, (str, os.PathLike)):
         return load_model(model)
-    _check_model(model)
+    from pipeline.model import check_model
+
+    check_model(model, probe=False)
     return model
 
 
@@ -974,7 +938,8 @@ def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
                      help="jsonl (default), csv, or an aligned table for the terminal; "
                           "default from the --output extension (.csv -> csv)")
     parser.add_argument("--model", "-m", metavar="PATH",
-                        help=f"model file (default: {PATHS['model']})")
+                        help=f"model file, .joblib or .skops (default: {PATHS['model']})")
+    add_trust_argument(parser)
     perf = parser.add_argument_group("large inputs")
     perf.add_argument("--jobs", "-j", type=_jobs, default=1, metavar="N",
                       help="worker processes for inputs longer than one chunk (default: 1; 0: all CPUs)")
@@ -995,7 +960,7 @@ def run_predict(args: argparse.Namespace) -> int:
     for i, s in enumerate(args.sentences, 1):
         if not s.strip():
             raise StanceError(f"sentence {i} on the command line is empty; give some text")
-    model = load_model(args.model)
+    model = load_model(args.model, trust=args.trust_model)
     fmt = _output_format(args.format, args.output)
 
     if args.article is not None:

@@ -23,6 +23,7 @@ from typing import Any, Iterator
 
 from pipeline import LABELS
 from pipeline.config import PATHS, StanceError, atomic_open, repo_root, write_json_atomic
+from pipeline.model import file_sha256, record_model, save_model, strip_volatile_state
 from pipeline.params import TrainParams, coerce, load_section, to_dict
 
 __all__ = [
@@ -83,15 +84,6 @@ def fit_errors(what: str) -> Iterator[None]:
 def default_path(key: str) -> Path:
     """Default location of ``PATHS[key]``, anchored at :func:`pipeline.config.repo_root`."""
     return repo_root() / PATHS[key]
-
-
-def file_sha256(path: str | Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def load_dataset(path: str | Path):
@@ -304,46 +296,6 @@ def fit_final(texts, labels, params: dict[str, Any], overrides: dict[str, Any] |
     return strip_volatile_state(model)
 
 
-def strip_volatile_state(model):
-    """Remove fitted attributes that differ between identical runs, in place; return *model*.
-
-    scikit-learn 1.9's text vectorizers cache ``_stop_words_id = id(self.stop_words)`` (a
-    memory address) when they build their analyzer. It is only a "checked already" marker:
-    without it the vectorizer re-checks its stop words on the next call, so dropping it
-    changes no prediction but makes the pickled bytes reproducible. (``stop_words_``, a set
-    with hash-seed-dependent order, is no longer stored by 1.9; it is removed if present.)
-    """
-    seen: set[int] = set()
-
-    def visit(obj: Any) -> None:
-        if id(obj) in seen:
-            return
-        seen.add(id(obj))
-        if isinstance(obj, (list, tuple)):
-            for item in obj:
-                visit(item)
-        elif isinstance(obj, dict):
-            for item in obj.values():
-                visit(item)
-        elif hasattr(obj, "get_params") and hasattr(obj, "__dict__"):
-            for attr in ("_stop_words_id", "stop_words_"):
-                if attr in vars(obj):
-                    delattr(obj, attr)
-            for value in list(vars(obj).values()):
-                visit(value)
-
-    visit(model)
-    return model
-
-
-def save_model(model, path: str | Path) -> None:
-    """Pickle *model* with joblib (zlib level 3) atomically to *path*."""
-    import joblib
-
-    with atomic_open(path, "wb") as fh:
-        joblib.dump(model, fh, compress=("zlib", 3))
-
-
 def train(dataset_path: str | Path, params: dict[str, Any], model_path: str | Path,
           report_path: str | Path) -> dict[str, Any]:
     """Run the whole stage: load, select by grouped CV, refit, write model and report.
@@ -379,6 +331,7 @@ def train(dataset_path: str | Path, params: dict[str, Any], model_path: str | Pa
     }
     report["classes"] = [str(c) for c in model.classes_]
     save_model(model, model_path)
+    record_model(report, model_path)  # stance unpickles only models whose sha256 training recorded
     write_json_atomic(report_path, report)
     return report
 

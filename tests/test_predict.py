@@ -19,6 +19,11 @@ from pipeline.cli import main
 from pipeline.config import StanceError
 from pipeline import predict as P
 
+try:
+    from conftest import record_trusted
+except ImportError:  # pragma: no cover - run as a package
+    from tests.conftest import record_trusted
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -125,6 +130,8 @@ def test_corrupt_model_files_exit_2(capsys, tmp_path):
     joblib.dump({"vocabulary": [1, 2, 3]}, not_model)
     folder = tmp_path / "folder.joblib"
     folder.mkdir()
+    for path in (garbage, empty, not_model):
+        record_trusted(path, tmp_path)  # trusted, so the file's own problem is reported
     for path, words in ((garbage, "corrupt"), (empty, "corrupt"), (not_model, "predict_proba"),
                         (folder, "directory")):
         rc, out, err = run(capsys, "--model", path, "Sanctions must be enforced.")
@@ -142,7 +149,7 @@ def test_unfitted_model_is_a_clear_error(tmp_path):
     path = tmp_path / "unfitted.joblib"
     joblib.dump(Pipeline([("v", TfidfVectorizer()), ("c", LogisticRegression())]), path)
     with pytest.raises(StanceError, match="not fitted"):
-        P.load_model(path)
+        P.load_model(path, trust=True)
 
 
 # --------------------------------------------------------------------------- Python API
@@ -374,7 +381,7 @@ def test_output_is_atomic_on_failure(capsys, tiny_model_path, tmp_path):
     rc, _, err = run(capsys, "--model", tiny_model_path, "--input", f, "--output", out_path, "--chunk-size", "2")
     assert rc == 2 and "in.txt line 6" in err
     assert out_path.read_text(encoding="utf-8") == "old content\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt", "model.joblib", "out.jsonl"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt", "model.joblib", "out.jsonl", "reports"]
     # and on success the whole file is replaced
     f.write_bytes(b"good sentence one\n" * 5)
     rc, _, _ = run(capsys, "--model", tiny_model_path, "--input", f, "--output", out_path, "--chunk-size", "2")
