@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 from typing import IO, Any, Iterator
 
-from pipeline import LABELS
-from pipeline.config import StanceError, atomic_open
+from pipeline.config import StanceError
+from pipeline.data import LABELS, atomic_open
 
 #: Output formats of the CLI and :func:`predict_file`.
 FORMATS = ("jsonl", "csv", "table")

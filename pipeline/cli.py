@@ -25,7 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("pipeline.evaluate", "grouped cross-validation, baselines, plots, MLflow run (DVC stage)"),
     "predict": ("pipeline.predict", "label new sentences, files or whole articles with the saved model"),
     "label": ("pipeline.labeler", "label sentences interactively in the terminal (or --set one)"),
-    "agreement": ("pipeline.labels", "inter-annotator agreement between two label files"),
+    "agreement": ("pipeline.agreement", "inter-annotator agreement between two label files"),
     "export-queue": ("pipeline.labelstudio", "export unlabeled sentences as Label Studio JSON tasks"),
     "import-labels": ("pipeline.labelstudio", "import a Label Studio JSON export into the labels file"),
     "export-model": ("pipeline.model", "write the model as a .skops file, safe to share (no code runs on load)"),

@@ -1,30 +1,21 @@
-"""Parameters, default paths, user-facing errors and atomic file writes.
+"""Default paths, the repository root, the user-facing error type and raw params.yaml loading.
 
-Everything here is standard library only, so every module (including the fast
-``stance predict`` path) can import it without paying for pandas, mlflow or dvc.
+Typed, validated parameters are in :mod:`pipeline.params`; labels, columns, the CSV reader
+and the atomic writer in :mod:`pipeline.data`. Standard library only (yaml on demand), so
+every module, including the fast ``stance predict`` path, can import it.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
-import tempfile
 from pathlib import Path
-from typing import IO, Any, Iterator
-
-from pipeline import LABELS
+from typing import Any
 
 __all__ = [
-    "LABELS",
     "PATHS",
     "StanceError",
-    "atomic_open",
     "load_params",
     "repo_root",
-    "write_csv_atomic",
-    "write_json_atomic",
-    "write_text_atomic",
 ]
 
 #: Default locations, relative to the repository root (DVC runs stages from there).
@@ -104,45 +95,3 @@ def load_params(path: str | os.PathLike | None = None, section: str | None = Non
     if not isinstance(value, dict):
         raise StanceError(f"{p}: section '{section}' must be a mapping, got {value!r}")
     return value
-
-
-@contextlib.contextmanager
-def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8",
-                newline: str | None = "") -> Iterator[IO]:
-    """Open a temporary file next to *path*; on success fsync it and rename it over *path*.
-
-    If the block raises (or the process dies), *path* keeps its previous content and
-    the temporary file is removed (or left as an ignorable ``.<name>.*.tmp``).
-    """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    binary = "b" in mode
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, mode, **({} if binary else {"encoding": encoding, "newline": newline})) as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def write_text_atomic(path: str | os.PathLike, text: str) -> None:
-    """Write *text* to *path* atomically (UTF-8, ``\\n`` line endings kept as given)."""
-    with atomic_open(path, "w") as fh:
-        fh.write(text)
-
-
-def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
-    """Write *obj* as stable, human-readable JSON (sorted keys, 2-space indent, final newline)."""
-    write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
-
-
-def write_csv_atomic(path: str | os.PathLike, frame) -> None:
-    """Write a pandas DataFrame to CSV atomically, without index, with ``\\n`` line endings."""
-    with atomic_open(path, "w") as fh:
-        frame.to_csv(fh, index=False, lineterminator="\n")

@@ -28,9 +28,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pipeline import LABELS
-from pipeline.config import (PATHS, StanceError, atomic_open, load_params, repo_root, write_csv_atomic,
-                             write_json_atomic, write_text_atomic)
+from pipeline.config import PATHS, StanceError, load_params, repo_root
+from pipeline.data import LABELS, atomic_open, write_csv_atomic, write_json_atomic, write_text_atomic
 from pipeline.model import add_trust_argument
 from pipeline.params import EvaluateParams, MlflowParams, coerce, load_section
 

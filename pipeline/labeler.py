@@ -41,8 +41,8 @@ import threading
 from pathlib import Path
 from typing import IO, Iterator
 
-from pipeline import LABELS
 from pipeline.config import PATHS, StanceError, repo_root
+from pipeline.data import LABELS
 from pipeline.model import add_trust_argument
 from pipeline.params import DatasetParams, load_section
 from pipeline.labels import (

@@ -35,8 +35,8 @@ import sys
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from pipeline import LABELS
-from pipeline.config import PATHS, StanceError, write_json_atomic, write_text_atomic
+from pipeline.config import PATHS, StanceError
+from pipeline.data import LABELS, normalize_text, write_json_atomic, write_text_atomic
 from pipeline.model import add_trust_argument
 
 #: Name of the Choices control (``from_name`` in exported results) and of the Text object.
@@ -319,7 +319,6 @@ def import_labels(export_path, labels_path, sentences_path, *, overwrite: bool =
     """
     from pipeline.labeler import signals_deferred
     from pipeline.labels import read_labels, read_sentences, set_label, write_labels
-    from pipeline.split import normalize_text
 
     parsed = parse_export(export_path)
     sentences = read_sentences(sentences_path)

@@ -29,7 +29,8 @@ import os
 from pathlib import Path
 from typing import Any, Iterable
 
-from pipeline.config import PATHS, StanceError, atomic_open, repo_root
+from pipeline.config import PATHS, StanceError, repo_root
+from pipeline.data import atomic_open
 
 __all__ = [
     "SKOPS_ALLOWED",

@@ -37,7 +37,7 @@ import sys
 from pathlib import Path
 from typing import IO, Any, Iterable
 
-from pipeline import LABELS
+from pipeline.data import LABELS
 from pipeline._predict_io import (DEFAULT_CHUNK_SIZE, EMPTY_TEXT, FORMATS, INPUT_FORMATS, Formatter, Input,
                                   Output, Scorer, clip, model_classes, progress_for, resolve_input_format,
                                   resolve_output_format, stream, table_width)

@@ -38,201 +38,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from pipeline.config import PATHS, StanceError, repo_root, write_csv_atomic
+from pipeline._split_rules import (ALWAYS_PATTERNS, CREDIT_PATTERNS, HEADLINE_VERBS, UI_PATTERNS, ABBREV_END, BRACKETED, BULLET, CHUNK_BOUNDARY, CONNECTORS, DATELINE, DATE_TOKEN, DOC_SYMBOL, ENDS_COMMA, LAST_WORD, MEETING, OPEN_WORDS, TERMINAL, TITLE_ABBREV_END, WORD, has_verb, verb_forms)
+from pipeline._split_io import list_articles, read_article
+from pipeline.config import PATHS, StanceError, repo_root
+from pipeline.data import (ARTICLE_COLUMNS, SENTENCE_COLUMNS, SPLIT_REPORT_COLUMNS, normalize_text, sentence_id,
+                           write_csv_atomic)
 from pipeline.params import SplitParams, coerce, load_section, to_dict
-
-# --------------------------------------------------------------------------- ids
-
-_FOLD = str.maketrans({
-    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
-    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
-    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-",
-    "\u2212": "-", "\u00a0": " ", "\u2009": " ", "\u202f": " ",
-})
-
-
-def normalize_text(text: str) -> str:
-    """Return the comparison form of a sentence.
-
-    NFKC, curly quotes and all dashes folded to ASCII, case folded, punctuation other
-    than letters/digits dropped, whitespace collapsed. Two sentences that differ only in
-    quoting, dashes, spacing or case normalise to the same string. Used for sentence ids,
-    duplicate detection and re-attaching labels.
-    """
-    t = unicodedata.normalize("NFKC", text).translate(_FOLD).casefold()
-    t = re.sub(r"[^\w\s]", " ", t)
-    return " ".join(t.split())
-
-
-def sentence_id(article_id: str, text: str) -> str:
-    """Stable id of a sentence: 16 hex digits of sha1(article_id + NUL + normalised text).
-
-    Depends only on the article and the sentence's own words, never on its position, so
-    editing other parts of an article leaves the id (and its hand label) untouched.
-    """
-    digest = hashlib.sha1(f"{article_id}\0{normalize_text(text)}".encode("utf-8")).hexdigest()
-    return digest[:16]
-
-
-# --------------------------------------------------------------------------- params
-
-#: Page furniture: navigation, sharing, audio players, subscription prompts, ads.
-UI_PATTERNS = [
-    r"^advertisement$",
-    r"^reading time\b",
-    r"^(select|choose) (a |your )?(voice|listening speed)\b",
-    r"\blistening speed\b",
-    r"\barticles? \d+(\.\d+)?x faster\b",
-    r"^\d+(\.\d+)?x$",
-    r"^\d+ ?wpm$",
-    r"^(slow|average|fast|normal|play|pause|listen)$",
-    r"^why you can trust\b",
-    r"^(subscribe|sign up)\b",
-    r"^(log ?in|sign in|register)\b(\s+\S+){0,3}$",
-    r"\byour homepage\b",
-    r"^(like|follow|join|find) us (on|at|via)\b",
-    r"^(share|print|email|tweet)( this( article| story)?)?$",
-    r"^(read|see) (more|also)\b",
-    r"^related( articles| stories| coverage)?\s*:?",
-    r"^back to top$",
-    r"^(click|tap) here\b",
-    r"^(clear|close|menu|search|home|next|previous)$",
-    r"^real time analytics$",
-    r"^press release$",
-    r"^as prepared for delivery\b",
-    r"^thank you\b.{0,40}$",
-    r"^(all rights reserved|copyright|©)",
-]
-
-#: Link teasers and credits that mark a line as furniture whatever its length.
-ALWAYS_PATTERNS = [
-    r"^(?i:read|see) (?i:more|also)\s*:",
-    r"^(?i:related( articles| stories| coverage)?)\s*:",
-    r"^(?i:(reporting|writing|editing|additional reporting|compiled|edited) by)\b",
-]
-
-#: Photo captions and credits.
-CREDIT_PATTERNS = [
-    # "Photo: AP" / "File photo: ..." at the start or as the credit at the end of a line
-    # (not anywhere: "the image: a missile" in a paragraph is text)
-    r"^(?i:(file |handout |ap |reuters |afp )?(photo|photograph|picture|image|video)s?)\s*:",
-    r"\b(?i:(photo|photograph|picture|image)s?)\s*:\s*[^.!?:]{1,60}$",
-    r"\(\s*(?i:(file )?(photo|image|picture)s?)\s*:[^)]*\)",
-    r"^\(\s*(?i:photo|image|picture)\b",
-    r"\b[A-Z]{3,}/[A-Z][\w.'-]+(\s[A-Z][\w.'-]+)*\s*$",   # REUTERS/Jung Yeon-Je
-    r"\((left|right|centre|center|top|bottom|front|L|R|C|[Ll]-[Rr])\)",
-    r"^(?i:by|source|credit)\s*:",
-]
-
-#: Verbs that make a short Title Case line a headline with a claim ("China Rejects New
-#: Sanctions", "Japan to Tighten Sanctions") rather than a name, job title or label. Given
-#: in the base form; the -s, past and to-/will- forms are recognised (see _verb_forms).
-#: Words that are mostly nouns in their -s form (ban, call, test, plan...) are left out.
-HEADLINE_VERBS = [
-    "accuse", "adopt", "agree", "announce", "approve", "ask", "back", "condemn", "consider",
-    "criticise", "criticize", "decry", "defy", "denounce", "deny", "dismiss", "ease", "evade",
-    "expand", "extend", "fail", "impose", "insist", "lift", "oppose", "pass", "praise", "propose",
-    "push", "reaffirm", "refuse", "reject", "relax", "renew", "resume", "say", "seek", "slam",
-    "slap", "strengthen", "stress", "tell", "threaten", "tighten", "toughen", "urge", "veto",
-    "violate", "vow", "want", "warn", "weaken", "welcome",
-]
-_IRREGULAR = {"say": ["said"], "tell": ["told"], "seek": ["sought"]}
-#: Auxiliaries and modals: any of them makes a line a clause, not a label.
-_FINITE = {
-    "is", "are", "was", "were", "will", "would", "can", "could", "should", "must", "may", "might",
-    "shall", "has", "have", "had", "does", "did", "won't", "can't", "isn't", "aren't", "wasn't",
-    "won’t", "can’t", "isn’t", "aren’t", "wasn’t", "don't", "doesn't", "don’t", "doesn’t",
-}
-
-
-def _verb_forms(bases: Iterable[str]) -> dict[str, set[str]]:
-    """``{"finite": {-s and past forms}, "base": {base forms}}`` of the given verbs."""
-    finite: set[str] = set()
-    base: set[str] = set()
-    for b in bases:
-        b = b.strip().lower()
-        if not b:
-            continue
-        base.add(b)
-        if re.search(r"(s|sh|ch|x|z|o)$", b):
-            finite.add(b + "es")
-        elif re.search(r"[^aeiou]y$", b):
-            finite.add(b[:-1] + "ies")
-        else:
-            finite.add(b + "s")
-        if b.endswith("e"):
-            finite.add(b + "d")
-        elif re.search(r"[^aeiou]y$", b):
-            finite.add(b[:-1] + "ied")
-        else:
-            finite.add(b + "ed")
-            if re.search(r"[^aeiou][aeiou][bdgklmnprt]$", b):
-                finite.add(b + b[-1] + "ed")   # slam -> slammed, slap -> slapped
-        finite.update(_IRREGULAR.get(b, []))
-    return {"finite": finite, "base": base}
-
-
-def _has_verb(tokens: list[str], verbs: dict[str, set[str]]) -> bool:
-    """Does a (Title Case) line contain a finite verb: an auxiliary, a known verb in its
-    -s or past form, or a known verb's base form after "to"/"will"/a modal?"""
-    words = [t.strip("\"'“”‘’()[]:;,.!?").lower() for t in tokens]
-    for i, w in enumerate(words):
-        if w == "may" and i + 1 < len(words) and words[i + 1][:1].isdigit():
-            continue                     # the month: "Briefing on May 31"
-        if w in _FINITE or w in verbs["finite"]:
-            return True
-        if w in verbs["base"] and i > 0 and words[i - 1] in ({"to"} | _FINITE):
-            return True
-    return False
-
-
-_MONTHS = ("jan|january|feb|february|mar|march|apr|april|may|jun|june|jul|july|aug|august|"
-           "sep|sept|september|oct|october|nov|november|dec|december")
-_DAYS = "mon|monday|tue|tues|tuesday|wed|wednesday|thu|thur|thurs|thursday|fri|friday|sat|saturday|sun|sunday"
-_DATE_TOKEN = re.compile(
-    rf"^(?:{_MONTHS}|{_DAYS}|\d{{1,4}}(?:st|nd|rd|th)?|\d{{1,4}}([/.:-]\d{{1,4}}){{1,2}}|am|pm|a\.m\.|p\.m\.|"
-    r"gmt|utc|est|edt|cet|kst|updated|published|posted|last|modified|at|on|of|the)\.?$",
-    re.IGNORECASE,
-)
-_MEETING = re.compile(r"^\d+(st|nd|rd|th)(\s*(&|and|,)\s*\d+(st|nd|rd|th))*\s+meetings?\b", re.IGNORECASE)
-_DOC_SYMBOL = re.compile(r"^[A-Z]{1,5}(/[A-Z0-9.]+)+$")
-_BRACKETED = re.compile(r"^[(\[].*[)\]]$")
-_TERMINAL = re.compile(r"[.!?…]['\"’”»)\]]*$")
-_ENDS_COMMA = re.compile(r"[,;]['\"’”»]*$")
-_WORD = re.compile(r"[^\W\d_][\w'’.-]*", re.UNICODE)
-_CONNECTORS = {"of", "the", "to", "for", "and", "on", "in", "at", "a", "an", "by", "with", "de", "&", "-", "–", "—"}
-_BULLET = re.compile(r"^\s*([•●▪◦‣∙·*]|[-–](?=\s)|\d{1,2}[.)](?=\s))\s*")
-
-# Datelines at the start of a paragraph: "BEIJING (Reuters) -", "Beijing (Telephost) -",
-# "UNITED NATIONS, Sept 11 (Reuters) -", "Sept. 1, 2017 (EIRNS)—", "WASHINGTON —",
-# "SEOUL, Sept. 12 --", "11/30/16 –". And speaker labels: "SECRETARY TILLERSON:".
-# A hyphen needs a space before it ("US-China talks" is not a dateline); en/em dashes may
-# be attached ("WASHINGTON—The ...").
-_DATE_WORDS = (rf"(?:(?i:{_MONTHS})\.?\s+\d{{1,2}},?\s+\d{{4}}|\d{{1,2}}\s+(?i:{_MONTHS})\.?\s+\d{{4}}"
-               r"|\d{1,2}/\d{1,2}/\d{2,4})")
-_DASH = r"(?:\s+-+|\s*[–—]+|\s*--+)\s*"
-_DATELINE = re.compile(
-    r"^(?:"
-    rf"(?:[A-Z][\w.'-]*(?:,?\s+(?:[A-Z][\w.'-]*|\d{{1,4}}),?){{0,5}}|{_DATE_WORDS})\s*\([A-Z][\w .&'-]{{1,30}}\)\s*[-–—]+\s*"
-    rf"|[A-Z]{{2,}}(?:[ ,]+[A-Z]{{2,}}){{0,3}}(?:,?\s+(?i:{_MONTHS})\.?\s+\d{{1,2}}(?:,?\s+\d{{4}})?)?{_DASH}"
-    rf"|{_DATE_WORDS}{_DASH}"
-    r"|[A-Z][A-Z.'-]+(?:\s[A-Z][A-Z.'-]+){0,3}:\s+"
-    r")(?=[\"“‘'(\[]?[A-Z0-9])"
-)
-
-# Where a long paragraph may be cut before pysbd sees it: after ., ! or ? (and closing
-# quotes), before a capital or an opening quote, and not after an initial or a common
-# abbreviation.
-_CHUNK_BOUNDARY = re.compile(r"(?<=[.!?])['\"’”)\]]*\s+(?=['\"“‘(\[]?[A-Z])")
-#: Titles written before a name: a sentence never ends on them.
-TITLE_ABBREVIATIONS = ["Mr", "Mrs", "Ms", "Mx", "Dr", "Prof", "Gen", "Sen", "Rep", "Gov", "Lt", "Col", "Sgt",
-                       "Capt", "Cmdr", "Adm", "Amb", "Maj", "Pres", "Rev", "Hon", "Fr", "Sec", "Supt"]
-_TITLE_ABBREV_END = re.compile(r"(?<![\w.])(?:%s)\.$" % "|".join(TITLE_ABBREVIATIONS))
-_ABBREV_END = re.compile(
-    r"(?:\b[A-Z]|\b(?:[A-Za-z]\.){2,}|\b(?:%s|St|No|Nos|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|"
-    r"vs|etc|Inc|Ltd|Co|Corp|Jr|Sr|approx|est|fig|vol|art|para|paras|cf))\.$" % "|".join(TITLE_ABBREVIATIONS)
-)
-
 
 @dataclass
 class Line:
@@ -294,76 +105,18 @@ class Report:
         ]
 
 
-# --------------------------------------------------------------------------- reading
-
-_UTF_BOMS = (
-    (b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
-    (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"),
-)
-
-
-def read_article(path: str | Path) -> tuple[dict[str, str], str, int]:
-    """Read one article file.
-
-    Returns ``(metadata, body, body_offset)``: the ``# key: value`` header lines as a
-    dict (keys lower-cased), the text after them, and the character offset of that text
-    in the decoded file. Offsets count every character of the file as decoded (a
-    byte-order mark and the ``\\r`` of ``\\r\\n`` line ends included), so ``start``/``end``
-    of the sentences index the file's text. Raises :class:`StanceError` naming the file
-    for an unreadable, empty, binary, UTF-16/32 or otherwise non-UTF-8 file, or one with
-    nothing after its header lines.
-    """
-    p = Path(path)
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise StanceError(f"{p}: cannot read: {exc.strerror or exc}") from None
-    if not data.strip():
-        raise StanceError(f"{p}: empty file")
-    for bom, name in _UTF_BOMS:
-        if data.startswith(bom):
-            raise StanceError(f"{p}: {name} text (byte-order mark), expected UTF-8; re-save the file as UTF-8")
-    if b"\0" in data:
-        nul = data.index(b"\0")
-        raise StanceError(f"{p}: binary file (NUL byte at offset {nul}), expected UTF-8 text")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise StanceError(
-            f"{p}: line {line}: not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})"
-        ) from None
-    offset = 1 if text.startswith("\ufeff") else 0
-    # a lone CR (old Mac line end) becomes LF: same length, so offsets do not move;
-    # the CR of CRLF stays in the text and is stripped with the line's other whitespace
-    text = re.sub(r"\r(?!\n)", "\n", text[offset:])
-    meta: dict[str, str] = {}
-    consumed = 0
-    for raw in text.split("\n"):
-        m = re.match(r"^#\s*([A-Za-z_][\w-]*)\s*:\s*(.*?)\s*$", raw)
-        if not m:
-            break
-        meta[m.group(1).lower()] = m.group(2)
-        consumed += len(raw) + 1
-    body = text[consumed:]
-    if not body.strip():
-        what = "no article text after the header lines" if meta else "empty file"
-        raise StanceError(f"{p}: {what}")
-    return meta, body, offset + consumed
-
-
 # --------------------------------------------------------------------------- line rules
 
 def _words(text: str) -> list[str]:
-    return _WORD.findall(text)
+    return WORD.findall(text)
 
 
 def _is_title_line(text: str, max_words: int, verbs: dict[str, set[str]] | None = None) -> bool:
     """Short Title Case line without final punctuation or verb: a name, job title, banner or label.
 
-    A line with a finite verb (see :func:`_has_verb`) is a headline and is not a title line.
+    A line with a finite verb (see :func:`has_verb`) is a headline and is not a title line.
     """
-    if _TERMINAL.search(text):
+    if TERMINAL.search(text):
         return False
     tokens = [t for t in re.split(r"[\s,]+", text) if t]
     if not tokens or len(tokens) > max_words:
@@ -372,16 +125,16 @@ def _is_title_line(text: str, max_words: int, verbs: dict[str, set[str]] | None 
         core = tok.strip("\"'“”‘’()[]:;")
         if not core:
             continue
-        if core.lower() in _CONNECTORS or not core[0].isalpha():
+        if core.lower() in CONNECTORS or not core[0].isalpha():
             continue
         if not core[0].isupper():
             return False
-    return not (verbs and _has_verb(tokens, verbs))
+    return not (verbs and has_verb(tokens, verbs))
 
 
 def _is_timestamp(text: str) -> bool:
     tokens = [t for t in re.split(r"[\s,|:–—-]+", text.strip()) if t]
-    return bool(tokens) and all(_DATE_TOKEN.match(t) for t in tokens) and any(ch.isdigit() for ch in text)
+    return bool(tokens) and all(DATE_TOKEN.match(t) for t in tokens) and any(ch.isdigit() for ch in text)
 
 
 def classify_line(text: str, params: dict[str, Any]) -> str | None:
@@ -400,14 +153,14 @@ def classify_line(text: str, params: dict[str, Any]) -> str | None:
             return "caption_or_credit"
     if _is_timestamp(text):
         return "timestamp"
-    if _MEETING.match(text) or _DOC_SYMBOL.match(text):
+    if MEETING.match(text) or DOC_SYMBOL.match(text):
         return "meeting_or_symbol"
-    if _BRACKETED.match(text) and n_words <= params["max_ui_words"]:
+    if BRACKETED.match(text) and n_words <= params["max_ui_words"]:
         return "bracketed_note"
     if n_words == 0:
         return "no_words"
-    if (not _TERMINAL.search(text) and not _ENDS_COMMA.search(text) and n_words < params["min_words_unpunctuated"]
-            and not (n_words >= params["min_words"] and _has_verb(text.split(), params["_verbs"]))):
+    if (not TERMINAL.search(text) and not ENDS_COMMA.search(text) and n_words < params["min_words_unpunctuated"]
+            and not (n_words >= params["min_words"] and has_verb(text.split(), params["_verbs"]))):
         return "short_fragment"
     if _is_title_line(text, params["max_title_words"], params["_verbs"]):
         return "name_or_title_block"
@@ -424,36 +177,26 @@ def _first_letter_is_lower(text: str) -> bool:
 
 
 #: Words a sentence does not end on: a line ending with one continues on the next line.
-_OPEN_WORDS = {
-    "a", "an", "the", "of", "to", "for", "and", "or", "but", "nor", "with", "by", "from", "in", "on", "at",
-    "as", "into", "onto", "upon", "than", "that", "which", "who", "whose", "whom", "its", "their", "his",
-    "her", "our", "your", "my", "this", "these", "those", "between", "against", "about", "after",
-    "before", "during", "including", "amid", "among", "over", "under", "via", "if", "because",
-    "although", "while", "whether",
-}
-_LAST_WORD = re.compile(r"([\w’'.-]+)\W*$")
-
-
 def _open_ended(prev: str) -> bool:
     """Does line *prev* stop where no sentence can stop (after "of", "China’s", "Mr.")?"""
-    if _TITLE_ABBREV_END.search(prev):
+    if TITLE_ABBREV_END.search(prev):
         return True
-    if _TERMINAL.search(prev) or prev.endswith(":"):
+    if TERMINAL.search(prev) or prev.endswith(":"):
         return False
-    m = _LAST_WORD.search(prev)
+    m = LAST_WORD.search(prev)
     if not m:
         return False
     word = m.group(1)
     if prev[m.end(1):].strip():          # ends with a quote, bracket or dash: leave it
         return False
-    return word.lower() in _OPEN_WORDS or bool(re.search(r"\w['’]s$", word))
+    return word.lower() in OPEN_WORDS or bool(re.search(r"\w['’]s$", word))
 
 
 def _continues(prev: str, nxt: str) -> bool:
     """Does line *nxt* continue the sentence that line *prev* left open?"""
-    if _BULLET.match(nxt):
+    if BULLET.match(nxt):
         return False
-    if _ENDS_COMMA.search(prev):
+    if ENDS_COMMA.search(prev):
         return True                      # '..., including Japan,"' + 'Wang said.'
     if _first_letter_is_lower(nxt):
         return True                      # '... adoption of China’s' + '"‘suspension for ...'
@@ -475,7 +218,7 @@ def _wrapped(run: list[str], max_chars: int) -> bool:
     longest = max(len(t) for t in body)
     if longest > max_chars or longest < 40 or any(len(t) < longest / 2 for t in body):
         return False
-    if all(_TERMINAL.search(t) for t in body):
+    if all(TERMINAL.search(t) for t in body):
         return False
     return any(_continues(a, b) for a, b in zip(run, run[1:]))
 
@@ -529,7 +272,7 @@ def clean_lines(body: str, body_offset: int, params: dict[str, Any], report: Rep
             if not text:
                 continue
             lead = len(piece) - len(piece.lstrip())
-            bullet = _BULLET.match(text)
+            bullet = BULLET.match(text)
             if bullet:
                 text = text[bullet.end():]
                 lead += bullet.end()
@@ -603,8 +346,8 @@ def _chunks(text: str, limit: int, max_marks: int = _CHUNK_MARKS) -> Iterable[st
             break
         span = window_end - start
         cut = None
-        for m in _CHUNK_BOUNDARY.finditer(text, start + span // 4, min(n, start + 2 * span)):
-            if _ABBREV_END.search(text[max(start, m.start() - 12):m.start()]):
+        for m in CHUNK_BOUNDARY.finditer(text, start + span // 4, min(n, start + 2 * span)):
+            if ABBREV_END.search(text[max(start, m.start() - 12):m.start()]):
                 continue
             cut = m.end()
             if cut >= window_end:
@@ -661,7 +404,7 @@ def segment(text: str, chunk_chars: int = 2000) -> list[str]:
             # title such as "Amb." (pieces keep their original spacing, so gluing them
             # restores the source text).
             last = out[-1].rstrip() if out else ""
-            if out and ((not _TERMINAL.search(last) and not last.endswith(":")) or _TITLE_ABBREV_END.search(last)):
+            if out and ((not TERMINAL.search(last) and not last.endswith(":")) or TITLE_ABBREV_END.search(last)):
                 out[-1] += piece
             else:
                 out.append(piece)
@@ -670,7 +413,7 @@ def segment(text: str, chunk_chars: int = 2000) -> list[str]:
 
 def strip_dateline(text: str) -> tuple[str, int]:
     """Remove a leading dateline or speaker label; return the text and how many chars were cut."""
-    m = _DATELINE.match(text)
+    m = DATELINE.match(text)
     if not m:
         return text, 0
     return text[m.end():], m.end()
@@ -687,7 +430,7 @@ def _resolve(params: SplitParams | dict[str, Any] | None) -> dict[str, Any]:
     p["_ui"] = [re.compile(x, re.IGNORECASE) for x in UI_PATTERNS + p["ui_patterns"]]
     p["_credit"] = [re.compile(x) for x in CREDIT_PATTERNS + p["credit_patterns"]]
     p["_always"] = [re.compile(x) for x in ALWAYS_PATTERNS]
-    p["_verbs"] = _verb_forms(HEADLINE_VERBS + [v.lower() for v in p["headline_verbs"]])
+    p["_verbs"] = verb_forms(HEADLINE_VERBS + [v.lower() for v in p["headline_verbs"]])
     return p
 
 
@@ -802,8 +545,7 @@ def split_text(text: str, article_id: str, params: dict[str, Any] | None = None,
     for position, row in enumerate(out):
         row["position"] = position
         row["sentence_id"] = sentence_id(article_id, row["text"])
-    cols = ("sentence_id", "article_id", "position", "paragraph", "start", "end", "text")
-    return [{c: r[c] for c in cols} for r in out]
+    return [{c: r[c] for c in SENTENCE_COLUMNS} for r in out]
 
 
 def split_article(path: str | Path, params: dict[str, Any] | None = None) -> tuple[dict[str, str], list[dict], Report]:
@@ -845,20 +587,6 @@ def _split_file(path: Path, params: dict[str, Any] | None = None):
     except StanceError as exc:
         return path.stem, None, None, [], str(exc)
     return path.stem, meta, sents, report.rows(path.stem), None
-
-
-def list_articles(raw_dir: str | Path) -> list[Path]:
-    """The ``*.txt`` files of *raw_dir* in name order (hidden ``.*`` files left out).
-
-    Raises :class:`StanceError` when the folder is missing or holds no articles.
-    """
-    raw = Path(raw_dir)
-    if not raw.is_dir():
-        raise StanceError(f"{raw}: input folder not found")
-    files = sorted((f for f in raw.glob("*.txt") if not f.name.startswith(".")), key=lambda f: f.name)
-    if not files:
-        raise StanceError(f"{raw}: no *.txt articles found")
-    return files
 
 
 def split_corpus(raw_dir: str | Path, params: dict[str, Any] | None = None, warn=None):
@@ -930,11 +658,10 @@ def split_corpus(raw_dir: str | Path, params: dict[str, Any] | None = None, warn
     ids = [s["sentence_id"] for s in sentences]
     if len(set(ids)) != len(ids):  # would need a 64-bit hash collision
         raise StanceError("two different sentences got the same sentence_id; please report this")
-    cols = ["sentence_id", "article_id", "position", "paragraph", "start", "end", "text"]
     return (
-        pd.DataFrame(sentences, columns=cols),
-        pd.DataFrame(articles, columns=["article_id", "source", "title", "license", "n_sentences"]),
-        pd.DataFrame(report_rows, columns=["article_id", "rule", "count", "example"]),
+        pd.DataFrame(sentences, columns=list(SENTENCE_COLUMNS)),
+        pd.DataFrame(articles, columns=list(ARTICLE_COLUMNS)),
+        pd.DataFrame(report_rows, columns=list(SPLIT_REPORT_COLUMNS)),
     )
 
 

@@ -21,8 +21,8 @@ import sys
 from pathlib import Path
 from typing import Any, Iterator
 
-from pipeline import LABELS
-from pipeline.config import PATHS, StanceError, atomic_open, repo_root, write_json_atomic
+from pipeline.config import PATHS, StanceError, repo_root
+from pipeline.data import DATASET_COLUMNS, LABELS, read_csv_rows, write_json_atomic
 from pipeline.model import file_sha256, record_model, save_model, strip_volatile_state
 from pipeline.params import TrainParams, coerce, load_section, to_dict
 
@@ -44,7 +44,7 @@ __all__ = [
     "train",
 ]
 
-REQUIRED_COLUMNS = ("sentence_id", "article_id", "position", "text", "label")
+REQUIRED_COLUMNS = DATASET_COLUMNS
 _ROUND = 6
 
 
@@ -87,7 +87,7 @@ def default_path(key: str) -> Path:
 
 
 def load_dataset(path: str | Path):
-    """Read and validate the labelled dataset.
+    """Read and validate the labelled dataset with the strict reader of :mod:`pipeline.data`.
 
     Parameters
     ----------
@@ -108,30 +108,24 @@ def load_dataset(path: str | Path):
     import pandas as pd
 
     p = Path(path)
-    try:
-        df = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8")
-    except FileNotFoundError:
-        raise StanceError(f"{p}: dataset not found (run `stance dataset` first)") from None
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise StanceError(f"{p}: not a readable CSV file: {str(exc).splitlines()[0]}") from None
-    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
-    if missing:
-        raise StanceError(f"{p}: missing column(s) {', '.join(missing)}; found {', '.join(map(str, df.columns))}")
-    for i, row in enumerate(df[list(REQUIRED_COLUMNS)].itertuples(index=False), start=2):
-        if row.label not in LABELS:
-            raise StanceError(f"{p}: line {i}: label {row.label!r} is not one of {', '.join(LABELS)}")
-        if not row.text.strip():
-            raise StanceError(f"{p}: line {i}: empty text (sentence_id {row.sentence_id!r})")
-        if not row.sentence_id.strip() or not row.article_id.strip():
-            raise StanceError(f"{p}: line {i}: empty sentence_id or article_id")
-        if not row.position.strip().lstrip("-").isdigit():
-            raise StanceError(f"{p}: line {i}: position {row.position!r} is not an integer")
-    dup = df["sentence_id"].duplicated()
-    if dup.any():
-        i = int(dup.to_numpy().nonzero()[0][0])
-        raise StanceError(f"{p}: line {i + 2}: duplicate sentence_id {df['sentence_id'].iloc[i]!r}")
-    if df.empty:
+    fields, records = read_csv_rows(p, DATASET_COLUMNS, what="dataset (run `stance dataset` first)")
+    seen: dict[str, int] = {}
+    for line, row in records:
+        if row["label"] not in LABELS:
+            raise StanceError(f"{p}, line {line}: label {row['label']!r} is not one of {', '.join(LABELS)}")
+        if not row["text"].strip():
+            raise StanceError(f"{p}, line {line}: empty text (sentence_id {row['sentence_id']!r})")
+        if not row["sentence_id"].strip() or not row["article_id"].strip():
+            raise StanceError(f"{p}, line {line}: empty sentence_id or article_id")
+        if not row["position"].strip().lstrip("-").isdigit():
+            raise StanceError(f"{p}, line {line}: position {row['position']!r} is not an integer")
+        if row["sentence_id"] in seen:
+            raise StanceError(f"{p}, line {line}: duplicate sentence_id {row['sentence_id']!r} "
+                              f"(first on line {seen[row['sentence_id']]})")
+        seen[row["sentence_id"]] = line
+    if not records:
         raise StanceError(f"{p}: no labelled sentences")
+    df = pd.DataFrame([row for _, row in records], columns=fields)
     df["position"] = df["position"].astype(int)
     return df
 

@@ -11,13 +11,8 @@ import pytest
 
 from labelkit import HEADER, write
 from pipeline.cli import main
-from pipeline.labels import (
-    agreement,
-    build_dataset,
-    cohen_kappa,
-    confusion_matrix,
-    read_labels,
-)
+from pipeline.agreement import agreement, cohen_kappa, confusion_matrix
+from pipeline.labels import build_dataset, read_labels
 
 SENTENCES = """sentence_id,article_id,position,paragraph,start,end,text
 a0,art1,0,0,0,39,The Council welcomed the new sanctions.
