@@ -15,7 +15,7 @@ import os
 import sys
 
 from pipeline import __version__
-from pipeline.config import StanceError
+from pipeline.config import StanceError, resolve_path_arguments
 
 #: command -> (module, one-line help). Order is the order shown by ``stance --help``.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -88,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     log = setup_logging(args.command)
+    resolve_path_arguments(args)
     try:
         return int(args._run(args) or 0)
     except StanceError as exc:

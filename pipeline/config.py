@@ -13,9 +13,12 @@ from typing import Any
 
 __all__ = [
     "PATHS",
+    "add_path_argument",
+    "resolve_path_arguments",
     "StanceError",
     "load_params",
     "repo_root",
+    "resolve_path",
 ]
 
 #: Default locations, relative to the repository root (DVC runs stages from there).
@@ -66,6 +69,29 @@ def repo_root(start: str | os.PathLike | None = None) -> Path:
     return here
 
 
+def resolve_path(value: str | os.PathLike | None, key: str) -> Path:
+    """*value* as a Path when given (relative to the working directory, as typed), else the default
+    ``PATHS[key]`` under :func:`repo_root`: every command resolves its default paths this way."""
+    return Path(value) if value is not None else repo_root() / PATHS[key]
+
+
+def add_path_argument(parser, flag: str, key: str, help: str, **kwargs: Any) -> None:
+    """Add ``--flag PATH`` whose default, ``PATHS[key]`` under :func:`repo_root`, is filled in by
+    :func:`resolve_path_arguments` (the CLI calls it after parsing)."""
+    dest = kwargs.pop("dest", flag.lstrip("-").replace("-", "_"))
+    parser.add_argument(flag, dest=dest, default=None, help=f"{help} (default: <repo>/{PATHS[key]})", **kwargs)
+    paths = dict(parser.get_default("_repo_paths") or {})
+    paths[dest] = key
+    parser.set_defaults(_repo_paths=paths)
+
+
+def resolve_path_arguments(args) -> None:
+    """Replace every unset path option added by :func:`add_path_argument` with its repo-root default."""
+    for dest, key in (getattr(args, "_repo_paths", None) or {}).items():
+        if getattr(args, dest, None) is None:
+            setattr(args, dest, str(resolve_path(None, key)))
+
+
 def load_params(path: str | os.PathLike | None = None, section: str | None = None) -> dict[str, Any]:
     """Load ``params.yaml`` (or *path*) and return it, or just one stage's *section*.
 
@@ -74,7 +100,7 @@ def load_params(path: str | os.PathLike | None = None, section: str | None = Non
     """
     import yaml  # local import: keeps `import pipeline.config` cheap
 
-    p = Path(path) if path is not None else Path(PATHS["params"])
+    p = resolve_path(path, "params")
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:

@@ -24,6 +24,7 @@ figures are slightly optimistic; with a small grid the effect is small but not n
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,8 @@ from pipeline.config import PATHS, StanceError, load_params, repo_root
 from pipeline.data import LABELS, atomic_open, write_csv_atomic, write_json_atomic, write_text_atomic
 from pipeline.model import add_trust_argument
 from pipeline.params import EvaluateParams, MlflowParams, coerce, load_section
+
+log = logging.getLogger("stance")
 
 __all__ = [
     "METRIC_NAMES",
@@ -538,8 +541,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     m = result["metrics"]
     line = ", ".join(f"{name} {m[name]['macro_f1']['value']:.3f} [{m[name]['macro_f1']['ci_low']:.3f}, "
                      f"{m[name]['macro_f1']['ci_high']:.3f}]" for name in SYSTEMS)
-    print(f"stance evaluate: macro-F1 (mean of {m['cv']['n_seeds']} seeds, {m['cv']['ci']:.0%} article bootstrap): "
-          f"{line}", file=sys.stderr)
+    log.info(f"macro-F1 (mean of {m['cv']['n_seeds']} seeds, {m['cv']['ci']:.0%} article bootstrap): {line}")
     if use_mlflow:
         run = tracking.log_evaluation(
             uri, root=root, all_params=all_params, mlflow_params=ml, result=result,
@@ -548,8 +550,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
             train_report_path=train_report if train_report.is_file() else None,
             params_path=params_path,
         )
-        print(f"stance evaluate: MLflow run {run['run_id']} in experiment {run['experiment']!r}; "
-              f"model {run['model_name']} version {run['version']} is @{run['alias']}", file=sys.stderr)
+        log.info(f"MLflow run {run['run_id']} in experiment {run['experiment']!r}; "
+                 f"model {run['model_name']} version {run['version']} is @{run['alias']}")
     _write_mlflow_record(Path(args.model) if args.model else root / PATHS["model"], ml if use_mlflow else None)
     return 0
 

@@ -41,7 +41,7 @@ import threading
 from pathlib import Path
 from typing import IO, Iterator
 
-from pipeline.config import PATHS, StanceError, repo_root
+from pipeline.config import PATHS, StanceError, add_path_argument, repo_root
 from pipeline.data import LABELS
 from pipeline.model import add_trust_argument
 from pipeline.params import DatasetParams, load_section
@@ -392,8 +392,8 @@ def add_label_arguments(parser: argparse.ArgumentParser) -> None:
         "Label sentences one key at a time: s=support o=oppose n=neutral k=skip u=undo q=quit ?=help. "
         "Every answer is saved at once (atomic rewrite of the labels file). On a pipe, one key or "
         "word per line.")
-    parser.add_argument("--sentences", default=PATHS["sentences"], help="sentences CSV (default: %(default)s)")
-    parser.add_argument("--labels", default=PATHS["labels"], help="labels CSV to update (default: %(default)s)")
+    add_path_argument(parser, "--sentences", "sentences", "sentences CSV")
+    add_path_argument(parser, "--labels", "labels", "labels CSV to update")
     parser.add_argument("--model", default=None,
                         help=f"model for guesses and uncertainty order (default: {PATHS['model']} if it exists)")
     parser.add_argument("--no-model", action="store_true", help="do not load any model")
@@ -401,8 +401,7 @@ def add_label_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--order", choices=("auto", "article", "uncertainty"), default="auto",
                         help="article: reading order; uncertainty: most uncertain first (needs a model); "
                              "auto: uncertainty when a model exists (default)")
-    parser.add_argument("--params", default=PATHS["params"],
-                        help="parameters file, for dataset.reattach_by_text (default: %(default)s)")
+    add_path_argument(parser, "--params", "params", "parameters file, for dataset.reattach_by_text")
     parser.add_argument("--set", nargs=2, metavar=("SENTENCE_ID", "LABEL"), default=None,
                         help="set one label without the interactive session")
     parser.add_argument("--note", default=None, help="with --set: note to store with the label")

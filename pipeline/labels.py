@@ -27,17 +27,20 @@ import argparse
 import csv
 import io
 import json
+import logging
 import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from pipeline.config import PATHS, StanceError
+from pipeline.config import PATHS, StanceError, add_path_argument
 from pipeline.data import (DATASET_COLUMNS, LABEL_COLUMNS, LABEL_REQUIRED, LABELS, QUEUE_COLUMNS, SENTENCE_REQUIRED,
                            atomic_open, normalize_text, read_csv_rows, write_json_atomic, write_rows_csv)
 from pipeline.data import short as _short
 from pipeline.params import load_section
+
+log = logging.getLogger("stance")
 
 
 _MAX_ERRORS = 5  # problems listed in one error message before "... and N more"
@@ -536,12 +539,12 @@ def build_dataset(sentences_path: str | os.PathLike, labels_path: str | os.PathL
 
 def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``stance dataset``."""
-    parser.add_argument("--sentences", default=PATHS["sentences"], help="sentences CSV (default: %(default)s)")
-    parser.add_argument("--labels", default=PATHS["labels"], help="hand labels CSV, only read (default: %(default)s)")
-    parser.add_argument("--params", default=PATHS["params"], help="parameters file (default: %(default)s)")
-    parser.add_argument("--out", default=PATHS["dataset"], help="training table (default: %(default)s)")
-    parser.add_argument("--queue", default=PATHS["queue"], help="unlabeled sentences (default: %(default)s)")
-    parser.add_argument("--report", default=PATHS["dataset_report"], help="counts as JSON (default: %(default)s)")
+    add_path_argument(parser, "--sentences", "sentences", "sentences CSV")
+    add_path_argument(parser, "--labels", "labels", "hand labels CSV, only read")
+    add_path_argument(parser, "--params", "params", "parameters file")
+    add_path_argument(parser, "--out", "dataset", "training table")
+    add_path_argument(parser, "--queue", "queue", "unlabeled sentences")
+    add_path_argument(parser, "--report", "dataset_report", "counts as JSON")
 
 
 def run_dataset(args: argparse.Namespace) -> int:
@@ -552,17 +555,16 @@ def run_dataset(args: argparse.Namespace) -> int:
     write_rows_csv(args.queue, QUEUE_COLUMNS, queue)
     write_json_atomic(args.report, report)
     per = ", ".join(f"{lab} {report['per_label'][lab]}" for lab in LABELS)
-    print(f"dataset: {report['sentences']} sentences, {report['labeled']} labeled ({per}), "
-          f"{report['unlabeled']} unlabeled -> {args.queue}")
+    log.info(f"{report['sentences']} sentences, {report['labeled']} labeled ({per}), "
+             f"{report['unlabeled']} unlabeled -> {args.queue}")
     if report["duplicates_agreeing"] or report["blank_labels"]:
-        print(f"dataset: {report['duplicates_agreeing']} duplicate row(s) that agree, "
-              f"{report['blank_labels']} row(s) with an empty label (kept, not used)")
+        log.info(f"{report['duplicates_agreeing']} duplicate row(s) that agree, "
+                 f"{report['blank_labels']} row(s) with an empty label (kept, not used)")
     if report["orphans"]:
-        print(f"dataset: {report['orphans']} label(s) whose sentence_id no longer exists: "
-              f"{report['reattached']} re-attached by text, {report['orphans_unresolved']} unresolved",
-              file=sys.stderr)
+        log.info(f"{report['orphans']} label(s) whose sentence_id no longer exists: "
+                 f"{report['reattached']} re-attached by text, {report['orphans_unresolved']} unresolved")
         for o in report["orphan_details"]:
             where = f" -> {o['new_sentence_id']}" if o["new_sentence_id"] else ""
-            print(f"  {args.labels}, line {o['line']}: {o['sentence_id']} ({o['label']}): "
-                  f"{o['status']}{where}: {_short(o['text'])}", file=sys.stderr)
+            log.info(f"  {args.labels}, line {o['line']}: {o['sentence_id']} ({o['label']}): "
+                     f"{o['status']}{where}: {_short(o['text'])}", extra={"plain": True})
     return 0

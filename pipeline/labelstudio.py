@@ -30,14 +30,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from pipeline.config import PATHS, StanceError
+from pipeline.config import PATHS, StanceError, add_path_argument
 from pipeline.data import LABELS, normalize_text, write_json_atomic, write_text_atomic
 from pipeline.model import add_trust_argument
+
+log = logging.getLogger("stance")
 
 #: Name of the Choices control (``from_name`` in exported results) and of the Text object.
 CONTROL_NAME = "stance"
@@ -143,8 +146,8 @@ def export_queue(sentences_path, labels_path, *, article: str | None = None, lim
 
 def add_export_queue_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``stance export-queue``."""
-    parser.add_argument("--sentences", default=PATHS["sentences"], help="sentences CSV (default: %(default)s)")
-    parser.add_argument("--labels", default=PATHS["labels"], help="labels CSV (default: %(default)s)")
+    add_path_argument(parser, "--sentences", "sentences", "sentences CSV")
+    add_path_argument(parser, "--labels", "labels", "labels CSV")
     parser.add_argument("--out", default=DEFAULT_TASKS,
                         help="task list JSON to write, '-' for stdout (default: %(default)s)")
     parser.add_argument("--config-out", default=DEFAULT_CONFIG,
@@ -155,8 +158,7 @@ def add_export_queue_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--order", choices=("article", "uncertainty"), default="article",
                         help="article: reading order (default); uncertainty: most uncertain first (needs a model)")
     parser.add_argument("--model", default=None, help=f"model for --order uncertainty (default: {PATHS['model']})")
-    parser.add_argument("--params", default=PATHS["params"],
-                        help="parameters file, for dataset.reattach_by_text (default: %(default)s)")
+    add_path_argument(parser, "--params", "params", "parameters file, for dataset.reattach_by_text")
     add_trust_argument(parser)
 
 
@@ -178,8 +180,7 @@ def run_export_queue(args: argparse.Namespace) -> int:
         write_json_atomic(args.out, tasks)
     write_text_atomic(args.config_out, LABEL_CONFIG)
     where = "stdout" if args.out == "-" else args.out
-    print(f"export-queue: {len(tasks)} task(s) -> {where}; labeling config -> {args.config_out}",
-          file=sys.stderr if args.out == "-" else sys.stdout)
+    log.info(f"{len(tasks)} task(s) -> {where}; labeling config -> {args.config_out}")
     return 0
 
 
@@ -377,8 +378,8 @@ def import_labels(export_path, labels_path, sentences_path, *, overwrite: bool =
 def add_import_labels_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``stance import-labels``."""
     parser.add_argument("export", help="Label Studio JSON export (Export -> JSON) of tasks from `stance export-queue`")
-    parser.add_argument("--labels", default=PATHS["labels"], help="labels CSV to merge into (default: %(default)s)")
-    parser.add_argument("--sentences", default=PATHS["sentences"], help="sentences CSV (default: %(default)s)")
+    add_path_argument(parser, "--labels", "labels", "labels CSV to merge into")
+    add_path_argument(parser, "--sentences", "sentences", "sentences CSV")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace existing labels that differ (default: report them and keep the old label)")
     parser.add_argument("--dry-run", action="store_true", help="report what would change, write nothing")
@@ -388,21 +389,20 @@ def run_import_labels(args: argparse.Namespace) -> int:
     """Validate a Label Studio export and merge it into the labels file."""
     r = import_labels(args.export, args.labels, args.sentences, overwrite=args.overwrite, dry_run=args.dry_run)
     verb = "would be" if args.dry_run else "were"
-    print(f"import-labels: {r['added']} added, {r['filled']} filled in, {r['updated']} overwritten, "
-          f"{r['unchanged']} unchanged, {r['unannotated']} task(s) without annotation; "
-          + (f"changes {verb} written to {args.labels}" if (r["added"] or r["filled"] or r["updated"])
-             else "nothing to write"))
-    for c in r["conflicts"]:
-        print(f"  conflict: {c['sentence_id']}: {args.labels} says {c['existing']!r}, export says "
-              f"{c['imported']!r} (kept; use --overwrite to replace)", file=sys.stderr)
-    for d in r["disagreements"]:
-        print(f"  annotators disagree on {d['sentence_id']}: {', '.join(d['labels'])} (skipped)", file=sys.stderr)
-    for m in r["reattached"]:
-        print(f"  {m['old_sentence_id']} is no longer in {args.sentences}; its text matches "
-              f"{m['sentence_id']}, imported there", file=sys.stderr)
-    for sid in r["unknown"]:
-        print(f"  unknown sentence_id {sid} (not in {args.sentences}; skipped)", file=sys.stderr)
+    log.info(f"{r['added']} added, {r['filled']} filled in, {r['updated']} overwritten, "
+             f"{r['unchanged']} unchanged, {r['unannotated']} task(s) without annotation; "
+             + (f"changes {verb} written to {args.labels}" if (r["added"] or r["filled"] or r["updated"])
+                else "nothing to write"))
+    details = [f"  conflict: {c['sentence_id']}: {args.labels} says {c['existing']!r}, export says "
+               f"{c['imported']!r} (kept; use --overwrite to replace)" for c in r["conflicts"]]
+    details += [f"  annotators disagree on {d['sentence_id']}: {', '.join(d['labels'])} (skipped)"
+                for d in r["disagreements"]]
+    details += [f"  {m['old_sentence_id']} is no longer in {args.sentences}; its text matches "
+                f"{m['sentence_id']}, imported there" for m in r["reattached"]]
+    details += [f"  unknown sentence_id {sid} (not in {args.sentences}; skipped)" for sid in r["unknown"]]
+    for line in details:
+        log.info(line, extra={"plain": True})
     if r["conflicts"] or r["disagreements"] or r["unknown"]:
-        print(f"import-labels: {len(r['conflicts'])} conflict(s), {len(r['disagreements'])} disagreement(s), "
-              f"{len(r['unknown'])} unknown sentence_id(s) not imported", file=sys.stderr)
+        log.info(f"{len(r['conflicts'])} conflict(s), {len(r['disagreements'])} disagreement(s), "
+                 f"{len(r['unknown'])} unknown sentence_id(s) not imported")
     return 0

@@ -30,6 +30,7 @@ section of params.yaml (:class:`pipeline.params.SplitParams`).
 from __future__ import annotations
 
 import bisect
+import logging
 import hashlib
 import re
 import sys
@@ -40,10 +41,12 @@ from typing import Any, Iterable
 
 from pipeline._split_rules import (ALWAYS_PATTERNS, CREDIT_PATTERNS, HEADLINE_VERBS, UI_PATTERNS, ABBREV_END, BRACKETED, BULLET, CHUNK_BOUNDARY, CONNECTORS, DATELINE, DATE_TOKEN, DOC_SYMBOL, ENDS_COMMA, LAST_WORD, MEETING, OPEN_WORDS, TERMINAL, TITLE_ABBREV_END, WORD, has_verb, verb_forms)
 from pipeline._split_io import list_articles, read_article
-from pipeline.config import PATHS, StanceError, repo_root
+from pipeline.config import PATHS, StanceError, add_path_argument, repo_root
 from pipeline.data import (ARTICLE_COLUMNS, SENTENCE_COLUMNS, SPLIT_REPORT_COLUMNS, normalize_text, sentence_id,
                            write_csv_atomic)
 from pipeline.params import SplitParams, coerce, load_section, to_dict
+
+log = logging.getLogger("stance")
 
 @dataclass
 class Line:
@@ -619,7 +622,7 @@ def split_corpus(raw_dir: str | Path, params: dict[str, Any] | None = None, warn
     p = _resolve(params)
     raw = Path(raw_dir)
     files = list_articles(raw)
-    warn = warn or (lambda msg: print(f"stance split: warning: {msg}", file=sys.stderr))
+    warn = warn or (lambda msg: log.warning(f"warning: {msg}"))
     sentences: list[dict] = []
     articles: list[dict] = []
     report_rows: list[dict] = []
@@ -668,11 +671,10 @@ def split_corpus(raw_dir: str | Path, params: dict[str, Any] | None = None, warn
 # --------------------------------------------------------------------------- CLI
 
 def add_split_arguments(parser) -> None:
-    parser.add_argument("--raw", default=PATHS["raw"], help="folder of *.txt articles (default: %(default)s)")
-    parser.add_argument("--sentences", default=PATHS["sentences"], help="output CSV (default: %(default)s)")
-    parser.add_argument("--articles", default=PATHS["articles"], help="output CSV (default: %(default)s)")
-    parser.add_argument("--report", default=PATHS["split_report"],
-                        help="per-article, per-rule counts of dropped/merged lines (default: %(default)s)")
+    add_path_argument(parser, "--raw", "raw", "folder of *.txt articles")
+    add_path_argument(parser, "--sentences", "sentences", "output CSV")
+    add_path_argument(parser, "--articles", "articles", "output CSV")
+    add_path_argument(parser, "--report", "split_report", "per-article, per-rule counts of dropped/merged lines")
     parser.add_argument("--params", default=None,
                         help=f"parameters file, section 'split' (default: {PATHS['params']} if present, else built-in defaults)")
     parser.add_argument("--skip-bad", action="store_true",
@@ -700,6 +702,6 @@ def run_split(args) -> int:
     write_csv_atomic(args.articles, articles)
     write_csv_atomic(args.report, report)
     dropped = int(report["count"].sum()) if len(report) else 0
-    print(f"split {len(articles)} articles into {len(sentences)} sentences "
-          f"({dropped} lines or sentences dropped or merged; see {args.report})", file=sys.stderr)
+    log.info(f"split {len(articles)} articles into {len(sentences)} sentences "
+             f"({dropped} lines or sentences dropped or merged; see {args.report})")
     return 0

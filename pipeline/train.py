@@ -17,14 +17,16 @@ import contextlib
 import copy
 import hashlib
 import itertools
-import sys
+import logging
 from pathlib import Path
 from typing import Any, Iterator
 
-from pipeline.config import PATHS, StanceError, repo_root
+from pipeline.config import PATHS, StanceError, resolve_path
 from pipeline.data import DATASET_COLUMNS, LABELS, read_csv_rows, write_json_atomic
 from pipeline.model import file_sha256, record_model, save_model, strip_volatile_state
 from pipeline.params import TrainParams, coerce, load_section, to_dict
+
+log = logging.getLogger("stance")
 
 __all__ = [
     "REQUIRED_COLUMNS",
@@ -83,7 +85,7 @@ def fit_errors(what: str) -> Iterator[None]:
 
 def default_path(key: str) -> Path:
     """Default location of ``PATHS[key]``, anchored at :func:`pipeline.config.repo_root`."""
-    return repo_root() / PATHS[key]
+    return resolve_path(None, key)
 
 
 def load_dataset(path: str | Path):
@@ -349,8 +351,8 @@ def run_train(args: argparse.Namespace) -> int:
         Path(args.report) if args.report else default_path("train_report"),
     )
     best = report["candidates"][report["best_index"]]
-    print(f"stance train: {report['data']['n_sentences']} sentences from {report['data']['n_articles']} articles; "
-          f"{len(report['candidates'])} candidate(s), {report['cv']['n_splits']}-fold grouped CV; "
-          f"best {report['classifier']} {best['params']} macro-F1 {best['mean_macro_f1']:.3f} "
-          f"+/- {best['std_macro_f1']:.3f}", file=sys.stderr)
+    log.info(f"{report['data']['n_sentences']} sentences from {report['data']['n_articles']} articles; "
+             f"{len(report['candidates'])} candidate(s), {report['cv']['n_splits']}-fold grouped CV; "
+             f"best {report['classifier']} {best['params']} macro-F1 {best['mean_macro_f1']:.3f} "
+             f"+/- {best['std_macro_f1']:.3f}")
     return 0
