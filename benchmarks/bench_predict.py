@@ -34,7 +34,6 @@ import csv
 import json
 import os
 import random
-import resource
 import shutil
 import statistics
 import subprocess

@@ -57,7 +57,8 @@ VERBS = [
 OBJECTS = [
     "tougher sanctions on North Korea", "a new draft resolution", "the cap on refined petroleum imports",
     "the asset freeze on shipping firms", "unilateral measures outside the Council", "a return to the six-party talks",
-    "the ban on coal and iron exports", "an easing of the humanitarian exemptions", "the travel ban on senior officials",
+    "the ban on coal and iron exports", "an easing of the humanitarian exemptions",
+    "the travel ban on senior officials",
     "closer inspection of cargo at sea", "the mandate of the expert panel", "further pressure on Pyongyang",
 ]
 WHEN = [
@@ -238,7 +239,8 @@ def bench_long_lines(quick: bool) -> list[dict]:
         ("one 1 MB token", "x" * 1_000_000),
         ("1 MB line, 1,900 tokens of 500 chars between short sentences",
          " ".join("y" * 500 + f" Sentence number {i} is here." for i in range(1900))),
-        ("1 MB line, 10,001 tokens of 99 chars (just under max_token_chars)", " ".join("z" * 99 for _ in range(10_001))),
+        ("1 MB line, 10,001 tokens of 99 chars (just under max_token_chars)",
+         " ".join("z" * 99 for _ in range(10_001))),
         ('1 MB line, "No! " repeated', "No! " * 250_000),
         ('1 MB line, "U.S. " repeated', "U.S. " * 200_000),
     ]

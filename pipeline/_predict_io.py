@@ -14,8 +14,9 @@ import io
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, Any
 
 from pipeline.config import StanceError
 from pipeline.data import LABELS, atomic_open

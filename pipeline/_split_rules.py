@@ -8,7 +8,7 @@ which a broken line continues. :mod:`pipeline.split` holds the algorithm that ap
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 #: Page furniture: navigation, sharing, audio players, subscription prompts, ads.
 UI_PATTERNS = [

@@ -24,8 +24,9 @@ import os
 import re
 import tempfile
 import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any, Iterable, Iterator, Sequence
+from typing import IO, Any
 
 from pipeline.config import StanceError
 
@@ -99,7 +100,7 @@ def sentence_id(article_id: str, text: str) -> str:
     Depends only on the article and the sentence's own words, never on its position, so
     editing other parts of an article leaves the id (and its hand label) untouched.
     """
-    digest = hashlib.sha1(f"{article_id}\0{normalize_text(text)}".encode("utf-8")).hexdigest()
+    digest = hashlib.sha1(f"{article_id}\0{normalize_text(text)}".encode()).hexdigest()
     return digest[:16]
 
 

@@ -25,11 +25,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import PATHS, StanceError, load_params, repo_root
+from pipeline.config import PATHS, load_params, repo_root
 from pipeline.data import LABELS, atomic_open, write_csv_atomic, write_json_atomic, write_text_atomic
 from pipeline.model import add_trust_argument
 from pipeline.params import EvaluateParams, MlflowParams, coerce, load_section

@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from pipeline.config import StanceError
 from pipeline.params import CLASSIFIERS, CueFeatures, FeaturesParams, TrainParams, coerce, words
@@ -113,7 +114,8 @@ def cue_steps(cues: Sequence[str], negators: Sequence[str], contrast: Sequence[s
     -------
     steps : list of (name, callable)
         Apply in order. Every callable is ``functools.partial(re.sub, pattern, repl)`` with a
-        pattern *string* (skops cannot store compiled patterns); patterns ignore case and keep the input's case (lowercase afterwards).
+        pattern *string* (skops cannot store compiled patterns); patterns ignore case and keep the
+        input's case (lowercase afterwards).
     """
     cues, negators, contrast = (_words(v) for v in (cues, negators, contrast))
     if but_clause not in BUT_CLAUSE_MODES:

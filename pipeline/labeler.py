@@ -38,13 +38,12 @@ import signal
 import sys
 import textwrap
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 from pipeline.config import PATHS, StanceError, add_path_argument, repo_root
 from pipeline.data import LABELS
-from pipeline.model import add_trust_argument
-from pipeline.params import DatasetParams, load_section
 from pipeline.labels import (
     LabelFile,
     SentenceTable,
@@ -55,6 +54,8 @@ from pipeline.labels import (
     set_label,
     write_labels,
 )
+from pipeline.model import add_trust_argument
+from pipeline.params import DatasetParams, load_section
 
 #: Answer keys and what they mean.
 LABEL_KEYS: dict[str, str] = {"s": "support", "o": "oppose", "n": "neutral"}
@@ -226,7 +227,7 @@ class KeyReader:
             self.fd, self.raw = -1, False
         self._saved = None
 
-    def __enter__(self) -> "KeyReader":
+    def __enter__(self) -> KeyReader:
         if self.raw:
             import termios
             import tty
@@ -342,44 +343,52 @@ def run_session(sentences: SentenceTable, labels_path: str | os.PathLike, queue:
             say(HELP_TEXT)
             continue
         if key == UNDO:
-            if not history:
-                say("nothing to undo in this session")
-                continue
-            j, sid, before = history.pop()
-            if before is None:
-                stats["skipped"] -= 1
-                say(f"undo: back to skipped sentence {sid}")
-            else:
-                restore_label(labels_path, sid, before)
-                stats["labeled"] -= 1
-                stats["undone"] += 1
-                old = before[0]["label"].strip() if before else ""
-                say(f"undo: {sid} " + (f"restored to {old!r}" if old else "is unlabeled again") + " (saved)")
-            i = j
-            show = True
+            j = _undo(history, labels_path, stats, say)
+            if j is not None:
+                i, show = j, True
             continue
         if i >= total:
             say("the queue is finished: [u] undo or [q] quit")
             continue
-        sid = queue[i]
-        if key == SKIP:
-            history.append((i, sid, None))
-            stats["skipped"] += 1
-            say("skipped")
-            i += 1
-            show = True
-            continue
-        if key in LABEL_KEYS:
-            label = LABEL_KEYS[key]
-            before = save_label(labels_path, sid, label, sentences.get(sid)["text"])
-            history.append((i, sid, before))
-            stats["labeled"] += 1
-            say(f"saved: {label}")
-            i += 1
-            show = True
+        if key == SKIP or key in LABEL_KEYS:
+            _answer(key, i, queue[i], sentences, labels_path, history, stats, say)
+            i, show = i + 1, True
             continue
         say(f"unknown key {key!r}; {LEGEND}")
     return stats
+
+
+def _undo(history: list, labels_path, stats: dict, say) -> int | None:
+    """Undo the last answer or skip of the session; return the queue index to go back to."""
+    if not history:
+        say("nothing to undo in this session")
+        return None
+    j, sid, before = history.pop()
+    if before is None:
+        stats["skipped"] -= 1
+        say(f"undo: back to skipped sentence {sid}")
+    else:
+        restore_label(labels_path, sid, before)
+        stats["labeled"] -= 1
+        stats["undone"] += 1
+        old = before[0]["label"].strip() if before else ""
+        say(f"undo: {sid} " + (f"restored to {old!r}" if old else "is unlabeled again") + " (saved)")
+    return j
+
+
+def _answer(key: str, i: int, sid: str, sentences: SentenceTable, labels_path, history: list, stats: dict,
+            say) -> None:
+    """Record a skip, or save a label at once (atomic rewrite of the labels file)."""
+    if key == SKIP:
+        history.append((i, sid, None))
+        stats["skipped"] += 1
+        say("skipped")
+        return
+    label = LABEL_KEYS[key]
+    before = save_label(labels_path, sid, label, sentences.get(sid)["text"])
+    history.append((i, sid, before))
+    stats["labeled"] += 1
+    say(f"saved: {label}")
 
 
 # --------------------------------------------------------------------------------------------

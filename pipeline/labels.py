@@ -25,18 +25,26 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
-import json
 import logging
 import os
-import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
 
-from pipeline.config import PATHS, StanceError, add_path_argument
-from pipeline.data import (DATASET_COLUMNS, LABEL_COLUMNS, LABEL_REQUIRED, LABELS, QUEUE_COLUMNS, SENTENCE_REQUIRED,
-                           atomic_open, normalize_text, read_csv_rows, write_json_atomic, write_rows_csv)
+from pipeline.config import StanceError, add_path_argument
+from pipeline.data import (
+    DATASET_COLUMNS,
+    LABEL_COLUMNS,
+    LABEL_REQUIRED,
+    LABELS,
+    QUEUE_COLUMNS,
+    SENTENCE_REQUIRED,
+    atomic_open,
+    normalize_text,
+    read_csv_rows,
+    write_json_atomic,
+    write_rows_csv,
+)
 from pipeline.data import short as _short
 from pipeline.params import load_section
 

@@ -233,19 +233,7 @@ def parse_export(path: str | os.PathLike) -> list[dict]:
         ``data.sentence_id``, an unknown choice, or several choices in one annotation.
     """
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise StanceError(f"{p}: Label Studio export not found") from None
-    except UnicodeDecodeError as exc:
-        raise StanceError(f"{p}: not UTF-8 text (byte offset {exc.start})") from None
-    try:
-        tasks = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise StanceError(f"{p}, line {exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg})") from None
-    if not isinstance(tasks, list):
-        raise StanceError(f"{p}: expected a JSON list of tasks (Label Studio 'JSON' export), "
-                          f"got {type(tasks).__name__}")
+    tasks = _read_json_list(p)
     out = []
     for n, task in enumerate(tasks, start=1):
         where = f"{p}, task {n}"
@@ -263,38 +251,63 @@ def parse_export(path: str | os.PathLike) -> list[dict]:
                               f"tasks must come from `stance export-queue`")
         sid = sid.strip()
         where += f" sentence_id {sid}"
-        labels: list[str] = []
-        if minimal:
-            value = task.get(CONTROL_NAME)
-            if isinstance(value, dict):
-                value = value.get("choices")
-            values = value if isinstance(value, list) else ([] if value in (None, "") else [value])
-            for v in values:
-                if v not in LABELS:
-                    raise StanceError(f"{where}: unknown choice {v!r} (expected one of: {', '.join(LABELS)})")
-            if len(values) > 1:
-                raise StanceError(f"{where}: several choices {values!r} in one annotation")
-            labels.extend(values)
-        else:
-            anns = task.get("annotations", task.get("completions", []))
-            if anns is None:
-                anns = []
-            if not isinstance(anns, list):
-                raise StanceError(f"{where}: 'annotations' must be a list, got {type(anns).__name__}")
-            for k, ann in enumerate(anns, start=1):
-                if not isinstance(ann, dict):
-                    raise StanceError(f"{where}, annotation {k}: expected an object")
-                if ann.get("was_cancelled"):
-                    continue
-                found = _choices_of(f"{where}, annotation {k}", ann.get("result", []))
-                if len(set(found)) > 1:
-                    raise StanceError(f"{where}, annotation {k}: several choices {found!r} in one annotation")
-                if found:
-                    labels.append(found[0])
+        labels = _minimal_labels(task, where) if minimal else _annotation_labels(task, where)
         out.append({"task": n, "task_id": task.get("id"), "sentence_id": sid,
                     "text": data.get("text", "") if isinstance(data.get("text", ""), str) else "",
                     "labels": labels})
     return out
+
+
+def _read_json_list(p: Path) -> list:
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise StanceError(f"{p}: Label Studio export not found") from None
+    except UnicodeDecodeError as exc:
+        raise StanceError(f"{p}: not UTF-8 text (byte offset {exc.start})") from None
+    try:
+        tasks = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise StanceError(f"{p}, line {exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg})") from None
+    if not isinstance(tasks, list):
+        raise StanceError(f"{p}: expected a JSON list of tasks (Label Studio 'JSON' export), "
+                          f"got {type(tasks).__name__}")
+    return tasks
+
+
+def _minimal_labels(task: dict, where: str) -> list[str]:
+    """The choice of a JSON-MIN task (``{"sentence_id": ..., "stance": ...}``)."""
+    value = task.get(CONTROL_NAME)
+    if isinstance(value, dict):
+        value = value.get("choices")
+    values = value if isinstance(value, list) else ([] if value in (None, "") else [value])
+    for v in values:
+        if v not in LABELS:
+            raise StanceError(f"{where}: unknown choice {v!r} (expected one of: {', '.join(LABELS)})")
+    if len(values) > 1:
+        raise StanceError(f"{where}: several choices {values!r} in one annotation")
+    return list(values)
+
+
+def _annotation_labels(task: dict, where: str) -> list[str]:
+    """One label per non-cancelled annotation of a full JSON task that chose something."""
+    anns = task.get("annotations", task.get("completions", []))
+    if anns is None:
+        anns = []
+    if not isinstance(anns, list):
+        raise StanceError(f"{where}: 'annotations' must be a list, got {type(anns).__name__}")
+    labels: list[str] = []
+    for k, ann in enumerate(anns, start=1):
+        if not isinstance(ann, dict):
+            raise StanceError(f"{where}, annotation {k}: expected an object")
+        if ann.get("was_cancelled"):
+            continue
+        found = _choices_of(f"{where}, annotation {k}", ann.get("result", []))
+        if len(set(found)) > 1:
+            raise StanceError(f"{where}, annotation {k}: several choices {found!r} in one annotation")
+        if found:
+            labels.append(found[0])
+    return labels
 
 
 def import_labels(export_path, labels_path, sentences_path, *, overwrite: bool = False,

@@ -26,8 +26,9 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from pipeline.config import PATHS, StanceError, repo_root
 from pipeline.data import atomic_open

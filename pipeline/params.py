@@ -22,9 +22,10 @@ import dataclasses
 import difflib
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from pipeline.config import PATHS, StanceError, load_params, repo_root
 
@@ -165,9 +166,10 @@ class TrainParams:
     grid: dict = _f({"logreg": {"C": [0.3, 1.0, 3.0], "features": {"char": {"enabled": [False, True]}}},
                      "linearsvc": {"C": [0.1, 0.3, 1.0], "features": {"char": {"enabled": [False, True]}}},
                      "sgd": {"alpha": [1.0e-5, 1.0e-4, 1.0e-3], "features": {"char": {"enabled": [False, True]}}}},
-                    "grid", nullable=True, doc="search grid per classifier: this section's nesting, a list of values per leaf")
+                    "grid", nullable=True,
+                    doc="search grid per classifier: this section's nesting, a list of values per leaf")
 
-    def with_overrides(self, overrides: Mapping[str, Any]) -> "TrainParams":
+    def with_overrides(self, overrides: Mapping[str, Any]) -> TrainParams:
         """A copy with dotted-path *overrides* (``{"features.char.enabled": True}``) applied and checked."""
         data = to_dict(self)
         for dotted, value in overrides.items():

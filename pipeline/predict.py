@@ -34,14 +34,29 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Any, Iterable
+from typing import IO, Any
 
-from pipeline.data import LABELS
-from pipeline._predict_io import (DEFAULT_CHUNK_SIZE, EMPTY_TEXT, FORMATS, INPUT_FORMATS, Formatter, Input,
-                                  Output, Scorer, clip, model_classes, progress_for, resolve_input_format,
-                                  resolve_output_format, stream, table_width)
+from pipeline._predict_io import (
+    DEFAULT_CHUNK_SIZE,
+    EMPTY_TEXT,
+    FORMATS,
+    INPUT_FORMATS,
+    Formatter,
+    Input,
+    Output,
+    Scorer,
+    clip,
+    model_classes,
+    progress_for,
+    resolve_input_format,
+    resolve_output_format,
+    stream,
+    table_width,
+)
 from pipeline.config import PATHS, StanceError, repo_root
+from pipeline.data import LABELS
 from pipeline.model import add_trust_argument
 
 log = logging.getLogger("stance")
@@ -349,7 +364,8 @@ def _write_article(summary: dict[str, Any], classes: list[str], fmt: str, out: I
         out.write(json.dumps({"summary": head}, ensure_ascii=False) + "\n")
         return
     width = table_width()
-    formatter = Formatter(classes, fmt, width=width, extra=("sentence_id", "position") if fmt == "csv" else ("position",))
+    extra = ("sentence_id", "position") if fmt == "csv" else ("position",)
+    formatter = Formatter(classes, fmt, width=width, extra=extra)
     rows = summary["sentences"]
     extras = [(r["sentence_id"], r["position"]) if fmt == "csv" else (r["position"],) for r in rows]
     chunk = ([r["text"] for r in rows], [r["position"] for r in rows], extras)

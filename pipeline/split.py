@@ -31,19 +31,24 @@ from __future__ import annotations
 
 import bisect
 import logging
-import hashlib
 import re
-import sys
-import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
-from pipeline._split_rules import (ALWAYS_PATTERNS, CREDIT_PATTERNS, HEADLINE_VERBS, UI_PATTERNS, ABBREV_END, BRACKETED, BULLET, CHUNK_BOUNDARY, CONNECTORS, DATELINE, DATE_TOKEN, DOC_SYMBOL, ENDS_COMMA, LAST_WORD, MEETING, OPEN_WORDS, TERMINAL, TITLE_ABBREV_END, WORD, has_verb, verb_forms)
+from pipeline import _split_rules as R
+from pipeline._segment import _CHUNK_MARKS, _chunks, _pieces
 from pipeline._split_io import list_articles, read_article
 from pipeline.config import PATHS, StanceError, add_path_argument, repo_root
-from pipeline.data import (ARTICLE_COLUMNS, SENTENCE_COLUMNS, SPLIT_REPORT_COLUMNS, normalize_text, sentence_id,
-                           write_csv_atomic)
+from pipeline.data import (
+    ARTICLE_COLUMNS,
+    SENTENCE_COLUMNS,
+    SPLIT_REPORT_COLUMNS,
+    normalize_text,
+    sentence_id,
+    write_csv_atomic,
+)
 from pipeline.params import SplitParams, coerce, load_section, to_dict
 
 log = logging.getLogger("stance")
@@ -111,15 +116,15 @@ class Report:
 # --------------------------------------------------------------------------- line rules
 
 def _words(text: str) -> list[str]:
-    return WORD.findall(text)
+    return R.WORD.findall(text)
 
 
 def _is_title_line(text: str, max_words: int, verbs: dict[str, set[str]] | None = None) -> bool:
     """Short Title Case line without final punctuation or verb: a name, job title, banner or label.
 
-    A line with a finite verb (see :func:`has_verb`) is a headline and is not a title line.
+    A line with a finite verb (see :func:`R.has_verb`) is a headline and is not a title line.
     """
-    if TERMINAL.search(text):
+    if R.TERMINAL.search(text):
         return False
     tokens = [t for t in re.split(r"[\s,]+", text) if t]
     if not tokens or len(tokens) > max_words:
@@ -128,16 +133,16 @@ def _is_title_line(text: str, max_words: int, verbs: dict[str, set[str]] | None 
         core = tok.strip("\"'“”‘’()[]:;")
         if not core:
             continue
-        if core.lower() in CONNECTORS or not core[0].isalpha():
+        if core.lower() in R.CONNECTORS or not core[0].isalpha():
             continue
         if not core[0].isupper():
             return False
-    return not (verbs and has_verb(tokens, verbs))
+    return not (verbs and R.has_verb(tokens, verbs))
 
 
 def _is_timestamp(text: str) -> bool:
     tokens = [t for t in re.split(r"[\s,|:–—-]+", text.strip()) if t]
-    return bool(tokens) and all(DATE_TOKEN.match(t) for t in tokens) and any(ch.isdigit() for ch in text)
+    return bool(tokens) and all(R.DATE_TOKEN.match(t) for t in tokens) and any(ch.isdigit() for ch in text)
 
 
 def classify_line(text: str, params: dict[str, Any]) -> str | None:
@@ -156,14 +161,14 @@ def classify_line(text: str, params: dict[str, Any]) -> str | None:
             return "caption_or_credit"
     if _is_timestamp(text):
         return "timestamp"
-    if MEETING.match(text) or DOC_SYMBOL.match(text):
+    if R.MEETING.match(text) or R.DOC_SYMBOL.match(text):
         return "meeting_or_symbol"
-    if BRACKETED.match(text) and n_words <= params["max_ui_words"]:
+    if R.BRACKETED.match(text) and n_words <= params["max_ui_words"]:
         return "bracketed_note"
     if n_words == 0:
         return "no_words"
-    if (not TERMINAL.search(text) and not ENDS_COMMA.search(text) and n_words < params["min_words_unpunctuated"]
-            and not (n_words >= params["min_words"] and has_verb(text.split(), params["_verbs"]))):
+    if (not R.TERMINAL.search(text) and not R.ENDS_COMMA.search(text) and n_words < params["min_words_unpunctuated"]
+            and not (n_words >= params["min_words"] and R.has_verb(text.split(), params["_verbs"]))):
         return "short_fragment"
     if _is_title_line(text, params["max_title_words"], params["_verbs"]):
         return "name_or_title_block"
@@ -182,24 +187,24 @@ def _first_letter_is_lower(text: str) -> bool:
 #: Words a sentence does not end on: a line ending with one continues on the next line.
 def _open_ended(prev: str) -> bool:
     """Does line *prev* stop where no sentence can stop (after "of", "China’s", "Mr.")?"""
-    if TITLE_ABBREV_END.search(prev):
+    if R.TITLE_ABBREV_END.search(prev):
         return True
-    if TERMINAL.search(prev) or prev.endswith(":"):
+    if R.TERMINAL.search(prev) or prev.endswith(":"):
         return False
-    m = LAST_WORD.search(prev)
+    m = R.LAST_WORD.search(prev)
     if not m:
         return False
     word = m.group(1)
     if prev[m.end(1):].strip():          # ends with a quote, bracket or dash: leave it
         return False
-    return word.lower() in OPEN_WORDS or bool(re.search(r"\w['’]s$", word))
+    return word.lower() in R.OPEN_WORDS or bool(re.search(r"\w['’]s$", word))
 
 
 def _continues(prev: str, nxt: str) -> bool:
     """Does line *nxt* continue the sentence that line *prev* left open?"""
-    if BULLET.match(nxt):
+    if R.BULLET.match(nxt):
         return False
-    if ENDS_COMMA.search(prev):
+    if R.ENDS_COMMA.search(prev):
         return True                      # '..., including Japan,"' + 'Wang said.'
     if _first_letter_is_lower(nxt):
         return True                      # '... adoption of China’s' + '"‘suspension for ...'
@@ -221,7 +226,7 @@ def _wrapped(run: list[str], max_chars: int) -> bool:
     longest = max(len(t) for t in body)
     if longest > max_chars or longest < 40 or any(len(t) < longest / 2 for t in body):
         return False
-    if all(TERMINAL.search(t) for t in body):
+    if all(R.TERMINAL.search(t) for t in body):
         return False
     return any(_continues(a, b) for a, b in zip(run, run[1:]))
 
@@ -275,7 +280,7 @@ def clean_lines(body: str, body_offset: int, params: dict[str, Any], report: Rep
             if not text:
                 continue
             lead = len(piece) - len(piece.lstrip())
-            bullet = BULLET.match(text)
+            bullet = R.BULLET.match(text)
             if bullet:
                 text = text[bullet.end():]
                 lead += bullet.end()
@@ -310,91 +315,6 @@ def clean_lines(body: str, body_offset: int, params: dict[str, Any], report: Rep
 
 # --------------------------------------------------------------------------- sentences
 
-_SEGMENTER = None
-
-
-def _segmenter():
-    global _SEGMENTER
-    if _SEGMENTER is None:
-        import pysbd
-
-        _SEGMENTER = pysbd.Segmenter(language="en", clean=False)
-    return _SEGMENTER
-
-
-_MARK = re.compile(r"[.!?]")
-#: At most about this many ``.!?`` per chunk: pysbd's abbreviation and punctuation passes
-#: re-scan the chunk once per mark, so text dense with marks ("No! No! ...", "U.S. U.S. ...")
-#: gets smaller chunks. Ordinary prose has one mark per ~100 characters and is unaffected.
-_CHUNK_MARKS = 100
-
-
-def _chunks(text: str, limit: int, max_marks: int = _CHUNK_MARKS) -> Iterable[str]:
-    """Cut *text* into pieces of about *limit* characters at likely sentence boundaries.
-
-    pysbd's time grows faster than linearly with input length, so it must only see
-    bounded pieces: at most about *limit* characters and *max_marks* sentence marks.
-    Cuts are made after ``.!?`` that do not end an abbreviation; when a window has no
-    such boundary the cut falls on whitespace (never inside a word).
-    """
-    n = len(text)
-    marks = [m.start() for m in _MARK.finditer(text)]
-    start = 0
-    while True:
-        window_end = start + limit
-        i = bisect.bisect_left(marks, start)
-        if i + max_marks < len(marks):
-            window_end = min(window_end, marks[i + max_marks] + 1)
-        if window_end >= n:
-            break
-        span = window_end - start
-        cut = None
-        for m in CHUNK_BOUNDARY.finditer(text, start + span // 4, min(n, start + 2 * span)):
-            if ABBREV_END.search(text[max(start, m.start() - 12):m.start()]):
-                continue
-            cut = m.end()
-            if cut >= window_end:
-                break
-        if cut is None:
-            ws = text.rfind(" ", start + 1, window_end)
-            cut = ws + 1 if ws > start else window_end
-        yield text[start:cut]
-        start = cut
-    if start < n:
-        yield text[start:]
-
-
-def _pieces(chunk: str) -> list[str]:
-    """pysbd's sentences of *chunk* as consecutive slices of it (nothing lost or repeated).
-
-    pysbd's own non-destructive mode maps each sentence back with a regex search from
-    the start of the text (quadratic in the number of repeated sentences) and silently
-    drops a sentence it cannot find. Here each sentence is looked up from where the
-    previous one ended; a sentence that cannot be found is kept as part of the next
-    slice, so the slices always cover the whole chunk.
-    """
-    seg = _segmenter()
-    try:
-        sents = seg.processor(chunk).process()
-    except AttributeError:  # pragma: no cover - other pysbd versions
-        return list(seg.segment(chunk))
-    out: list[str] = []
-    done = 0
-    for sent in sents or ():
-        s = sent.strip()
-        if not s:
-            continue
-        at = chunk.find(s, done)
-        if at < 0:
-            continue
-        end = at + len(s)
-        out.append(chunk[done:end])
-        done = end
-    if chunk[done:].strip():
-        out.append(chunk[done:])
-    return out
-
-
 def segment(text: str, chunk_chars: int = 2000) -> list[str]:
     """Split one paragraph into sentences (pysbd, in bounded chunks). Returns stripped strings."""
     out: list[str] = []
@@ -407,7 +327,7 @@ def segment(text: str, chunk_chars: int = 2000) -> list[str]:
             # title such as "Amb." (pieces keep their original spacing, so gluing them
             # restores the source text).
             last = out[-1].rstrip() if out else ""
-            if out and ((not TERMINAL.search(last) and not last.endswith(":")) or TITLE_ABBREV_END.search(last)):
+            if out and ((not R.TERMINAL.search(last) and not last.endswith(":")) or R.TITLE_ABBREV_END.search(last)):
                 out[-1] += piece
             else:
                 out.append(piece)
@@ -416,7 +336,7 @@ def segment(text: str, chunk_chars: int = 2000) -> list[str]:
 
 def strip_dateline(text: str) -> tuple[str, int]:
     """Remove a leading dateline or speaker label; return the text and how many chars were cut."""
-    m = DATELINE.match(text)
+    m = R.DATELINE.match(text)
     if not m:
         return text, 0
     return text[m.end():], m.end()
@@ -430,10 +350,10 @@ def _resolve(params: SplitParams | dict[str, Any] | None) -> dict[str, Any]:
     if isinstance(params, dict) and "_ui" in params:
         return params
     p = to_dict(coerce(SplitParams, params, "split"))
-    p["_ui"] = [re.compile(x, re.IGNORECASE) for x in UI_PATTERNS + p["ui_patterns"]]
-    p["_credit"] = [re.compile(x) for x in CREDIT_PATTERNS + p["credit_patterns"]]
-    p["_always"] = [re.compile(x) for x in ALWAYS_PATTERNS]
-    p["_verbs"] = verb_forms(HEADLINE_VERBS + [v.lower() for v in p["headline_verbs"]])
+    p["_ui"] = [re.compile(x, re.IGNORECASE) for x in R.UI_PATTERNS + p["ui_patterns"]]
+    p["_credit"] = [re.compile(x) for x in R.CREDIT_PATTERNS + p["credit_patterns"]]
+    p["_always"] = [re.compile(x) for x in R.ALWAYS_PATTERNS]
+    p["_verbs"] = R.verb_forms(R.HEADLINE_VERBS + [v.lower() for v in p["headline_verbs"]])
     return p
 
 
@@ -676,7 +596,8 @@ def add_split_arguments(parser) -> None:
     add_path_argument(parser, "--articles", "articles", "output CSV")
     add_path_argument(parser, "--report", "split_report", "per-article, per-rule counts of dropped/merged lines")
     parser.add_argument("--params", default=None,
-                        help=f"parameters file, section 'split' (default: {PATHS['params']} if present, else built-in defaults)")
+                        help=f"parameters file, section 'split' (default: <repo>/{PATHS['params']} if present, "
+                             "else built-in defaults)")
     parser.add_argument("--skip-bad", action="store_true",
                         help="skip unreadable files with a warning instead of failing (split.on_bad_file=skip)")
     parser.add_argument("--jobs", type=int, default=None, metavar="N",

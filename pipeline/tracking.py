@@ -281,10 +281,9 @@ def log_registered_model(model, name: str, alias: str, client) -> str:
     version : str
         The new model version.
     """
-    import pandas as pd
-
     import mlflow
     import mlflow.sklearn
+    import pandas as pd
     from mlflow.models import infer_signature
 
     from pipeline.model import load_model

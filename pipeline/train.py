@@ -15,11 +15,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
-import hashlib
 import itertools
 import logging
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from pipeline.config import PATHS, StanceError, resolve_path
 from pipeline.data import DATASET_COLUMNS, LABELS, read_csv_rows, write_json_atomic

@@ -52,7 +52,8 @@ def tiny_sentences() -> list[tuple[str, str]]:
 
 @pytest.fixture(scope="session")
 def tiny_model():
-    """A fitted sklearn Pipeline(TfidfVectorizer, LogisticRegression) on :data:`TINY_SENTENCES` (shared, do not mutate)."""
+    """A fitted sklearn Pipeline(TfidfVectorizer, LogisticRegression) on :data:`TINY_SENTENCES`
+    (shared, do not mutate)."""
     return _fit(TINY_SENTENCES)
 
 

@@ -7,8 +7,16 @@ import json
 import pytest
 
 from pipeline.config import StanceError
-from pipeline.data import (LABELS, atomic_open, normalize_text, read_csv_rows, sentence_id, write_json_atomic,
-                           write_rows_csv, write_text_atomic)
+from pipeline.data import (
+    LABELS,
+    atomic_open,
+    normalize_text,
+    read_csv_rows,
+    sentence_id,
+    write_json_atomic,
+    write_rows_csv,
+    write_text_atomic,
+)
 
 
 def test_labels_vocabulary():

@@ -18,7 +18,6 @@ import pytest
 
 from pipeline import LABELS
 from pipeline.cli import main
-from pipeline.config import StanceError
 
 try:
     from test_train import ARTICLES, REPO, small_params, write_dataset, write_params

@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from labelkit import HEADER, rows, write
+
 from pipeline.cli import main
 from pipeline.labeler import build_queue, model_guesses, run_session
 

@@ -8,8 +8,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-
 from labelkit import HEADER, rows, write
+
 from pipeline import LABELS
 from pipeline.cli import main
 from pipeline.labels import build_dataset

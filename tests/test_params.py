@@ -10,8 +10,7 @@ import yaml
 
 from pipeline.cli import main
 from pipeline.config import StanceError
-from pipeline.params import (SECTIONS, EvaluateParams, TrainParams, from_mapping, load_all, load_section,
-                             schema_keys)
+from pipeline.params import SECTIONS, EvaluateParams, TrainParams, from_mapping, load_all, load_section, schema_keys
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -58,7 +57,8 @@ def test_every_field_has_kind_doc_and_default():
     ("train", {"cv_folds": "five"}, "train.cv_folds: expected an integer, got 'five'"),
     ("train", {"cv_folds": 1}, "train.cv_folds: expected a number >= 2, got 1"),
     ("train", {"grid": "none"}, "train.grid: expected a mapping"),
-    ("train", {"features": {"word": {"min_dff": 2}}}, "train.features.word.min_dff: unknown key (did you mean min_df?)"),
+    ("train", {"features": {"word": {"min_dff": 2}}},
+     "train.features.word.min_dff: unknown key (did you mean min_df?)"),
     ("train", {"grid": {"logreg": {"C": ["big"]}}}, "train.grid.logreg.C: expected a number, got 'big'"),
     ("train", {"grid": {"logreg": {"CC": [1.0]}}}, "train.grid.logreg.CC: unknown key (did you mean C?)"),
     ("train", {"features": {"cues": {"negators": ["not", False]}}}, "is not a word"),

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 from pipeline import LABELS
+from pipeline import predict as P
 from pipeline.cli import main
 from pipeline.config import StanceError
-from pipeline import predict as P
 
 try:
     from conftest import record_trusted
@@ -55,7 +55,7 @@ def assert_record(rec: dict, text: str, model) -> None:
     assert list(rec) == ["text", "label", "scores"]
     assert rec["text"] == text
     assert list(rec["scores"]) == [c for c in LABELS if c in {str(x) for x in model.classes_}]
-    for c, v in rec["scores"].items():
+    for v in rec["scores"].values():
         assert isinstance(v, float) and round(v, 4) == v
     exp = expected_scores(model, [text])[0]
     for c in exp:
@@ -307,7 +307,7 @@ def test_missing_input_file(capsys, tiny_model_path, tmp_path):
 
 
 def test_stdin_input(capsys, tiny_model_path, tiny_model, monkeypatch):
-    data = "Sanctions must be enforced.\nLift the sanctions.\n".encode()
+    data = b"Sanctions must be enforced.\nLift the sanctions.\n"
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"))
     rc, out, _ = run(capsys, "--model", tiny_model_path, "--input", "-")
     assert rc == 0

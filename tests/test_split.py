@@ -512,7 +512,8 @@ def test_outputs_are_sorted_and_consistent(tmp_path):
     assert keys == sorted(keys)
     assert sentences["sentence_id"].is_unique
     counts = sentences.groupby("article_id").size()
-    assert dict(zip(articles["article_id"], articles["n_sentences"])) == {a: counts.get(a, 0) for a in articles["article_id"]}
+    expected = {a: counts.get(a, 0) for a in articles["article_id"]}
+    assert dict(zip(articles["article_id"], articles["n_sentences"])) == expected
     assert list(report.columns) == ["article_id", "rule", "count", "example"]
     assert (report["count"] > 0).all()
 

@@ -113,7 +113,8 @@ def small_params(char: bool = False) -> dict:
     """The project's params.yaml with a one-candidate grid and few seeds/replicates (fast tests)."""
     params = project_params()
     train = params["train"]
-    train["grid"] = {name: {"C": [1.0]} if name != "sgd" else {"alpha": [1e-4]} for name in ("logreg", "linearsvc", "sgd")}
+    train["grid"] = {name: {"C": [1.0]} if name != "sgd" else {"alpha": [1e-4]}
+                     for name in ("logreg", "linearsvc", "sgd")}
     train["features"]["char"]["enabled"] = char
     params["evaluate"].update({"seeds": [0, 1], "bootstrap": 200})
     return params
