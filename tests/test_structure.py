@@ -30,3 +30,12 @@ def test_no_function_over_60_lines_of_code():
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _code_lines(node) > MAX_FUNCTION_LINES:
                 long[f"{p.name}:{node.name}"] = _code_lines(node)
     assert long == {}
+
+
+def test_readme_module_table_matches_the_package():
+    import re
+
+    readme = (PKG.parent / "README.md").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^(pipeline/\w+\.py)\s", readme, re.M))
+    present = {f"pipeline/{p.name}" for p in PKG.glob("*.py") if p.name != "__init__.py"}
+    assert listed == present
