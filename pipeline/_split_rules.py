@@ -154,6 +154,27 @@ DATELINE = re.compile(
     r")(?=[\"“‘'(\[]?[A-Z0-9])"
 )
 
+#: Photo captions: a "FILE -" / "FILE PHOTO" prefix, or a line that ends with a place and a
+#: full date after a comma ("..., Seoul, South Korea, March 3, 2016.").
+CAPTION_PREFIX = re.compile(r"^(?:FILE|File)(?:\s+(?:PHOTO|Photo))?\s*(?:[-–—:]|$)")
+CAPTION_DATE_END = re.compile(rf",\s+[A-Z][^,]{{0,40}},\s+{DATE_WORDS}\.?['\"’”]*$")
+#: A reporter's sign-in: "VOA's David Gollust reports from the State Department."
+REPORTER_SIGNIN = re.compile(
+    r"^(?:[A-Z]{2,6}['’]s\s+)?[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){1,3}\s+reports?\s+from\s+[^,;:]{1,60}\.$")
+#: What the outlet says about itself or its sources, not what the article reports.
+OUTLET_BOILERPLATE = [
+    re.compile(r"(?i)\binformation (?:for|in) this (?:report|article|story)\b.*\bprovided by\b"),
+    re.compile(r"(?i)\b(?:weekly|monthly|daily) audience\b"),
+    re.compile(r"(?i)\bbyline\b.*\b(?:journalists|reporters|wire services?)\b"),
+]
+#: A compact date glued to the text, as press summaries print it: "20161201 morning1All papers ...".
+DATE_PREFIX = re.compile(r"^(?:19|20)\d{6}(?:\s*[a-z]+\d*)?\s*(?=[\"“‘'(\[]?[A-Z])")
+#: A transcript speaker label in Title Case: "Ambassador Craft: You know, ...".
+SPEAKER_LABEL = re.compile(r"^[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,2}:\s+(?=[\"“‘'(\[]?[A-Z0-9])")
+#: Line rules that also drop a whole sentence found inside a longer line.
+SENTENCE_RULES = ("page_furniture", "caption_or_credit", "link_or_credit", "photo_caption", "reporter_signin",
+                  "outlet_boilerplate", "bracketed_note")
+
 # Where a long paragraph may be cut before pysbd sees it: after ., ! or ? (and closing
 # quotes), before a capital or an opening quote, and not after an initial or a common
 # abbreviation.

@@ -39,13 +39,13 @@ from typing import Any
 
 from pipeline import _split_rules as R
 from pipeline._segment import _CHUNK_MARKS, _chunks, _pieces
+from pipeline._split_duplicates import _merge_duplicates
 from pipeline._split_io import list_articles, read_article
 from pipeline.config import PATHS, StanceError, add_path_argument, repo_root
 from pipeline.data import (
     ARTICLE_COLUMNS,
     SENTENCE_COLUMNS,
     SPLIT_REPORT_COLUMNS,
-    normalize_text,
     sentence_id,
     write_csv_atomic,
 )
@@ -159,6 +159,9 @@ def classify_line(text: str, params: dict[str, Any]) -> str | None:
     for pat in params["_credit"]:
         if pat.search(text):
             return "caption_or_credit"
+    rule = _news_furniture(text)
+    if rule:
+        return rule
     if _is_timestamp(text):
         return "timestamp"
     if R.MEETING.match(text) or R.DOC_SYMBOL.match(text):
@@ -172,6 +175,17 @@ def classify_line(text: str, params: dict[str, Any]) -> str | None:
         return "short_fragment"
     if _is_title_line(text, params["max_title_words"], params["_verbs"]):
         return "name_or_title_block"
+    return None
+
+
+def _news_furniture(text: str) -> str | None:
+    """Photo captions, reporters' sign-ins and the outlet's boilerplate about itself."""
+    if R.CAPTION_PREFIX.match(text) or R.CAPTION_DATE_END.search(text):
+        return "photo_caption"
+    if R.REPORTER_SIGNIN.match(text):
+        return "reporter_signin"
+    if any(pat.search(text) for pat in R.OUTLET_BOILERPLATE):
+        return "outlet_boilerplate"
     return None
 
 
@@ -200,10 +214,20 @@ def _open_ended(prev: str) -> bool:
     return word.lower() in R.OPEN_WORDS or bool(re.search(r"\w['’]s$", word))
 
 
+def _headline_case(text: str, min_words: int = 6) -> bool:
+    """Is *text* set like a headline: at least *min_words* words, nearly all capitalised?"""
+    words = [w for w in _words(text) if w.lower() not in R.CONNECTORS]
+    if len(words) < min_words:
+        return False
+    return sum(w[0].isupper() for w in words) >= 0.8 * len(words)
+
+
 def _continues(prev: str, nxt: str) -> bool:
     """Does line *nxt* continue the sentence that line *prev* left open?"""
     if R.BULLET.match(nxt):
         return False
+    if _headline_case(prev) and not _first_letter_is_lower(nxt) and not _headline_case(nxt, 1):
+        return False                     # 'Peril Real, Stress Japan, ... Needed,' + 'The absence of ...'
     if R.ENDS_COMMA.search(prev):
         return True                      # '..., including Japan,"' + 'Wang said.'
     if _first_letter_is_lower(nxt):
@@ -229,6 +253,52 @@ def _wrapped(run: list[str], max_chars: int) -> bool:
     if all(R.TERMINAL.search(t) for t in body):
         return False
     return any(_continues(a, b) for a, b in zip(run, run[1:]))
+
+
+def _repeated_lines(lines: list[str]) -> set[int]:
+    """Indices of non-blank lines equal to the next non-blank line, and of that next line.
+
+    Page captions are printed twice in a row (the image's alt text and its caption); a
+    sentence of the article never is.
+    """
+    out: set[int] = set()
+    prev = None
+    for i, raw in enumerate(lines):
+        text = " ".join(raw.split())
+        if not text:
+            continue
+        if prev is not None and text == prev[1] and len(_words(text)) >= 3:
+            out.update((prev[0], i))
+        prev = (i, text)
+    return out
+
+
+def _token_pieces(raw: str, long_token: re.Pattern, report: Report) -> list[tuple[str, int]]:
+    """*raw* cut around over-long tokens (a 1 MB run of non-space is not text): ``(piece, offset)``."""
+    pieces: list[tuple[str, int]] = []
+    cursor = 0
+    for m in long_token.finditer(raw):
+        pieces.append((raw[cursor:m.start()], cursor))
+        report.add("long_token", m.group(0)[:80])
+        cursor = m.end()
+    pieces.append((raw[cursor:], cursor))
+    return pieces
+
+
+def _wrapped_flags(kept: list[tuple[Line, bool, bool]], max_chars: int) -> list[bool]:
+    """For each kept line, whether it lies inside a run of adjacent, non-bullet, hard-wrapped lines
+    (such runs are joined whole)."""
+    wrapped = [False] * len(kept)
+    i = 0
+    while i < len(kept):
+        j = i + 1
+        while j < len(kept) and kept[j][2] and not kept[j][1]:
+            j += 1
+        if _wrapped([k[0].text for k in kept[i:j]], max_chars):
+            for k in range(i + 1, j):
+                wrapped[k] = True
+        i = j
+    return wrapped
 
 
 def clean_lines(body: str, body_offset: int, params: dict[str, Any], report: Report) -> list[list[Line]]:
@@ -259,22 +329,19 @@ def clean_lines(body: str, body_offset: int, params: dict[str, Any], report: Rep
     kept: list[tuple[Line, bool, bool]] = []     # (line, is_bullet, directly follows the previous kept line)
     adjacent = False
     pos = body_offset
-    for raw in body.split("\n"):
+    raw_lines = body.split("\n")
+    repeated = _repeated_lines(raw_lines)
+    for index, raw in enumerate(raw_lines):
         start_of_line = pos
         pos += len(raw) + 1
-        if not raw.strip():
+        if not raw.strip() or index in repeated:
+            if raw.strip():              # a photo caption printed twice in a row
+                report.add("photo_caption", raw.strip())
             adjacent = False
             continue
-        # pieces between over-long tokens (a 1 MB run of non-space is not text)
-        pieces: list[tuple[str, int]] = []
-        cursor = 0
-        for m in long_token.finditer(raw):
-            pieces.append((raw[cursor:m.start()], cursor))
-            report.add("long_token", m.group(0)[:80])
-            cursor = m.end()
-        if cursor:
+        pieces = _token_pieces(raw, long_token, report)
+        if len(pieces) > 1:
             adjacent = False
-        pieces.append((raw[cursor:], cursor))
         for piece, off in pieces:
             text = piece.strip()
             if not text:
@@ -293,17 +360,7 @@ def clean_lines(body: str, body_offset: int, params: dict[str, Any], report: Rep
                 continue
             kept.append((Line(text, start_of_line + off + lead), bool(bullet), adjacent))
             adjacent = True
-    # runs of adjacent, non-bullet lines that look hard-wrapped are joined whole
-    wrapped = [False] * len(kept)
-    i = 0
-    while i < len(kept):
-        j = i + 1
-        while j < len(kept) and kept[j][2] and not kept[j][1]:
-            j += 1
-        if _wrapped([k[0].text for k in kept[i:j]], params["wrap_max_chars"]):
-            for k in range(i + 1, j):
-                wrapped[k] = True
-        i = j
+    wrapped = _wrapped_flags(kept, params["wrap_max_chars"])
     paragraphs: list[list[Line]] = []
     for k, (line, bullet, _adj) in enumerate(kept):
         if paragraphs and not bullet and (wrapped[k] or _continues(paragraphs[-1][-1].text, line.text)):
@@ -342,6 +399,18 @@ def strip_dateline(text: str) -> tuple[str, int]:
     return text[m.end():], m.end()
 
 
+def _strip_heads(text: str, report: Report) -> tuple[str, int]:
+    """Cut a glued date prefix, a dateline and a speaker label off the start of a paragraph
+    (each reported under its rule); return the rest and how many characters were cut."""
+    body, cut = text, 0
+    for rule, strip in (("date_prefix", R.DATE_PREFIX), ("dateline", R.DATELINE), ("speaker_label", R.SPEAKER_LABEL)):
+        m = strip.match(body)
+        if m and m.end():
+            report.add(rule, body[:m.end()])
+            body, cut = body[m.end():], cut + m.end()
+    return body, cut
+
+
 def _resolve(params: SplitParams | dict[str, Any] | None) -> dict[str, Any]:
     """Check the ``split`` params (:class:`~pipeline.params.SplitParams`, a mapping or None for the
     defaults) and return them as a dict with the patterns compiled (keys ``_ui``, ``_credit``,
@@ -355,56 +424,6 @@ def _resolve(params: SplitParams | dict[str, Any] | None) -> dict[str, Any]:
     p["_always"] = [re.compile(x) for x in R.ALWAYS_PATTERNS]
     p["_verbs"] = R.verb_forms(R.HEADLINE_VERBS + [v.lower() for v in p["headline_verbs"]])
     return p
-
-
-def _merge_duplicates(sentences: list[dict[str, Any]], min_contained: int, report: Report,
-                      keep_duplicate: str = "first") -> list[dict[str, Any]]:
-    """Merge repeats inside one article.
-
-    Sentences whose normalised text (:func:`normalize_text`: quotes, dashes, spacing and
-    case folded) is equal are one example: the first is kept, or with
-    ``keep_duplicate="fullest"`` the one with the longest raw text (the body version of
-    a pull quote, with its quote marks and final full stop; ties go to the first). A
-    sentence of at least *min_contained* words whose normalised text appears, on word
-    boundaries, inside a longer sentence of the same article (a pull quote repeated in
-    the body with its attribution) is dropped in favour of the longer one. Both kinds of
-    merge are counted in *report* (``duplicate``, ``repeated_quote``).
-    """
-    norms = [normalize_text(s["text"]) for s in sentences]
-    keep = [True] * len(sentences)
-    groups: dict[str, list[int]] = {}
-    for i, n in enumerate(norms):
-        groups.setdefault(n, []).append(i)
-    dropped: list[int] = []
-    for idx in groups.values():
-        if len(idx) > 1:
-            best = idx[0]
-            if keep_duplicate == "fullest":
-                best = max(idx, key=lambda i: (len(sentences[i]["text"]), -i))
-            dropped.extend(i for i in idx if i != best)
-    for i in sorted(dropped):
-        keep[i] = False
-        report.add("duplicate", sentences[i]["text"])
-    # index 3-word shingles -> sentences containing them, to find containment in linear-ish time
-    shingles: dict[tuple[str, ...], set[int]] = {}
-    toks = [n.split() for n in norms]
-    for i, words in enumerate(toks):
-        if keep[i]:
-            for j in range(len(words) - 2):
-                shingles.setdefault(tuple(words[j:j + 3]), set()).add(i)
-    for i, words in enumerate(toks):
-        if not keep[i] or len(words) < min_contained:
-            continue
-        needle = f" {norms[i]} "
-        # a sentence containing this one contains every one of its shingles: only the
-        # sentences holding its rarest shingle need a look (keeps repetitive text fast)
-        candidates = min((shingles.get(tuple(words[j:j + 3]), set()) for j in range(len(words) - 2)), key=len)
-        for k in sorted(candidates):
-            if k != i and keep[k] and len(toks[k]) > len(words) and needle in f" {norms[k]} ":
-                keep[i] = False
-                report.add("repeated_quote", sentences[i]["text"])
-                break
-    return [s for s, k in zip(sentences, keep) if k]
 
 
 def split_text(text: str, article_id: str, params: dict[str, Any] | None = None,
@@ -436,9 +455,7 @@ def split_text(text: str, article_id: str, params: dict[str, Any] | None = None,
     out: list[dict[str, Any]] = []
     for para_no, lines in enumerate(clean_lines(text, offset, p, report)):
         para = Paragraph(lines)
-        body, cut = strip_dateline(para.text)
-        if cut:
-            report.add("dateline", para.text[:cut])
+        body, cut = _strip_heads(para.text, report)
         cursor = cut
         for sent in segment(body, p["chunk_chars"]):
             at = para.text.find(sent, cursor)
@@ -454,7 +471,7 @@ def split_text(text: str, article_id: str, params: dict[str, Any] | None = None,
                 report.add("too_long", clean)
                 continue
             rule = classify_line(clean, p)
-            if rule in ("page_furniture", "caption_or_credit", "link_or_credit"):
+            if rule in R.SENTENCE_RULES:
                 report.add(rule, clean)
                 continue
             out.append({

@@ -17,6 +17,7 @@ import pytest
 
 from pipeline import cli
 from pipeline import split as S
+from pipeline.data import normalize_text
 
 ROOT = Path(__file__).resolve().parents[1]
 FIX = Path(__file__).resolve().parent / "fixtures" / "split"
@@ -203,7 +204,7 @@ def test_mark_dense_text_gets_smaller_chunks_without_changing_sentences(monkeypa
 
 def test_pull_quotes_and_near_duplicates_yield_one_example():
     got = texts("pull_quotes")
-    norm = [S.normalize_text(t) for t in got]
+    norm = [normalize_text(t) for t in got]
     for phrase in ("sanctions are a tool not an end in themselves", "we will keep the door to dialogue open",
                    "we will also keep up the pressure", "the talks lasted three hours"):
         assert sum(phrase in n for n in norm) == 1, phrase
@@ -607,7 +608,7 @@ def test_seed_broken_sentences_are_whole(seeds):
 
 
 def test_seed_pull_quotes_appear_once(seeds):
-    norm = [S.normalize_text(t) for t in seeds["001"]]
+    norm = [normalize_text(t) for t in seeds["001"]]
     for phrase in ("our position will not be swayed by specific events",
                    "it s not enough to agree on the goal",
                    "we believe we need to agree on the meaningful steps"):
@@ -638,3 +639,57 @@ def test_project_params_split_section_is_valid():
     defaults = to_dict(SplitParams())
     assert set(params) == set(defaults)               # every knob is documented in params.yaml
     assert {k: resolved[k] for k in defaults} == {**defaults, **params}
+
+
+def test_news_page_furniture_rules():
+    """Captions (FILE -, printed twice, place-and-date endings), bylines, sign-ins, date lines,
+    press-summary bullets, verbless section headings, glued date prefixes, subheads ending in a
+    comma, transcript speaker labels, bracketed notes and outlet boilerplate."""
+    got = texts("news_furniture")
+    assert got == [
+        "Envoy Rejects New Measures",
+        "A foreign minister said on Monday that the new measures would not be applied to food shipments.",
+        "The council will meet again on Tuesday, March 9, 2016.",
+        "All papers wrote that the council adopted the text unanimously.",
+        "Peril Real, Stress Delegates, As Three Members Differ over Nature of Action Needed,",
+        "The absence of contact between the two sides was dangerous, the envoy warned.",
+        "You know, this matters every day for me.",
+        "The diplomats met late into the night to finish the text.",
+    ]
+    counts = report_of("news_furniture")
+    assert counts["photo_caption"] == 5          # FILE x2, printed twice x2, place-and-date ending
+    for rule in ("reporter_signin", "date_prefix", "speaker_label", "bracketed_note", "outlet_boilerplate",
+                 "timestamp", "name_or_title_block", "short_fragment"):
+        assert counts.get(rule, 0) >= 1, rule
+
+
+@pytest.mark.parametrize("line", [
+    "He said the council would meet on 2 March 2016 in New York.",
+    "Roger Wilkison reports from Beijing, where the envoys met without setting a date for talks.",
+    "The resolution's byline language was disputed by diplomats.",
+])
+def test_news_furniture_rules_keep_real_sentences(line):
+    assert split_string(line)[0] == [line]
+
+
+def test_containment_lookup_matches_brute_force():
+    """_split_duplicates._containers (hash lookup, linear in the number of sentences) finds exactly the
+    longer sentences that contain a sentence's words as a run - checked against a brute force."""
+    import random
+
+    rng = random.Random(3)
+    vocab = "china russia sanctions council vote oppose support the of new talks".split()
+    toks = [[rng.choice(vocab) for _ in range(rng.randint(3, 12))] for _ in range(300)]
+    keep = [rng.random() > 0.1 for _ in toks]
+    from pipeline._split_duplicates import _containers
+
+    got = _containers(toks, keep, 5)
+    for i, words in enumerate(toks):
+        if not keep[i] or len(words) < 5:
+            assert i not in got
+            continue
+        needle = f" {' '.join(words)} "
+        want = [k for k, other in enumerate(toks)
+                if keep[k] and len(other) > len(words) and needle in f" {' '.join(other)} "]
+        assert sorted(got.get(i, [])) == want, i
+
