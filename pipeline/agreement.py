@@ -9,14 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
-import warnings
 from collections.abc import Sequence
-
-from sklearn.metrics import cohen_kappa_score
-from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 
 from pipeline.data import LABELS, normalize_text
 from pipeline.labels import LabelFile, read_labels
@@ -37,6 +32,8 @@ def confusion_matrix(a: Sequence[str], b: Sequence[str], labels: Sequence[str] =
     -------
     list of list of int, shape (k, k)
     """
+    from sklearn.metrics import confusion_matrix as sk_confusion_matrix
+
     if len(a) != len(b):
         raise ValueError(f"a and b differ in length ({len(a)} != {len(b)})")
     if not a:
@@ -59,6 +56,10 @@ def cohen_kappa(a: Sequence[str], b: Sequence[str], labels: Sequence[str] = LABE
         None when undefined (no items, or chance agreement 1: both annotators used one same
         label throughout).
     """
+    import math
+    import warnings
+
+    from sklearn.metrics import cohen_kappa_score
 
     if len(a) == 0:
         return None

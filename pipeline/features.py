@@ -31,14 +31,6 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-import numpy as np
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
-from sklearn.linear_model import LogisticRegression, SGDClassifier
-from sklearn.pipeline import FeatureUnion, Pipeline
-from sklearn.preprocessing import FunctionTransformer
-from sklearn.svm import LinearSVC
-
 from pipeline.config import StanceError
 from pipeline.params import CLASSIFIERS, CueFeatures, FeaturesParams, TrainParams, coerce, words
 
@@ -203,6 +195,11 @@ def build_cue_features(cfg: CueFeatures | Mapping[str, Any]):
         materialise, then a lowercasing ``CountVectorizer`` with a fixed vocabulary. Output shape
         ``(n_samples, 2 * n_stems)``.
     """
+    import numpy as np
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
     c = _cues(cfg)
     steps = [(name, FunctionTransformer(functools.partial(map, fn)))
              for name, fn in cue_steps(c.words, c.negators, c.contrast, c.but_clause)]
@@ -228,6 +225,9 @@ def build_features(cfg: FeaturesParams | Mapping[str, Any]):
     union : sklearn.pipeline.FeatureUnion
         Input: iterable of str (length n_samples); output: sparse matrix ``(n_samples, n_features)``.
     """
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import FeatureUnion
+
     f = coerce(FeaturesParams, cfg, "train.features")
     word, char, cues = f.word, f.char, f.cues
     blocks = [("word", TfidfVectorizer(
@@ -259,6 +259,10 @@ def build_classifier(params: TrainParams | Mapping[str, Any]):
         The ``train`` section: ``classifier``, ``C``, ``alpha``, ``class_weight``, ``max_iter``,
         ``calibration_folds``, ``sgd_loss``, ``seed``.
     """
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.linear_model import LogisticRegression, SGDClassifier
+    from sklearn.svm import LinearSVC
+
     p = coerce(TrainParams, params, "train")
     if p.classifier == "logreg":
         return LogisticRegression(C=p.C, class_weight=p.class_weight, max_iter=p.max_iter, random_state=p.seed)
@@ -284,6 +288,8 @@ def build_pipeline(params: TrainParams | Mapping[str, Any]):
         ``fit(texts, labels)`` with texts an iterable of n_samples str; ``predict`` gives labels,
         ``predict_proba`` an array ``(n_samples, n_classes)`` ordered by ``classes_``.
     """
+    from sklearn.pipeline import Pipeline
+
     p = coerce(TrainParams, params, "train")
     return Pipeline([("features", build_features(p.features)), ("clf", build_classifier(p))])
 

@@ -21,20 +21,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
-# Loaded here so that every BLAS (numpy's and scipy's are separate libraries) is in the process
-# before single_threaded_blas(): threadpoolctl only limits libraries already loaded.
-import scipy.linalg  # noqa: F401
-import scipy.optimize  # noqa: F401
-import sklearn.linear_model  # noqa: F401
-from sklearn.model_selection import StratifiedGroupKFold, cross_validate
-from threadpoolctl import threadpool_limits
-
 from pipeline.config import PATHS, StanceError, resolve_path
 from pipeline.data import DATASET_COLUMNS, LABELS, read_csv_rows, write_json_atomic
-from pipeline.features import build_pipeline
 from pipeline.model import file_sha256, record_model, save_model, strip_volatile_state
 from pipeline.params import TrainParams, coerce, load_section, to_dict
 
@@ -71,6 +59,13 @@ def single_threaded_blas() -> Iterator[None]:
     on 273 sentences, measured with OpenBLAS). One thread also keeps float sums in the same
     order on every machine. Parallelism, when wanted, comes from ``n_jobs`` (processes).
     """
+    # Load every BLAS first (numpy's and scipy's are separate libraries): threadpoolctl only
+    # limits libraries already loaded when the block starts.
+    import scipy.linalg  # noqa: F401
+    import scipy.optimize  # noqa: F401
+    import sklearn.linear_model  # noqa: F401
+    from threadpoolctl import threadpool_limits
+
     with threadpool_limits(limits=1, user_api="blas"):
         yield
 
@@ -112,6 +107,8 @@ def load_dataset(path: str | Path):
         Missing file or column, empty text/id, label outside ``support/oppose/neutral``,
         duplicate ``sentence_id``; the message names the file, the line and the value.
     """
+    import pandas as pd
+
     p = Path(path)
     fields, records = read_csv_rows(p, DATASET_COLUMNS, what="dataset (run `stance dataset` first)")
     seen: dict[str, int] = {}
@@ -200,6 +197,9 @@ def grouped_splits(labels, groups, n_splits: int, seed: int) -> list[tuple[Any, 
     splits : list of (train_idx, test_idx)
         Integer index arrays; every sample is in exactly one ``test_idx``.
     """
+    import numpy as np
+    from sklearn.model_selection import StratifiedGroupKFold
+
     y = np.asarray(labels, dtype=object)
     g = np.asarray(groups, dtype=object)
     n_groups = len(set(g.tolist()))
@@ -238,6 +238,10 @@ def select_model(texts, labels, groups, params: dict[str, Any]) -> dict[str, Any
         ``best_mean_macro_f1``, ``best_std_macro_f1``, ``cv`` (``n_splits``, ``seed``).
         The best candidate has the highest mean; ties go to the earliest in grid order.
     """
+    import numpy as np
+    from sklearn.model_selection import cross_validate
+
+    from pipeline.features import build_pipeline
 
     p = coerce(TrainParams, params, "train")
     splits = grouped_splits(labels, groups, p.cv_folds, p.seed)
@@ -280,6 +284,8 @@ def fit_final(texts, labels, params: dict[str, Any], overrides: dict[str, Any] |
     model : sklearn.pipeline.Pipeline
         Fitted, with volatile state removed (:func:`strip_volatile_state`).
     """
+    from pipeline.features import build_pipeline
+
     model = build_pipeline(coerce(TrainParams, params, "train").with_overrides(overrides or {}))
     with fit_errors("fitting the final model"):
         model.fit(list(texts), list(labels))
