@@ -11,7 +11,6 @@ import csv
 import datetime as _dt
 import json
 import math
-import os
 import re
 import sys
 from collections.abc import Iterator
@@ -281,12 +280,13 @@ SENTENCE_COLUMNS = ("article_id", "sentence_id", "date", "period", "source", "po
 
 
 class SentenceWriter:
-    """sentences.parquet, written batch by batch into a temporary file, renamed on :meth:`commit`."""
+    """sentences.parquet, written batch by batch through :func:`pipeline.data.atomic_open`
+    (a temporary file renamed over the target on :meth:`commit`, removed on :meth:`abort`)."""
 
     def __init__(self, path: Path) -> None:
-        import tempfile
-
         import pyarrow as pa
+
+        from pipeline.data import atomic_open
 
         self.path = path
         self.schema = pa.schema([
@@ -295,9 +295,8 @@ class SentenceWriter:
             ("text", pa.string()), ("label", pa.string()), ("score_support", pa.float64()),
             ("score_oppose", pa.float64()), ("score_neutral", pa.float64()), ("actor", pa.string()),
         ])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, self.tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
+        self._cm = atomic_open(path, "wb")
+        self.fh = self._cm.__enter__()
         self.writer = None
         self.rows = 0
 
@@ -309,7 +308,7 @@ class SentenceWriter:
             return
         table = pa.Table.from_pydict({c: cols[c] for c in SENTENCE_COLUMNS}, schema=self.schema)
         if self.writer is None:
-            self.writer = pq.ParquetWriter(self.tmp, self.schema, compression="zstd")
+            self.writer = pq.ParquetWriter(self.fh, self.schema, compression="zstd")
         self.writer.write_table(table)
         self.rows += table.num_rows
 
@@ -317,36 +316,30 @@ class SentenceWriter:
         import pyarrow.parquet as pq
 
         if self.writer is None:
-            pq.write_table(self.schema.empty_table(), self.tmp, compression="zstd")
+            pq.write_table(self.schema.empty_table(), self.fh, compression="zstd")
         else:
             self.writer.close()
-        os.chmod(self.tmp, 0o644)
-        os.replace(self.tmp, self.path)
+        self._cm.__exit__(None, None, None)
 
     def abort(self) -> None:
-        if self.writer is not None:
-            try:
-                self.writer.close()
-            except Exception:  # noqa: BLE001 - cleaning up after another error
-                pass
         try:
-            os.unlink(self.tmp)
-        except FileNotFoundError:
+            if self.writer is not None:
+                self.writer.close()
+        except Exception:  # noqa: BLE001 - cleaning up after another error
             pass
+        _discard(self._cm)
 
 
 class CsvWriter:
-    """A CSV written row batch by row batch into a temporary file, renamed on :meth:`commit`."""
+    """A CSV written row batch by row batch through :func:`pipeline.data.atomic_open`."""
 
     def __init__(self, path: Path, columns: tuple[str, ...]) -> None:
-        import csv
-        import tempfile
+        from pipeline.data import atomic_open
 
         self.path = path
         self.columns = columns
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, self.tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        self.fh = os.fdopen(fd, "w", encoding="utf-8", newline="")
+        self._cm = atomic_open(path, "w")
+        self.fh = self._cm.__enter__()
         self.writer = csv.writer(self.fh, lineterminator="\n")
         self.writer.writerow(columns)
 
@@ -354,16 +347,15 @@ class CsvWriter:
         self.writer.writerows([[r[c] for c in self.columns] for r in rows])
 
     def commit(self) -> None:
-        self.fh.flush()
-        os.fsync(self.fh.fileno())
-        self.fh.close()
-        os.chmod(self.tmp, 0o644)
-        os.replace(self.tmp, self.path)
+        self._cm.__exit__(None, None, None)
 
     def abort(self) -> None:
-        if not self.fh.closed:
-            self.fh.close()
-        try:
-            os.unlink(self.tmp)
-        except FileNotFoundError:
-            pass
+        _discard(self._cm)
+
+
+def _discard(cm) -> None:
+    """End an open :func:`atomic_open` block as failed: the temporary file is removed, the target kept."""
+    try:
+        cm.__exit__(RuntimeError, RuntimeError("aborted"), None)
+    except RuntimeError:
+        pass

@@ -89,7 +89,7 @@ def _xlim(rows: list[dict]) -> tuple[float, float]:
 
 
 def _save(fig, path: Path) -> None:
-    from pipeline.config import atomic_open
+    from pipeline.data import atomic_open
 
     with atomic_open(path, "wb") as fh:
         fig.savefig(fh, format="png", dpi=110, metadata={"Software": None})

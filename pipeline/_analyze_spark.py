@@ -29,8 +29,8 @@ import uuid
 import warnings
 from typing import Any
 
-from pipeline import LABELS
 from pipeline.config import StanceError
+from pipeline.data import LABELS
 
 __all__ = ["run_spark", "spark_session"]
 
@@ -66,7 +66,7 @@ def _log4j_config() -> str:
     digest = hashlib.sha1(_LOG4J.encode()).hexdigest()[:8]
     path = os.path.join(tempfile.gettempdir(), f"stance-log4j2-{digest}.properties")
     if not os.path.exists(path):
-        from pipeline.config import write_text_atomic
+        from pipeline.data import write_text_atomic
 
         write_text_atomic(path, _LOG4J)
     return path

@@ -302,24 +302,27 @@ def corpus_actors(input_path: str | os.PathLike = "data/raw", params: str | os.P
     Split with the pipeline's splitter; each article's issuer comes from its source (the
     metadata table ``analyze.meta``, else its ``# source:`` header) through ``analyze.issuers``.
     """
+    import dataclasses
+
     import pandas as pd
 
     from pipeline._analyze_io import norm_source
-    from pipeline.analyze import _load_section, _meta_table
+    from pipeline.analyze import _load_section, _meta_table, issuer_map
+    from pipeline.params import SplitParams
     from pipeline.split import split_corpus
 
     ap, split_params = _load_section(params)
-    params_split = dict(split_params or {})
-    params_split["on_bad_file"] = "fail"
-    sentences, arts, _rep = split_corpus(input_path, params_split)
+    split_params = dataclasses.replace(split_params or SplitParams(), on_bad_file="fail")
+    sentences, arts, _rep = split_corpus(input_path, split_params)
     table = _meta_table(True, ap) or {}
     sources = {aid: table.get(aid, ("", ""))[1] or norm_source(src)
                for aid, src in zip(arts["article_id"], arts["source"])}
     rule = compile_actors(list(ap.actors))
+    issuers = issuer_map(ap)
     ordered = sentences.sort_values(["article_id", "position"])
     actors: list[str] = []
     for aid, group in ordered.groupby("article_id", sort=True):
-        actors.extend(attribute_article(group["text"].tolist(), rule, ap.issuers.get(sources.get(aid, ""))))
+        actors.extend(attribute_article(group["text"].tolist(), rule, issuers.get(sources.get(aid, ""))))
     return pd.DataFrame({"sentence_id": ordered["sentence_id"].to_numpy(),
                          "article_id": ordered["article_id"].to_numpy(), "actor": actors})
 

@@ -24,15 +24,14 @@ inputs (a model, articles, a metadata table) are all named on the command line.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline import LABELS
 from pipeline._analyze_io import (
     SENTENCE_COLUMNS,
     Article,
@@ -46,16 +45,19 @@ from pipeline._analyze_io import (
 )
 from pipeline._analyze_stats import PERIODS, UNDATED, period_of, share_columns
 from pipeline.config import PATHS, StanceError, load_params, repo_root
+from pipeline.data import LABELS
+from pipeline.params import AnalyzeParams, SplitParams, from_mapping
 
 __all__ = [
     "ENGINES",
     "OUTPUTS",
-    "AnalyzeParams",
     "Counts",
     "analyze",
-    "resolve_params",
+    "issuer_map",
     "score_batch",
 ]
+
+log = logging.getLogger("stance")
 
 ENGINES = ("local", "spark")
 #: Files written into the output folder.
@@ -70,107 +72,22 @@ ACTOR_COLUMNS = ("actor", "period") + COUNT_COLUMNS + SHARE_COLUMNS
 
 # --------------------------------------------------------------------------- params
 
-@dataclass(frozen=True)
-class AnalyzeParams:
-    """The ``analyze`` section of params.yaml."""
-
-    period: str = "year"
-    meta: str | None = "data/articles_meta.csv"
-    ci: float = 0.95
-    batch_articles: int = 32
-    n_jobs: int = 1
-    actors: tuple = field(default_factory=tuple)
-    issuers: dict = field(default_factory=dict)
-
-
-def resolve_params(section: dict[str, Any] | None) -> AnalyzeParams:
-    """Check the ``analyze`` section and return :class:`AnalyzeParams` (StanceError naming the key)."""
-    data = dict(section or {})
-    known = {f for f in AnalyzeParams.__dataclass_fields__}
-    for key in data:
-        if key not in known:
-            raise StanceError(f"params analyze.{key}: unknown key (known: {', '.join(sorted(known))})")
-    out = AnalyzeParams()
-    kw: dict[str, Any] = {}
-    if "period" in data:
-        if data["period"] not in PERIODS:
-            raise StanceError(f"params analyze.period: expected one of {', '.join(PERIODS)}, got {data['period']!r}")
-        kw["period"] = data["period"]
-    if "meta" in data:
-        if data["meta"] is not None and not (isinstance(data["meta"], str) and data["meta"]):
-            raise StanceError(f"params analyze.meta: expected a file path or null, got {data['meta']!r}")
-        kw["meta"] = data["meta"]
-    if "ci" in data:
-        v = data["ci"]
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < 1:
-            raise StanceError(f"params analyze.ci: expected a number between 0 and 1, got {v!r}")
-        kw["ci"] = float(v)
-    for key in ("batch_articles", "n_jobs"):
-        if key in data:
-            v = data[key]
-            if isinstance(v, bool) or not isinstance(v, int) or v < (1 if key == "batch_articles" else 0):
-                raise StanceError(f"params analyze.{key}: expected a whole number >= 1, got {v!r}")
-            kw[key] = v
-    if "actors" in data:
-        kw["actors"] = _check_actors(data["actors"])
-    if "issuers" in data:
-        kw["issuers"] = _check_issuers(data["issuers"], kw.get("actors", out.actors))
-    return AnalyzeParams(**{**out.__dict__, **kw})
-
-
-def _check_issuers(value: Any, actors: tuple) -> dict:
-    """``analyze.issuers``: source -> the actor that issues that source's documents."""
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise StanceError(f"params analyze.issuers: expected a mapping source: actor, got {value!r:.60}")
-    names = {a["name"] for a in actors}
-    for source, actor in value.items():
-        if not isinstance(source, str) or not source.strip():
-            raise StanceError(f"params analyze.issuers: a source must be a non-empty string, got {source!r}")
-        if actor not in names:
-            raise StanceError(f"params analyze.issuers.{source}: {actor!r} is not an actor of analyze.actors")
-    return {str(k).strip(): v for k, v in value.items()}
-
-
-def _check_actors(value: Any) -> tuple:
-    from pipeline.actors import compile_actors
-
-    if not isinstance(value, list):
-        raise StanceError(f"params analyze.actors: expected a list of {{name, aliases}}, got {value!r:.60}")
-    out = []
-    for i, entry in enumerate(value):
-        where = f"params analyze.actors[{i}]"
-        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not entry["name"].strip():
-            raise StanceError(f"{where}: expected a mapping with a 'name' string, got {entry!r:.60}")
-        extra = set(entry) - {"name", "aliases"}
-        if extra:
-            raise StanceError(f"{where}: unknown key {sorted(extra)[0]!r} (known: aliases, name)")
-        aliases = entry.get("aliases") or []
-        if isinstance(aliases, str):
-            aliases = [a.strip() for a in aliases.split(",")]
-        if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
-            raise StanceError(f"{where} ({entry['name']}): aliases must be a list of non-empty strings")
-        out.append({"name": entry["name"].strip(), "aliases": tuple(a.strip() for a in aliases)})
-    names = [e["name"] for e in out]
-    dup = {n for n in names if names.count(n) > 1}
-    if dup:
-        raise StanceError(f"params analyze.actors: actor {sorted(dup)[0]!r} listed twice")
-    try:
-        compile_actors(out)
-    except ValueError as exc:
-        raise StanceError(f"params analyze.actors: {exc}") from None
-    return tuple(out)
-
-
-def _load_section(params_path: str | os.PathLike | None) -> tuple[AnalyzeParams, dict | None]:
-    """The ``analyze`` and ``split`` sections of params.yaml (defaults when there is no file)."""
+def _load_section(params_path: str | os.PathLike | None) -> tuple[AnalyzeParams, SplitParams | None]:
+    """The typed ``analyze`` and ``split`` sections of params.yaml (defaults when there is no file)."""
     p = Path(params_path) if params_path is not None else repo_root() / PATHS["params"]
     if params_path is None and not p.is_file():
         return AnalyzeParams(), None
-    params = load_params(p)
-    split = params.get("split")
-    return resolve_params(params.get("analyze")), split if isinstance(split, dict) else None
+    raw = load_params(p)
+    try:
+        split = from_mapping(SplitParams, raw["split"], "split") if "split" in raw else None
+        return from_mapping(AnalyzeParams, raw.get("analyze"), "analyze"), split
+    except StanceError as exc:
+        raise StanceError(f"{p}: {exc}") from None
+
+
+def issuer_map(ap: AnalyzeParams) -> dict[str, str]:
+    """``analyze.issuers`` as ``{source: actor}``."""
+    return {e["source"]: e["actor"] for e in ap.issuers}
 
 
 # --------------------------------------------------------------------------- per batch
@@ -179,11 +96,11 @@ class _Context:
     """What a worker needs: the model, the splitter's params, the actor rule, the period kind."""
 
     def __init__(self, model, split_params: dict | None, who, period: str) -> None:
+        from pipeline._predict_io import Scorer
         from pipeline.actors import compile_actors
-        from pipeline.predict import _Scorer
         from pipeline.split import _resolve
 
-        self.scorer = _Scorer(model)
+        self.scorer = Scorer(model)
         if tuple(self.scorer.classes) != LABELS:
             raise StanceError(f"model classes {self.scorer.classes} are not {', '.join(LABELS)}")
         self.split_params = _resolve(split_params)
@@ -200,8 +117,9 @@ def score_batch(articles: Iterable[Article], ctx: _Context) -> tuple[dict[str, l
     (:data:`SENTENCE_COLUMNS`) and one count row per article (``article_id, date, source,
     sentences, support, oppose, neutral``; an article without sentences has zeros).
     """
+    from pipeline._split_io import read_article
     from pipeline.actors import attribute_article
-    from pipeline.split import read_article, split_text
+    from pipeline.split import split_text
 
     cols: dict[str, list] = {c: [] for c in SENTENCE_COLUMNS}
     rows: list[dict] = []
@@ -395,7 +313,7 @@ def _run_local(articles: Iterator[Article], jobs: int, batch_size: int, model, s
 def _write_table(path: Path, rows: list[dict], columns: tuple[str, ...]) -> None:
     import pandas as pd
 
-    from pipeline.config import write_csv_atomic
+    from pipeline.data import write_csv_atomic
 
     write_csv_atomic(path, pd.DataFrame(rows, columns=list(columns)))
 
@@ -406,7 +324,7 @@ def analyze(input_path: str | os.PathLike, out_dir: str | os.PathLike, *, engine
             period: str | None = None, jobs: int | None = None, master: str | None = None,
             model: Any = None, meta: str | os.PathLike | None | bool = True,
             params: str | os.PathLike | None = None, progress: bool | None = None,
-            batch_articles: int | None = None) -> dict[str, Any]:
+            batch_articles: int | None = None, trust_model: bool = False) -> dict[str, Any]:
     """Analyse a corpus and write :data:`OUTPUTS` into *out_dir*.
 
     Parameters
@@ -426,7 +344,8 @@ def analyze(input_path: str | os.PathLike, out_dir: str | os.PathLike, *, engine
     master : str, optional
         Spark master URL (default ``local[*]``; under ``spark-submit``, the master given to it).
     model : estimator or path, optional
-        Default: ``models/model.joblib`` (loaded and checked by :func:`pipeline.predict.load_model`).
+        Default: ``models/model.joblib``, loaded by :func:`pipeline.model.load_model` (a joblib
+        file only when training recorded its sha256, or with *trust_model*; ``.skops`` files).
     meta : path, True or None/False
         Folder inputs: the metadata table (``article_id, date, source``). True: the
         ``analyze.meta`` file of params.yaml when it exists. None/False: none. Table values
@@ -448,7 +367,7 @@ def analyze(input_path: str | os.PathLike, out_dir: str | os.PathLike, *, engine
     StanceError
         Bad input (file, row and value named), bad params, a missing or untrusted model.
     """
-    from pipeline.predict import load_model
+    from pipeline.model import load_model
 
     ap, split_params = _load_section(params)
     if engine not in ENGINES:
@@ -462,14 +381,17 @@ def analyze(input_path: str | os.PathLike, out_dir: str | os.PathLike, *, engine
     batch_size = batch_articles or ap.batch_articles
     kind = input_kind(input_path)
     table = _meta_table(meta, ap) if kind == "dir" else None
-    model_obj = load_model(model) if model is None or isinstance(model, (str, os.PathLike)) else model
+    if model is None or isinstance(model, (str, os.PathLike)):
+        model_obj = load_model(model, trust=trust_model)     # the project's trust rule
+    else:
+        model_obj = model
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise StanceError(f"{out}: output exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
 
     names = [a["name"] for a in ap.actors]
-    who = (list(ap.actors), dict(ap.issuers))
+    who = (list(ap.actors), issuer_map(ap))
     articles_csv = CsvWriter(out / "articles.csv", ARTICLE_COLUMNS)
     counts = Counts(articles_csv)
     writer = SentenceWriter(out / "sentences.parquet")
@@ -567,7 +489,7 @@ def summary_text(summary: dict[str, Any]) -> str:
     periods = summary["periods"]
     span = f"{periods[0]} to {periods[-1]} ({len(periods)} periods)" if periods else "no dated periods"
     lines = [
-        f"stance analyze ({summary['engine']}): {summary['articles']} articles, {n} sentences: {shares}",
+        f"{summary['engine']} engine: {summary['articles']} articles, {n} sentences: {shares}",
         f"  {span}; {len(summary['sources'])} sources",
     ]
     if summary["undated"]:
@@ -594,6 +516,8 @@ def _jobs(value: str) -> int:
 
 def add_analyze_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``stance analyze``."""
+    from pipeline.model import add_trust_argument
+
     parser.add_argument("--input", "-i", metavar="ARTICLES",
                         help="folder of .txt articles, or a .jsonl/.csv/.parquet file with article_id, text "
                              "and optional date, source")
@@ -609,7 +533,8 @@ def add_analyze_arguments(parser: argparse.ArgumentParser) -> None:
                         help="folder input: metadata table article_id,date,source "
                              "(default: analyze.meta in params.yaml when it exists)")
     parser.add_argument("--no-meta", action="store_true", help="ignore any metadata table (header lines only)")
-    parser.add_argument("--model", "-m", metavar="PATH", help=f"model file (default: {PATHS['model']})")
+    parser.add_argument("--model", "-m", metavar="PATH", help=f"model file (default: <repo>/{PATHS['model']})")
+    add_trust_argument(parser)
     parser.add_argument("--params", metavar="FILE", default=None, help="params file (default: params.yaml)")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="progress bar on stderr (default: only when stderr is a terminal)")
@@ -656,6 +581,10 @@ def run_analyze(args: argparse.Namespace) -> int:
     elif args.meta:
         meta = args.meta
     summary = analyze(args.input, args.out, engine=args.engine, period=args.period, jobs=args.jobs,
-                      master=args.master, model=args.model, meta=meta, params=args.params, progress=args.progress)
-    sys.stderr.write(summary_text(summary))
+                      master=args.master, model=args.model, meta=meta, params=args.params, progress=args.progress,
+                      trust_model=args.trust_model)
+    lines = summary_text(summary).splitlines()
+    log.info("%s", lines[0])
+    for line in lines[1:]:
+        log.info("%s", line, extra={"plain": True})
     return 0

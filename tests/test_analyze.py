@@ -17,9 +17,10 @@ from analyzekit import ARTICLES, ROOT, make_params, read_bytes, write_csv, write
 from pipeline import LABELS
 from pipeline._analyze_stats import period_of, wilson
 from pipeline.actors import attribute, attribute_article, compile_actors, evaluate, evaluate_actors
-from pipeline.analyze import analyze, resolve_params
+from pipeline.analyze import analyze
 from pipeline.cli import main
-from pipeline.config import StanceError, load_params
+from pipeline.config import StanceError
+from pipeline.params import AnalyzeParams, from_mapping, load_section
 
 
 @pytest.fixture(autouse=True)
@@ -203,7 +204,7 @@ def test_plots_are_png(tmp_path, tiny_model_path, params):
 
 @pytest.fixture(scope="module")
 def rule():
-    return compile_actors(list(resolve_params(load_params(ROOT / "params.yaml", "analyze")).actors))
+    return compile_actors(list(load_section("analyze", ROOT / "params.yaml").actors))
 
 
 HAND_MADE = [
@@ -256,11 +257,13 @@ def test_issuer_and_first_person(rule):
 
 def test_alias_claimed_twice_is_a_params_error():
     with pytest.raises(StanceError, match="alias 'Seoul' is given for both"):
-        resolve_params({"actors": [{"name": "A", "aliases": ["Seoul"]}, {"name": "B", "aliases": ["Seoul"]}]})
+        from_mapping(AnalyzeParams, {"actors": [{"name": "A", "aliases": ["Seoul"]},
+                                                {"name": "B", "aliases": ["Seoul"]}]}, "analyze")
     with pytest.raises(StanceError, match="analyze.colour: unknown key"):
-        resolve_params({"colour": "red"})
-    with pytest.raises(StanceError, match="issuers.UN: 'Martians' is not an actor"):
-        resolve_params({"actors": [{"name": "A", "aliases": []}], "issuers": {"UN": "Martians"}})
+        from_mapping(AnalyzeParams, {"colour": "red"}, "analyze")
+    with pytest.raises(StanceError, match=r"issuers\[0\].actor: 'Martians' is not an actor"):
+        from_mapping(AnalyzeParams, {"actors": [{"name": "A", "aliases": []}],
+                                     "issuers": [{"source": "UN", "actor": "Martians"}]}, "analyze")
 
 
 def test_accuracy_computation():
