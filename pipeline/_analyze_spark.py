@@ -102,7 +102,10 @@ def spark_session(master: str | None = None):
                .config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
                .config("spark.sql.shuffle.partitions", "16")
-               .config("spark.sql.session.timeZone", "UTC"))
+               .config("spark.sql.session.timeZone", "UTC")
+               # a busy machine must not fail a job on a late heartbeat (Spark's defaults: 120 s / 10 s)
+               .config("spark.network.timeout", "600s")
+               .config("spark.executor.heartbeatInterval", "60s"))
     if master.startswith("local"):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         builder = (builder.config("spark.driver.host", "127.0.0.1")
