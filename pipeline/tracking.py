@@ -134,13 +134,13 @@ def check_tracking_uri(uri: str, timeout: float = 3.0) -> None:
         if not db.parent.is_dir():
             raise StanceError(f"MLflow tracking store {uri}: directory {db.parent} does not exist ({advice})")
         return
-    parsed = urllib.parse.urlsplit(uri)
-    scheme = parsed.scheme.split("+", 1)[0].lower()
-    if scheme not in _PORTS:
-        return  # file stores, plain paths, databricks...: nothing cheap to check
     try:
+        parsed = urllib.parse.urlsplit(uri)
+        scheme = parsed.scheme.split("+", 1)[0].lower()
+        if scheme not in _PORTS:
+            return  # file stores, plain paths, databricks...: nothing cheap to check
         host, port = parsed.hostname, parsed.port or _PORTS[scheme]
-    except ValueError as exc:
+    except ValueError as exc:  # e.g. "http://[::1" (unclosed IPv6 bracket), a non-numeric port
         raise StanceError(f"MLflow tracking URI {uri!r} is malformed: {exc}") from None
     if not host:
         raise StanceError(f"MLflow tracking URI {uri!r} has no host name")

@@ -154,6 +154,20 @@ def test_bad_tracking_uri_fails_before_evaluating(tmp_path, monkeypatch, capsys)
     assert not (tmp_path / "m.json").exists()  # failed before the (long) cross-validation
 
 
+@pytest.mark.parametrize("uri, message", [("http://[::1", "Invalid IPv6 URL"),
+                                          ("http://127.0.0.1:port", "Port could not be cast to integer value as 'port'")])
+def test_malformed_tracking_uri_is_one_line(tmp_path, monkeypatch, capsys, uri, message):
+    dataset = write_dataset(tmp_path / "dataset.csv")
+    params_path = write_params(tmp_path / "params.yaml", small_params())
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    code = main(["evaluate", "--params", str(params_path), "--dataset", str(dataset),
+                 "--metrics", str(tmp_path / "m.json")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == f"stance evaluate: error: MLflow tracking URI {uri!r} is malformed: {message}\n"
+    assert not (tmp_path / "m.json").exists()
+
+
 def test_bad_tracking_uri_in_a_subprocess_exits_2(tmp_path):
     dataset = write_dataset(tmp_path / "dataset.csv")
     params_path = write_params(tmp_path / "params.yaml", small_params())
