@@ -18,7 +18,10 @@ Import (``stance import-labels EXPORT.json``) reads Label Studio's JSON export: 
 tasks, each ``{"id", "data": {... "sentence_id" ...}, "annotations": [{"result": [{"type":
 "choices", "from_name": "stance", "to_name": "text", "value": {"choices": ["oppose"]}}],
 "was_cancelled": false, ...}], ...}`` (the older key ``completions`` is read like
-``annotations``; cancelled annotations are ignored). The JSON-MIN export (flat records with
+``annotations``; cancelled annotations are ignored; only results whose ``from_name`` is the
+stance control are read -- ``stance``, or the one named in ``--config`` -- so extra controls
+such as a confidence rating are ignored; an annotation marked ``ground_truth`` wins over
+disagreeing ones). The JSON-MIN export (flat records with
 ``sentence_id`` and ``stance`` keys) is accepted too. Every value is validated (unknown choice,
 missing sentence_id, malformed JSON -> error naming file, task and value; nothing is written).
 Labels are then merged into the labels file in one atomic rewrite: new sentences appended,
@@ -69,6 +72,51 @@ def label_config() -> str:
 
 
 LABEL_CONFIG = label_config()
+
+
+def control_from_config(xml_text: str, where: str = "labeling config") -> str:
+    """Name of the stance control in a Label Studio labeling config (XML).
+
+    The control is the ``Choices`` element whose ``Choice`` values are exactly the labels
+    (``support``, ``oppose``, ``neutral``); its ``name`` is the ``from_name`` of every result
+    it produces in an export. Other controls (e.g. a ``confidence`` Choices) are ignored.
+
+    Raises
+    ------
+    StanceError
+        Not XML, no such control, or several of them.
+    """
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.fromstring(xml_text)
+    except ET.ParseError as exc:
+        raise StanceError(f"{where}: not a Label Studio labeling config (invalid XML: {exc})") from None
+    found = []
+    for el in root.iter("Choices"):
+        values = {c.get("value") for c in el.iter("Choice")}
+        if values == set(LABELS) and el.get("name"):
+            found.append(el.get("name"))
+    if not found:
+        raise StanceError(f"{where}: no Choices control with exactly the choices {', '.join(LABELS)}")
+    if len(found) > 1:
+        raise StanceError(f"{where}: several Choices controls with the stance labels ({', '.join(found)})")
+    return found[0]
+
+
+def read_control(config_path: str | os.PathLike | None) -> str:
+    """Control name from the labeling config file *config_path* (``None``: the project's own
+    config, control ``stance``)."""
+    if config_path is None:
+        return CONTROL_NAME
+    p = Path(config_path)
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise StanceError(f"{p}: cannot read the labeling config ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise StanceError(f"{p}: not UTF-8 text (byte offset {exc.start})") from None
+    return control_from_config(text, str(p))
 
 
 # --------------------------------------------------------------------------------------------
@@ -183,8 +231,13 @@ def run_export_queue(args: argparse.Namespace) -> int:
 # Import
 # --------------------------------------------------------------------------------------------
 
-def _choices_of(where: str, result: object) -> list[str]:
-    """Choice values in one annotation's ``result`` list (validated)."""
+def _choices_of(where: str, result: object, control: str = CONTROL_NAME,
+                others: set[str] | None = None) -> list[str]:
+    """Choice values of the control *control* in one annotation's ``result`` list (validated).
+
+    Results of other controls (another ``from_name``) are skipped and their names added to
+    *others*; a result without ``from_name`` counts as the stance control.
+    """
     if not isinstance(result, list):
         raise StanceError(f"{where}: 'result' must be a list, got {type(result).__name__}")
     found: list[str] = []
@@ -192,6 +245,10 @@ def _choices_of(where: str, result: object) -> list[str]:
         if not isinstance(region, dict):
             raise StanceError(f"{where}, result {k}: expected an object, got {region!r}")
         if region.get("type", "choices") != "choices":
+            continue
+        if region.get("from_name", control) != control:
+            if others is not None:
+                others.add(str(region.get("from_name")))
             continue
         value = region.get("value")
         if not isinstance(value, dict) or "choices" not in value:
@@ -207,25 +264,40 @@ def _choices_of(where: str, result: object) -> list[str]:
     return found
 
 
-def parse_export(path: str | os.PathLike) -> list[dict]:
+def _looks_tabular(path: Path, text: str) -> bool:
+    """A CSV or TSV export (by extension, or a first line of comma/tab-separated names)."""
+    if path.suffix.lower() in (".csv", ".tsv"):
+        return True
+    first = text.lstrip().split("\n", 1)[0]
+    return bool(first) and first[0] not in "[{" and ("," in first or "\t" in first)
+
+
+def parse_export(path: str | os.PathLike, control: str = CONTROL_NAME) -> list[dict]:
     """Read a Label Studio JSON (or JSON-MIN) export.
+
+    Only results of the Choices control *control* (``from_name``; see :func:`read_control`)
+    are read; other controls are ignored. An annotation marked ``ground_truth`` wins over the
+    task's other annotations.
 
     Parameters
     ----------
     path : str or path-like
+    control : name of the stance Choices control
 
     Returns
     -------
     list of dict
         One per task: ``{"task": int (1-based position in the file), "task_id", "sentence_id",
-        "text", "labels": list of str}`` where *labels* holds one label per non-cancelled
-        annotation that chose something (empty when unannotated).
+        "text", "labels": list of str, "ground_truth": bool}`` where *labels* holds one label
+        per non-cancelled annotation that chose something (empty when unannotated), or only
+        those of the ground-truth annotations when there are any (``ground_truth`` True).
 
     Raises
     ------
     StanceError
-        Unreadable or invalid JSON (with line and column), not a list of tasks, a task without
-        ``data.sentence_id``, an unknown choice, or several choices in one annotation.
+        Unreadable or invalid JSON (with line and column; a CSV/TSV export is named as such),
+        not a list of tasks, a task without ``data.sentence_id``, an unknown choice, several
+        choices in one annotation, or annotations that never use the control *control*.
     """
     p = Path(path)
     try:
@@ -237,11 +309,17 @@ def parse_export(path: str | os.PathLike) -> list[dict]:
     try:
         tasks = json.loads(text)
     except json.JSONDecodeError as exc:
+        if _looks_tabular(p, text):
+            raise StanceError(f"{p}: this looks like a CSV/TSV export; use Label Studio's JSON export "
+                              f"(Export -> JSON)") from None
         raise StanceError(f"{p}, line {exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg})") from None
     if not isinstance(tasks, list):
         raise StanceError(f"{p}: expected a JSON list of tasks (Label Studio 'JSON' export), "
                           f"got {type(tasks).__name__}")
     out = []
+    others: set[str] = set()      # from_names / fields of other controls seen
+    used = False                  # the stance control appears somewhere
+    annotated = False             # some annotation (or JSON-MIN record) has an answer
     for n, task in enumerate(tasks, start=1):
         where = f"{p}, task {n}"
         if not isinstance(task, dict):
@@ -259,10 +337,18 @@ def parse_export(path: str | os.PathLike) -> list[dict]:
         sid = sid.strip()
         where += f" sentence_id {sid}"
         labels: list[str] = []
+        truth: list[str] = []
         if minimal:
-            value = task.get(CONTROL_NAME)
+            if "annotation_id" in task or "annotator" in task:
+                annotated = True
+            if control in task:
+                used = True
+            value = task.get(control)
             if isinstance(value, dict):
                 value = value.get("choices")
+            for key, v in task.items():
+                if key != control and (v in LABELS or (isinstance(v, dict) and "choices" in v)):
+                    others.add(str(key))
             values = value if isinstance(value, list) else ([] if value in (None, "") else [value])
             for v in values:
                 if v not in LABELS:
@@ -281,19 +367,29 @@ def parse_export(path: str | os.PathLike) -> list[dict]:
                     raise StanceError(f"{where}, annotation {k}: expected an object")
                 if ann.get("was_cancelled"):
                     continue
-                found = _choices_of(f"{where}, annotation {k}", ann.get("result", []))
+                result = ann.get("result", [])
+                annotated = annotated or bool(result)
+                found = _choices_of(f"{where}, annotation {k}", result, control, others)
                 if len(set(found)) > 1:
                     raise StanceError(f"{where}, annotation {k}: several choices {found!r} in one annotation")
                 if found:
+                    used = True
                     labels.append(found[0])
+                    if ann.get("ground_truth") is True:
+                        truth.append(found[0])
         out.append({"task": n, "task_id": task.get("id"), "sentence_id": sid,
                     "text": data.get("text", "") if isinstance(data.get("text", ""), str) else "",
-                    "labels": labels})
+                    "labels": truth or labels, "ground_truth": bool(truth) and set(labels) != set(truth)})
+    if annotated and not used:
+        seen = f" (it has: {', '.join(sorted(others))})" if others else ""
+        raise StanceError(f"{p}: no annotation uses the Choices control {control!r}{seen}; pass the "
+                          f"project's labeling config with --config, or export from a project that uses "
+                          f"`stance export-queue`'s config.xml")
     return out
 
 
 def import_labels(export_path, labels_path, sentences_path, *, overwrite: bool = False,
-                  dry_run: bool = False) -> dict:
+                  dry_run: bool = False, control: str = CONTROL_NAME) -> dict:
     """Merge a Label Studio export into the labels file (one atomic rewrite).
 
     Parameters
@@ -303,12 +399,14 @@ def import_labels(export_path, labels_path, sentences_path, *, overwrite: bool =
         Replace existing labels that differ (otherwise they are reported as conflicts and kept).
     dry_run : bool
         Compute and report, write nothing.
+    control : name of the stance Choices control (see :func:`read_control`).
 
     Returns
     -------
     dict
         ``added``, ``filled`` (empty label filled in), ``updated`` (overwritten),
-        ``unchanged``, ``unannotated`` (ints) and lists ``conflicts`` (``sentence_id, existing,
+        ``unchanged``, ``unannotated``, ``ground_truth`` (tasks where a ground-truth annotation
+        overrode disagreeing ones) (ints) and lists ``conflicts`` (``sentence_id, existing,
         imported``), ``disagreements`` (``sentence_id, labels``), ``reattached``
         (``old_sentence_id, sentence_id``: ids no longer in sentences.csv whose text matches
         exactly one current sentence) and ``unknown`` (ids not in sentences.csv, no unique match).
@@ -317,9 +415,10 @@ def import_labels(export_path, labels_path, sentences_path, *, overwrite: bool =
     from pipeline.labels import read_labels, read_sentences, set_label, write_labels
     from pipeline.split import normalize_text
 
-    parsed = parse_export(export_path)
+    parsed = parse_export(export_path, control)
     sentences = read_sentences(sentences_path)
     report: dict = {"added": 0, "filled": 0, "updated": 0, "unchanged": 0, "unannotated": 0,
+                    "ground_truth": sum(1 for item in parsed if item["ground_truth"]),
                     "conflicts": [], "disagreements": [], "unknown": [], "reattached": []}
     # One label per sentence: all annotations of all tasks for it must agree.
     wanted: dict[str, list[str]] = {}
@@ -379,11 +478,15 @@ def add_import_labels_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true",
                         help="replace existing labels that differ (default: report them and keep the old label)")
     parser.add_argument("--dry-run", action="store_true", help="report what would change, write nothing")
+    parser.add_argument("--config", default=None,
+                        help="the Label Studio project's labeling config (XML), to read the name of its stance "
+                             f"Choices control (default: the control {CONTROL_NAME!r} of `stance export-queue`)")
 
 
 def run_import_labels(args: argparse.Namespace) -> int:
     """Validate a Label Studio export and merge it into the labels file."""
-    r = import_labels(args.export, args.labels, args.sentences, overwrite=args.overwrite, dry_run=args.dry_run)
+    r = import_labels(args.export, args.labels, args.sentences, overwrite=args.overwrite, dry_run=args.dry_run,
+                      control=read_control(args.config))
     verb = "would be" if args.dry_run else "were"
     print(f"import-labels: {r['added']} added, {r['filled']} filled in, {r['updated']} overwritten, "
           f"{r['unchanged']} unchanged, {r['unannotated']} task(s) without annotation; "
@@ -392,6 +495,9 @@ def run_import_labels(args: argparse.Namespace) -> int:
     for c in r["conflicts"]:
         print(f"  conflict: {c['sentence_id']}: {args.labels} says {c['existing']!r}, export says "
               f"{c['imported']!r} (kept; use --overwrite to replace)", file=sys.stderr)
+    if r["ground_truth"]:
+        print(f"  {r['ground_truth']} task(s): the ground-truth annotation was taken over disagreeing ones",
+              file=sys.stderr)
     for d in r["disagreements"]:
         print(f"  annotators disagree on {d['sentence_id']}: {', '.join(d['labels'])} (skipped)", file=sys.stderr)
     for m in r["reattached"]:
