@@ -13,31 +13,49 @@ reaches the network except a remote tracking server the user configured.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import os
+import re
 import socket
 import subprocess
+import sys
 import threading
 import urllib.error
 import urllib.parse
 import urllib.request
+import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from pipeline.config import PATHS, StanceError
 
 __all__ = [
+    "EXPERIMENT_KIND",
+    "HEADLINE_METRICS",
     "MODEL_ARTIFACT",
+    "alias_version",
     "artifact_location",
+    "champion_decision",
     "check_tracking_uri",
+    "close_dead_runs",
     "ensure_experiment",
+    "evaluation_key",
     "flatten",
     "git_commit",
+    "load_version_model",
+    "log_dataset",
     "log_evaluation",
     "log_registered_model",
+    "metric_histories",
     "metric_items",
-    "pyfunc_model",
+    "metric_name",
+    "owner_tags",
+    "precision_recall_png",
     "resolve_tracking_uri",
+    "run_description",
+    "run_name",
     "skops_trusted_types",
 ]
 
@@ -186,18 +204,77 @@ def _param_value(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
 
 
-def metric_items(metrics: dict[str, Any]) -> dict[str, float]:
-    """MLflow metrics from the metrics.json dict.
+#: Headline metrics, logged under these short names (they sort first and need no search), each
+#: fed by one dotted path of ``reports/metrics.json`` (the ``value`` of the model's or a
+#: baseline's figure). Every number of metrics.json is *also* logged under its section prefix
+#: (see :func:`metric_items`), so a section added to metrics.json is logged without code changes.
+HEADLINE_METRICS: dict[str, str] = {
+    "macro_f1": "model.macro_f1.value",
+    "f_avg": "model.f_avg.value",
+    "accuracy": "model.accuracy.value",
+    "f1_support": "model.per_class.support.f1.value",
+    "f1_oppose": "model.per_class.oppose.f1.value",
+    "f1_neutral": "model.per_class.neutral.f1.value",
+    "lexicon_macro_f1": "lexicon.macro_f1.value",
+    "majority_macro_f1": "majority.macro_f1.value",
+}
+_BAD_METRIC_CHARS = re.compile(r"[^A-Za-z0-9_\-. :/]")
 
-    ``{"model": {"macro_f1": {"value": v, "ci_low": l, "ci_high": h}}}`` becomes
-    ``model.macro_f1 = v``, ``model.macro_f1.ci_low = l``, ``model.macro_f1.ci_high = h``;
-    other numeric leaves keep their dotted path.
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def metric_name(path: str) -> str:
+    """MLflow name of a dotted metrics.json path: ``<section>/<rest>`` without a final
+    ``.value`` (``model.macro_f1.value`` -> ``model/macro_f1``, ``model.macro_f1.ci_low`` ->
+    ``model/macro_f1.ci_low``, ``comparison.model_minus_lexicon.f_avg.value`` ->
+    ``comparison/model_minus_lexicon.f_avg``). MLflow's UI groups metrics by the part before
+    ``/``. A number at the top level goes to ``metrics/<name>``. Characters MLflow refuses
+    become ``_``."""
+    if path.endswith(".value"):
+        path = path[: -len(".value")]
+    section, _, rest = path.partition(".")
+    return _BAD_METRIC_CHARS.sub("_", f"{section}/{rest}" if rest else f"metrics/{section}")
+
+
+def metric_items(metrics: dict[str, Any]) -> dict[str, float]:
+    """MLflow metrics (name -> value) from the metrics.json dict.
+
+    The headline names of :data:`HEADLINE_METRICS` (those whose path exists), plus every
+    numeric leaf under :func:`metric_name` (``{"model": {"macro_f1": {"value": v, "ci_low": l}}}``
+    gives ``model/macro_f1 = v`` and ``model/macro_f1.ci_low = l``). Lists are left to
+    :func:`metric_histories`; strings and booleans are not metrics.
     """
+    flat = flatten(metrics)
     out: dict[str, float] = {}
-    for key, value in flatten(metrics).items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+    for short, path in HEADLINE_METRICS.items():
+        if _is_number(flat.get(path)):
+            out[short] = float(flat[path])
+    for path, value in flat.items():
+        if _is_number(value):
+            out[metric_name(path)] = float(value)
+    return out
+
+
+def metric_histories(metrics: dict[str, Any]) -> dict[str, list[tuple[int, float]]]:
+    """Lists in metrics.json as MLflow metric histories, step = position in the list.
+
+    A list of numbers at path ``p`` gives the metric :func:`metric_name` (p); a list of
+    objects (e.g. learning-curve points ``[{"n_train": 50, "macro_f1": {"value": 0.4}}]``) gives
+    one history per numeric leaf ``p.<leaf>``. Other lists are ignored.
+    """
+    out: dict[str, list[tuple[int, float]]] = {}
+    for path, value in flatten(metrics).items():
+        if not isinstance(value, list) or not value:
             continue
-        out[key[: -len(".value")] if key.endswith(".value") else key] = float(value)
+        if all(_is_number(v) for v in value):
+            out[metric_name(path)] = [(i, float(v)) for i, v in enumerate(value)]
+        elif all(isinstance(v, dict) for v in value):
+            for i, item in enumerate(value):
+                for leaf, v in flatten(item).items():
+                    if _is_number(v):
+                        out.setdefault(metric_name(f"{path}.{leaf}"), []).append((i, float(v)))
     return out
 
 
@@ -212,23 +289,6 @@ def git_commit(root: str | os.PathLike) -> tuple[str, str]:
     except (OSError, subprocess.SubprocessError):
         return "unknown", "unknown"
     return head, "true" if dirty else "false"
-
-
-def pyfunc_model(model):
-    """Wrap the saved text pipeline for MLflow pyfunc, which passes DataFrames.
-
-    Returns
-    -------
-    wrapped : sklearn.pipeline.Pipeline
-        ``FunctionTransformer(operator.itemgetter("text"))`` then *model*: input a DataFrame
-        with a ``text`` column, output labels. Only stdlib/scikit-learn objects inside.
-    """
-    import operator
-
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import FunctionTransformer
-
-    return Pipeline([("text", FunctionTransformer(operator.itemgetter("text"))), ("model", model)])
 
 
 def skops_trusted_types(model) -> list[str]:
@@ -262,61 +322,341 @@ def _requirements() -> list[str]:
     return reqs
 
 
+#: ``mlflow.experimentKind`` makes the MLflow UI open the experiment in its machine-learning
+#: view (runs, metrics, models) instead of the GenAI view (traces, prompts).
+EXPERIMENT_KIND = "custom_model_development"
+#: The experiment's description (tag ``mlflow.note.content``, shown by the UI).
+EXPERIMENT_DESCRIPTION = (
+    "Sentence-level stance towards North Korea sanctions: support, oppose or neutral. "
+    "One run per `stance evaluate` (every `dvc repro` that retrains): a TF-IDF classifier "
+    "evaluated by repeated cross-validation grouped by article, against a majority-class and a "
+    "keyword-lexicon baseline, with article-bootstrap intervals. Headline metrics: macro_f1, "
+    "f_avg (mean F1 of support and oppose), accuracy, f1_<class>, lexicon_macro_f1, "
+    "majority_macro_f1; all figures of reports/metrics.json under model/, lexicon/, majority/, "
+    "comparison/ ... . The model is registered with an alias for the best one (champion)."
+)
+
+
 def ensure_experiment(client, name: str, uri: str) -> str:
-    """Id of the experiment *name*, created (artifacts per :func:`artifact_location`) if missing."""
+    """Id of the experiment *name*, created (artifacts per :func:`artifact_location`) if missing.
+
+    New or existing, it gets the tags ``mlflow.experimentKind`` = :data:`EXPERIMENT_KIND` and
+    ``mlflow.note.content`` = :data:`EXPERIMENT_DESCRIPTION` (set only when different).
+    """
     from mlflow.exceptions import MlflowException
 
+    tags = {"mlflow.experimentKind": EXPERIMENT_KIND, "mlflow.note.content": EXPERIMENT_DESCRIPTION}
     exp = client.get_experiment_by_name(name)
-    if exp is not None:
-        return exp.experiment_id
-    try:
-        return client.create_experiment(name, artifact_location=artifact_location(uri))
-    except MlflowException:  # created meanwhile by a concurrent run
-        exp = client.get_experiment_by_name(name)
-        if exp is None:
-            raise
-        return exp.experiment_id
+    if exp is None:
+        try:
+            return client.create_experiment(name, artifact_location=artifact_location(uri), tags=tags)
+        except MlflowException:  # created meanwhile by a concurrent run
+            exp = client.get_experiment_by_name(name)
+            if exp is None:
+                raise
+    for key, value in tags.items():
+        if exp.tags.get(key) != value:
+            client.set_experiment_tag(exp.experiment_id, key, value)
+    return exp.experiment_id
 
 
-def log_registered_model(model_path: str | os.PathLike, name: str, alias: str, client) -> str:
-    """Log the joblib model (wrapped by :func:`pyfunc_model`) to the active run, register it as
-    *name* and point *alias* at the new version.
+# ----------------------------------------------------------------------------- run contents
 
-    The logged model has a signature for a one-column DataFrame ``text`` (string), an input
-    example, explicit ``pip_requirements`` and the skops format with the minimal trusted types.
+#: Feature blocks in the order they appear in run names.
+_BLOCK_ORDER = ("word", "char", "cues")
+
+
+def run_name(train_params: dict[str, Any]) -> str:
+    """Name of a run after what it trained: classifier and enabled feature blocks, e.g.
+    ``logreg-word-char-cues`` (from ``effective_params`` of reports/train.json, or the ``train``
+    section of params.yaml). A block is enabled unless it says ``enabled: false``."""
+    features = train_params.get("features") or {}
+    names = [b for b in _BLOCK_ORDER if b in features] + sorted(b for b in features if b not in _BLOCK_ORDER)
+    blocks = [b for b in names if isinstance(features[b], dict) and features[b].get("enabled", True) is not False]
+    return "-".join([str(train_params.get("classifier", "model")), *blocks])
+
+
+def _figure(metrics: dict[str, Any], system: str, name: str) -> str:
+    fig = (metrics.get(system) or {}).get(name)
+    if not isinstance(fig, dict) or not _is_number(fig.get("value")):
+        return "n/a"
+    if _is_number(fig.get("ci_low")) and _is_number(fig.get("ci_high")):
+        return f"{fig['value']:.3f} [{fig['ci_low']:.3f}, {fig['ci_high']:.3f}]"
+    return f"{fig['value']:.3f}"
+
+
+def run_description(name: str, metrics: dict[str, Any], selected: dict[str, Any] | None = None) -> str:
+    """Markdown note of a run (``mlflow.note.content``): what was trained and its headline
+    figures against the baselines, from metrics.json."""
+    data, cv = metrics.get("data") or {}, metrics.get("cv") or {}
+    lines = [f"**{name}**"
+             + (f", selected by grouped CV: {', '.join(f'{k}={v}' for k, v in sorted(selected.items()))}"
+                if selected else "") + "."]
+    if data or cv:
+        lines.append(f"Out-of-fold on {data.get('n_sentences', '?')} sentences from {data.get('n_articles', '?')} "
+                     f"articles; {cv.get('n_seeds', '?')} seeds x {cv.get('n_splits', '?')} folds grouped by "
+                     f"article; {float(cv.get('ci', 0.95)):.0%} article-bootstrap intervals.")
+    lines += ["", "| system | macro-F1 | F_avg | accuracy |", "|---|---|---|---|"]
+    for system in [s for s in ("model", "lexicon", "majority") if s in metrics]:
+        lines.append(f"| {system} | " + " | ".join(_figure(metrics, system, m)
+                                                  for m in ("macro_f1", "f_avg", "accuracy")) + " |")
+    for key, diff in sorted((metrics.get("comparison") or {}).items()):
+        if isinstance(diff, dict) and "macro_f1" in diff:
+            lines.append("")
+            lines.append(f"{key.replace('_', ' ')}: macro-F1 {_figure({'c': diff}, 'c', 'macro_f1')}, "
+                         f"F_avg {_figure({'c': diff}, 'c', 'f_avg')}.")
+    return "\n".join(lines)
+
+
+def log_dataset(dataset_path: str | os.PathLike, sha256: str) -> None:
+    """Log the training data as an MLflow dataset input (context ``training``, tags ``sha256``
+    and ``path``) of the active run: the run's Datasets panel shows it with its schema."""
+    import pandas as pd
+
+    import mlflow
+
+    path = Path(dataset_path)
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    with warnings.catch_warnings():  # "can be interpreted in multiple ways": a local file, either way
+        warnings.filterwarnings("ignore", message="The specified dataset source", category=UserWarning)
+        dataset = mlflow.data.from_pandas(frame, source=str(path.resolve()),
+                                          targets="label" if "label" in frame else None, name=path.name)
+    mlflow.log_input(dataset, context="training", tags={"sha256": sha256, "path": path.name})
+
+
+def precision_recall_png(records_path: str | os.PathLike, png_path: str | os.PathLike) -> None:
+    """Draw reports/plots/precision_recall.json (records ``{recall, <class>: precision}``) as a
+    PNG: one line per class."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    records = json.loads(Path(records_path).read_text(encoding="utf-8"))
+    classes = [k for k in (records[0] if records else {}) if k != "recall"]
+    fig = Figure(figsize=(5.2, 4.2), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    recall = [r["recall"] for r in records]
+    for label in classes:
+        ax.plot(recall, [r[label] for r in records], label=label)
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_title("Interpolated precision-recall per class (out-of-fold, first seed)", fontsize=9)
+    ax.legend(loc="lower left")
+    fig.tight_layout()
+    fig.savefig(str(png_path), format="png", metadata={"Software": None})
+
+
+# ----------------------------------------------------------------------------- registry
+
+def log_registered_model(model_path: str | os.PathLike, name: str, client, *, alias: str | None = None,
+                         tags: dict[str, str] | None = None) -> str:
+    """Log the joblib model to the active run as the pyfunc model of :mod:`pipeline.serving`
+    and register it as *name*; point *alias* at it if given.
+
+    The logged model answers a DataFrame with a ``text`` column with ``label`` and one score
+    column per class (signature and input example included); the scikit-learn pipeline is an
+    artifact in skops format with the minimal trusted types, so loading runs no pickled code.
+    *tags* (plus ``run_id``) go on the new model version.
 
     Returns
     -------
     version : str
         The new model version.
     """
+    import tempfile
+
     import joblib
     import pandas as pd
+    import skops.io as sio
 
     import mlflow
-    import mlflow.sklearn
+    import mlflow.pyfunc
     from mlflow.models import infer_signature
 
-    wrapped = pyfunc_model(joblib.load(model_path))
+    from pipeline import LABELS
+    from pipeline.serving import ARTIFACT, score_frame
+
+    model = joblib.load(model_path)
     example = pd.DataFrame({"text": list(EXAMPLE_TEXTS)})
-    signature = infer_signature(example, wrapped.predict(example))
-    info = mlflow.sklearn.log_model(
-        wrapped, name=MODEL_ARTIFACT, signature=signature, input_example=example,
-        pip_requirements=_requirements(), registered_model_name=name,
-        serialization_format="skops", skops_trusted_types=skops_trusted_types(wrapped),
-    )
+    signature = infer_signature(example, score_frame(model, list(EXAMPLE_TEXTS), list(LABELS)))
+    config = {"labels": list(LABELS), "skops_trusted_types": skops_trusted_types(model)}
+    with tempfile.TemporaryDirectory(prefix="stance-model-") as tmp:
+        skops_file = Path(tmp) / "model.skops"
+        sio.dump(model, skops_file)
+        with warnings.catch_warnings():  # the signature comes from the input example, not type hints
+            warnings.filterwarnings("ignore", message=".*Add type hints to the `predict` method", category=UserWarning)
+            info = mlflow.pyfunc.log_model(
+                name=MODEL_ARTIFACT, python_model=str(Path(__file__).with_name("serving.py")),
+                artifacts={ARTIFACT: str(skops_file)}, model_config=config, signature=signature,
+                input_example=example, pip_requirements=_requirements(), registered_model_name=name,
+            )
     version = str(info.registered_model_version)
-    client.set_registered_model_alias(name, alias, version)
     run = mlflow.active_run()
-    if run is not None:
-        client.set_model_version_tag(name, version, "run_id", run.info.run_id)
+    for key, value in {**(tags or {}), **({"run_id": run.info.run_id} if run else {})}.items():
+        client.set_model_version_tag(name, version, key, value)
+    if alias:
+        client.set_registered_model_alias(name, alias, version)
     return version
+
+
+def evaluation_key(data_sha256: str, evaluate_params: dict[str, Any]) -> str:
+    """Identity of an evaluation whose macro-F1 figures are comparable: the data's sha256 and
+    the settings that fix the folds (``evaluate.seeds``, ``evaluate.cv_folds``)."""
+    ident = {"data_sha256": data_sha256, "seeds": evaluate_params.get("seeds"),
+             "cv_folds": evaluate_params.get("cv_folds")}
+    return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
+
+
+def alias_version(client, name: str, alias: str):
+    """The model version *alias* points at, or ``None``."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.get_model_version_by_alias(name, alias)
+    except MlflowException:
+        return None
+
+
+def champion_decision(champion, score: float, key: str, alias: str = "champion",
+                      rescore: Callable[[Any], float] | None = None) -> tuple[bool, str]:
+    """Whether a new model with macro-F1 *score* on the evaluation *key* may take the alias.
+
+    Parameters
+    ----------
+    champion : the model version holding the alias (``None`` if none), with tags ``macro_f1``
+        and ``evaluation_key`` as :func:`log_evaluation` sets them.
+    rescore : callable(champion) -> float, optional
+        Scores the champion's model on *this* evaluation (same data, same folds), for a
+        champion that was evaluated on another one (e.g. before new labels were added).
+
+    Returns
+    -------
+    (promote, reason) : the alias moves only to a model at least as good as the champion on the
+        same evaluation: compared with the champion's recorded macro-F1 when the evaluation key
+        matches, else with the champion re-scored by *rescore*. Without a comparable figure the
+        champion keeps the alias (``stance promote`` moves it by hand).
+    """
+    if champion is None:
+        return True, f"no version had @{alias}"
+    old_key, old = champion.tags.get("evaluation_key"), champion.tags.get("macro_f1")
+    v = champion.version
+    how = f"the champion, version {v}"
+    if old_key != key or old is None:
+        if rescore is None:
+            return False, (f"{how}, was evaluated on other data or folds, so macro-F1 {score:.4f} is not comparable "
+                           f"with it; use `stance promote VERSION` to move @{alias} by hand")
+        try:
+            old = rescore(champion)
+        except Exception as exc:  # any failure to load or refit the old model: keep the champion
+            first = (str(exc).splitlines() or [""])[0][:200]
+            return False, (f"{how}, was evaluated on other data or folds and could not be re-evaluated on this "
+                           f"one ({type(exc).__name__}: {first}); use `stance promote VERSION` to move @{alias}")
+        how += " re-evaluated on the same data and folds"
+    else:
+        how += " on the same evaluation"
+    if score >= float(old):
+        return True, f"macro-F1 {score:.4f} >= {float(old):.4f} of {how}"
+    return False, (f"macro-F1 {score:.4f} < {float(old):.4f} of {how}; registered without @{alias} "
+                   f"(`stance promote VERSION` moves it by hand)")
+
+
+def load_version_model(name: str, version: str):
+    """The scikit-learn pipeline of a registered model version (for re-scoring a champion):
+    unwrapped from the pyfunc model of :mod:`pipeline.serving`, or from an older sklearn-flavor
+    version (whose pipeline began with a ``text`` column selector)."""
+    import mlflow.pyfunc
+
+    uri = f"models:/{name}/{version}"
+    loaded = mlflow.pyfunc.load_model(uri)
+    if "python_function" in loaded.metadata.flavors and "sklearn" not in loaded.metadata.flavors:
+        return loaded.unwrap_python_model().model
+    import mlflow.sklearn
+
+    model = mlflow.sklearn.load_model(uri)
+    steps = dict(getattr(model, "steps", []))
+    return steps.get("model", model) if "text" in steps else model
+
+
+# ----------------------------------------------------------------------------- runs left RUNNING
+
+def _process_start(pid: int) -> str | None:
+    """Start time of process *pid* (clock ticks since boot, from /proc), ``None`` if unknown."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def _process_alive(pid: int, started: str | None) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    now = _process_start(pid)
+    return not (started and now and now != started)  # the pid was reused by another process
+
+
+def owner_tags() -> dict[str, str]:
+    """Tags naming the process that logs a run (host, pid, pid start time), so that a later run
+    can tell a run whose process died from one still in progress."""
+    pid = os.getpid()
+    return {"stance.host": socket.gethostname(), "stance.pid": str(pid), "stance.pid_start": _process_start(pid) or ""}
+
+
+def close_dead_runs(client, experiment_id: str) -> list[str]:
+    """Mark ``KILLED`` the runs of the experiment left ``RUNNING`` by a process of this host
+    that no longer exists (e.g. ``kill -9`` during ``stance evaluate``); one stderr line each.
+    Runs of other hosts, of live processes or without owner tags are left alone.
+
+    Returns
+    -------
+    run_ids : the runs marked KILLED.
+    """
+    host = socket.gethostname()
+    closed = []
+    for run in client.search_runs([experiment_id], filter_string="attributes.status = 'RUNNING'", max_results=1000):
+        tags = run.data.tags
+        if tags.get("stance.host") != host or not tags.get("stance.pid", "").isdigit():
+            continue
+        if _process_alive(int(tags["stance.pid"]), tags.get("stance.pid_start") or None):
+            continue
+        client.set_tag(run.info.run_id, "stance.closed_because", f"process {tags['stance.pid']} on {host} is gone")
+        client.set_terminated(run.info.run_id, status="KILLED")
+        print(f"stance: MLflow run {run.info.run_id} was left RUNNING by process {tags['stance.pid']}, which is "
+              f"gone: marked KILLED", file=sys.stderr)
+        closed.append(run.info.run_id)
+    return closed
+
+
+# ----------------------------------------------------------------------------- one evaluation run
+
+def _version_description(run_name_: str, metrics: dict[str, Any], data_sha: str, selected: dict[str, Any],
+                         params: dict[str, Any], reason: str) -> str:
+    data = metrics.get("data") or {}
+    chosen = ", ".join(f"{k}={v}" for k, v in sorted(selected.items())) or "as in params.yaml"
+    train = params.get("train") or {}
+    return (f"{run_name_} trained on data/processed/dataset.csv (sha256 {data_sha[:12]}..., "
+            f"{data.get('n_sentences', '?')} sentences, {data.get('n_articles', '?')} articles). "
+            f"Params: classifier {train.get('classifier', '?')}, grid choice {chosen}, seed {train.get('seed', '?')}. "
+            f"Out-of-fold: macro-F1 {_figure(metrics, 'model', 'macro_f1')}, F_avg {_figure(metrics, 'model', 'f_avg')}, "
+            f"accuracy {_figure(metrics, 'model', 'accuracy')}; lexicon macro-F1 {_figure(metrics, 'lexicon', 'macro_f1')}, "
+            f"majority {_figure(metrics, 'majority', 'macro_f1')}. Champion decision: {reason}.")
 
 
 def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_params: dict[str, Any],
                    result: dict[str, Any], model_path: Path, dataset_path: Path,
-                   train_report_path: Path | None, params_path: Path) -> dict[str, Any]:
-    """Log one MLflow run for an evaluation and register its model under an alias.
+                   train_report_path: Path | None, params_path: Path,
+                   rescore: Callable[[Any], float] | None = None) -> dict[str, Any]:
+    """Log one MLflow run for an evaluation and register its model, moving the alias only to a
+    model at least as good as the current champion (:func:`champion_decision`).
 
     Parameters
     ----------
@@ -326,25 +666,35 @@ def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_p
     mlflow_params : its ``mlflow`` section (``experiment``, ``registered_model``, ``alias``).
     result : what :func:`pipeline.evaluate.evaluate` returned (metrics, fold scores, paths).
     model_path, dataset_path, train_report_path, params_path : files logged or hashed.
+    rescore : callable(model version) -> float, optional
+        Macro-F1 of a champion's model on this evaluation, when the champion was evaluated on
+        another one (see :func:`champion_decision`).
 
-    Logged: params (all of params.yaml flattened, plus ``selected.<key>`` for the grid choice),
-    metrics (every number of metrics.json; ``<system>.fold_macro_f1`` per seed x fold as steps;
-    ``selection.fold_macro_f1`` of the chosen grid candidate), tags (``git_commit``,
-    ``git_dirty``, ``data_sha256``, ``model_sha256``, ``classifier``, ``dvc_exp_name`` when
-    ``$DVC_EXP_NAME`` is set), artifacts (reports, confusion-matrix PNG, params file) and the
-    model (:func:`log_registered_model`).
+    Logged: the run is named after what was trained (:func:`run_name`) and described
+    (:func:`run_description`); params (all of params.yaml flattened, plus ``selected.<key>`` for
+    the grid choice); metrics (:func:`metric_items`, :func:`metric_histories`;
+    ``folds/<system>.macro_f1`` per seed x fold and ``selection/fold_macro_f1`` as steps);
+    the training data as a dataset input (:func:`log_dataset`); tags (``git_commit``,
+    ``git_dirty``, ``data_sha256``, ``model_sha256``, ``evaluation_key``, ``classifier``,
+    ``champion``, ``champion_reason``, ``dvc_exp_name`` when ``$DVC_EXP_NAME`` is set, and the
+    owner tags of :func:`owner_tags`); artifacts (reports, confusion-matrix and precision-recall
+    PNGs, params file) and the model (:func:`log_registered_model`), whose version gets a
+    description and the tags ``macro_f1``, ``evaluation_key``, ``data_sha256``, ``model_sha256``.
+    Runs left RUNNING by a dead process are closed first (:func:`close_dead_runs`).
 
     Returns
     -------
     info : dict
-        ``run_id``, ``experiment``, ``experiment_id``, ``model_name``, ``version``, ``alias``,
-        ``model_uri`` (``models:/<name>@<alias>``).
+        ``run_id``, ``run_name``, ``experiment``, ``experiment_id``, ``model_name``, ``version``,
+        ``alias``, ``promoted`` (bool), ``reason``, ``model_uri`` (``models:/<name>@<alias>``).
 
     Raises
     ------
     StanceError
         Any MLflow failure, with the URI in the message.
     """
+    import tempfile
+
     from pipeline.train import file_sha256
 
     import mlflow
@@ -355,53 +705,79 @@ def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_p
     name = str(mlflow_params.get("registered_model", "sanctions-stance"))
     alias = str(mlflow_params.get("alias", "champion"))
     metrics = result["metrics"]
+    train_report = json.loads(train_report_path.read_text(encoding="utf-8")) if train_report_path else None
+    trained = (train_report or {}).get("effective_params") or all_params.get("train") or {}
+    selected = (train_report or {}).get("best_params", {})
+    data_sha = file_sha256(dataset_path)
+    key = evaluation_key(data_sha, all_params.get("evaluate") or {})
+    title = run_name(trained)
+    score = float(metric_items(metrics).get("macro_f1", float("nan")))
     try:
         mlflow.set_tracking_uri(uri)
         mlflow.set_registry_uri(uri)
         client = MlflowClient(tracking_uri=uri, registry_uri=uri)
         exp_id = ensure_experiment(client, experiment, uri)
+        close_dead_runs(client, exp_id)
 
-        train_report = json.loads(train_report_path.read_text(encoding="utf-8")) if train_report_path else None
         commit, dirty = git_commit(root)
-        tags = {
-            "git_commit": commit,
-            "git_dirty": dirty,
-            "data_sha256": file_sha256(dataset_path),
-            "model_sha256": file_sha256(model_path),
-            "stage": "evaluate",
-        }
+        tags = {"git_commit": commit, "git_dirty": dirty, "data_sha256": data_sha,
+                "model_sha256": file_sha256(model_path), "evaluation_key": key, "stage": "evaluate",
+                **owner_tags()}
         if os.environ.get("DVC_EXP_NAME"):
             tags["dvc_exp_name"] = os.environ["DVC_EXP_NAME"]
         if train_report:
             tags["classifier"] = str(train_report.get("classifier", ""))
 
         params = {k: _param_value(v) for k, v in flatten(all_params).items()}
-        if train_report:
-            params.update({f"selected.{k}": _param_value(v) for k, v in train_report.get("best_params", {}).items()})
+        params.update({f"selected.{k}": _param_value(v) for k, v in selected.items()})
 
-        with mlflow.start_run(experiment_id=exp_id, run_name=os.environ.get("DVC_EXP_NAME")) as run:
+        with mlflow.start_run(experiment_id=exp_id, run_name=title) as run:
             mlflow.set_tags(tags)
             mlflow.log_params(params)
             mlflow.log_metrics(metric_items(metrics))
+            for metric, points in sorted(metric_histories(metrics).items()):
+                for step, value in points:
+                    mlflow.log_metric(metric, value, step=step)
             n_splits = result["n_splits"]
             for system, scores in sorted(result["fold_scores"].items()):
                 for s in range(scores.shape[0]):
                     for k in range(scores.shape[1]):
-                        mlflow.log_metric(f"{system}.fold_macro_f1", float(scores[s, k]), step=s * n_splits + k)
+                        mlflow.log_metric(f"folds/{system}.macro_f1", float(scores[s, k]), step=s * n_splits + k)
             if train_report:
                 best = train_report["candidates"][train_report["best_index"]]
-                for k, score in enumerate(best["fold_macro_f1"]):
-                    mlflow.log_metric("selection.fold_macro_f1", float(score), step=k)
-                mlflow.log_metric("selection.best_mean_macro_f1", float(train_report["best_mean_macro_f1"]))
+                for k, fold_score in enumerate(best["fold_macro_f1"]):
+                    mlflow.log_metric("selection/fold_macro_f1", float(fold_score), step=k)
+                mlflow.log_metric("selection/best_mean_macro_f1", float(train_report["best_mean_macro_f1"]))
                 mlflow.log_artifact(str(train_report_path), artifact_path="reports")
+            log_dataset(dataset_path, data_sha)
             paths = result["paths"]
-            for key in ("metrics", "classification_report", "misclassified"):
-                mlflow.log_artifact(str(paths[key]), artifact_path="reports")
+            for k in ("metrics", "classification_report", "misclassified"):
+                mlflow.log_artifact(str(paths[k]), artifact_path="reports")
             mlflow.log_artifact(str(paths["confusion_png"]), artifact_path="plots")
+            if Path(paths.get("precision_recall", "")).is_file():
+                with tempfile.TemporaryDirectory(prefix="stance-plots-") as tmp:
+                    png = Path(tmp) / "precision_recall.png"
+                    precision_recall_png(paths["precision_recall"], png)
+                    mlflow.log_artifact(str(png), artifact_path="plots")
             mlflow.log_artifact(str(params_path), artifact_path="params")
-            version = log_registered_model(model_path, name, alias, client)
+
+            champion = alias_version(client, name, alias)
+            version = log_registered_model(model_path, name, client, tags={
+                "macro_f1": repr(score), "evaluation_key": key, "data_sha256": data_sha,
+                "model_sha256": tags["model_sha256"]})
+            promoted, reason = champion_decision(champion, score, key, alias, rescore)
+            if promoted:
+                client.set_registered_model_alias(name, alias, version)
+            client.update_model_version(name, version, description=_version_description(
+                title, metrics, data_sha, selected, all_params, reason))
+            client.set_model_version_tag(name, version, "champion_reason", reason)
+            mlflow.set_tags({"champion": "true" if promoted else "false", "champion_reason": reason,
+                             "mlflow.note.content": run_description(title, metrics, selected)
+                             + f"\n\nRegistered as {name} version {version}; "
+                             + (f"now @{alias}: {reason}." if promoted else f"not @{alias}: {reason}.")})
     except MlflowException as exc:
         first = str(getattr(exc, "message", exc)).splitlines()[0][:500]
         raise StanceError(f"MLflow tracking store {uri}: {first}") from None
-    return {"run_id": run.info.run_id, "experiment": experiment, "experiment_id": exp_id, "model_name": name,
-            "version": version, "alias": alias, "model_uri": f"models:/{name}@{alias}"}
+    return {"run_id": run.info.run_id, "run_name": title, "experiment": experiment, "experiment_id": exp_id,
+            "model_name": name, "version": version, "alias": alias, "promoted": promoted, "reason": reason,
+            "model_uri": f"models:/{name}@{alias}"}
