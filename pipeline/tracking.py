@@ -35,6 +35,7 @@ __all__ = [
     "EXPERIMENT_KIND",
     "HEADLINE_METRICS",
     "MODEL_ARTIFACT",
+    "add_promote_arguments",
     "alias_version",
     "artifact_location",
     "champion_decision",
@@ -53,9 +54,11 @@ __all__ = [
     "metric_name",
     "owner_tags",
     "precision_recall_png",
+    "promote",
     "resolve_tracking_uri",
     "run_description",
     "run_name",
+    "run_promote",
     "skops_trusted_types",
 ]
 
@@ -556,9 +559,9 @@ def champion_decision(champion, score: float, key: str, alias: str = "champion",
             first = (str(exc).splitlines() or [""])[0][:200]
             return False, (f"{how}, was evaluated on other data or folds and could not be re-evaluated on this "
                            f"one ({type(exc).__name__}: {first}); use `stance promote VERSION` to move @{alias}")
-        how += " re-evaluated on the same data and folds"
+        how += ", re-evaluated on the same data and folds"
     else:
-        how += " on the same evaluation"
+        how += ", on the same evaluation"
     if score >= float(old):
         return True, f"macro-F1 {score:.4f} >= {float(old):.4f} of {how}"
     return False, (f"macro-F1 {score:.4f} < {float(old):.4f} of {how}; registered without @{alias} "
@@ -781,3 +784,68 @@ def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_p
     return {"run_id": run.info.run_id, "run_name": title, "experiment": experiment, "experiment_id": exp_id,
             "model_name": name, "version": version, "alias": alias, "promoted": promoted, "reason": reason,
             "model_uri": f"models:/{name}@{alias}"}
+
+
+# ----------------------------------------------------------------------------- stance promote
+
+def promote(uri: str, name: str, alias: str, version: str) -> str | None:
+    """Point *alias* of the registered model *name* at *version* by hand.
+
+    Returns
+    -------
+    previous : the version that had the alias (``None`` if none).
+
+    Raises
+    ------
+    StanceError
+        No such model version, or any MLflow failure.
+    """
+    import mlflow
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    try:
+        mlflow.set_registry_uri(uri)
+        client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+        try:
+            client.get_model_version(name, version)
+        except MlflowException:
+            raise StanceError(f"MLflow registry {uri}: model {name!r} has no version {version!r}") from None
+        old = alias_version(client, name, alias)
+        client.set_registered_model_alias(name, alias, version)
+        reason = f"promoted by hand with `stance promote {version}`" + (f" (replacing version {old.version})"
+                                                                        if old is not None else "")
+        client.set_model_version_tag(name, version, "champion_reason", reason)
+    except MlflowException as exc:
+        first = str(getattr(exc, "message", exc)).splitlines()[0][:500]
+        raise StanceError(f"MLflow tracking store {uri}: {first}") from None
+    return None if old is None else str(old.version)
+
+
+def add_promote_arguments(parser) -> None:
+    """Options of ``stance promote``."""
+    parser.add_argument("version", help="model version to promote (see the MLflow UI, Models tab)")
+    parser.add_argument("--params", default=None, help=f"parameters file, for mlflow.registered_model and "
+                                                       f"mlflow.alias (default: <repo>/{PATHS['params']})")
+    parser.add_argument("--alias", default=None, help="alias to move (default: mlflow.alias, champion)")
+    parser.add_argument("--tracking-uri", default=None,
+                        help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///<repo>/mlflow.db)")
+
+
+def run_promote(args) -> int:
+    """Entry point of ``stance promote``."""
+    from pipeline.config import load_params, repo_root
+
+    root = repo_root()
+    params_path = Path(args.params) if args.params else root / PATHS["params"]
+    ml = (load_params(params_path).get("mlflow") or {}) if params_path.is_file() else {}
+    name = str(ml.get("registered_model", "sanctions-stance"))
+    alias = args.alias or str(ml.get("alias", "champion"))
+    if not str(args.version).isdigit():
+        raise StanceError(f"version must be a model version number, got {args.version!r}")
+    uri = resolve_tracking_uri(args.tracking_uri, root)
+    check_tracking_uri(uri, float(ml.get("connect_timeout", 3)))
+    old = promote(uri, name, alias, str(int(args.version)))
+    print(f"stance promote: {name} version {int(args.version)} is now @{alias}"
+          + (f" (was version {old})" if old else ""))
+    return 0
