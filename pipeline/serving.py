@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 import mlflow
+import pandas as pd
 from mlflow.pyfunc import PythonModel
 
 #: Name of the artifact holding the skops file of the scikit-learn pipeline.
@@ -35,7 +36,6 @@ def score_frame(model: Any, texts: list[str], labels: list[str]):
     probability (what :func:`pipeline.predict.predict` reports).
     """
     import numpy as np
-    import pandas as pd
 
     classes = [str(c) for c in model.classes_]
     proba = np.asarray(model.predict_proba(texts), dtype=float) if texts else np.zeros((0, len(classes)))
@@ -56,9 +56,8 @@ class StanceModel(PythonModel):
         self.labels = list(config.get("labels", ["support", "oppose", "neutral"]))
         self.model = sio.load(context.artifacts[ARTIFACT], trusted=list(config.get("skops_trusted_types", [])))
 
-    def predict(self, context, model_input, params=None):
-        import pandas as pd
-
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+        # (pd.DataFrame: MLflow checks the input against the logged signature, not the hint)
         if isinstance(model_input, pd.DataFrame):
             texts = model_input["text"]
         else:  # a list of strings or a Series

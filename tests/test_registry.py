@@ -1,5 +1,7 @@
-"""The champion alias moves only to a model at least as good on the same evaluation; `stance
-promote` moves it by hand. Every MLflow store here is a temporary SQLite file."""
+"""The MLflow registry and store: the champion alias moves only to a model at least as good on the
+same evaluation; `stance promote` moves it by hand; runs of dead processes are closed; `stance
+check-store` notices a store that lost its run, model version or alias. Every MLflow store here is a
+temporary SQLite file."""
 
 from __future__ import annotations
 
@@ -144,3 +146,104 @@ def test_worse_model_does_not_take_the_alias_and_promote_moves_it(project, tmp_p
     assert f"{weak_there:.4f} of the champion, version 2, re-evaluated on the same data and folds" in err, err
     moved = str(client.get_model_version_by_alias("sanctions-stance", "champion").version) == "4"
     assert moved == (good_there >= weak_there)
+
+
+@pytest.mark.slow
+def test_runs_left_running_by_a_killed_process_are_closed(project, tmp_path, monkeypatch, capsys):
+    import os
+    import subprocess
+    import sys
+
+    from mlflow.tracking import MlflowClient
+
+    from pipeline.tracking import ensure_experiment, owner_tags
+
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    exp = ensure_experiment(client, "sanctions-stance", uri)
+    code = ("import os, signal, mlflow; from pipeline.tracking import owner_tags; "
+            f"mlflow.set_tracking_uri({uri!r}); run = mlflow.start_run(experiment_id={exp!r}); "
+            "mlflow.set_tags(owner_tags()); print(run.info.run_id, flush=True); os.kill(os.getpid(), signal.SIGKILL)")
+    env = dict(os.environ, MLFLOW_DISABLE_TELEMETRY="true")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == -9, proc.stderr[-2000:]
+    dead = proc.stdout.split()[-1]
+    assert client.get_run(dead).info.status == "RUNNING"
+    live = client.create_run(exp, tags=owner_tags()).info.run_id          # this process: alive
+    foreign = client.create_run(exp, tags={"stance.host": "elsewhere", "stance.pid": "1"}).info.run_id
+    untagged = client.create_run(exp).info.run_id
+
+    base, dataset = project["base"], project["dataset"]
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    assert main(["evaluate", *eval_args(base, "good", dataset)]) == 0
+    err = capsys.readouterr().err
+    pid = client.get_run(dead).data.tags["stance.pid"]
+    assert f"stance: MLflow run {dead} was left RUNNING by process {pid}, which is gone: marked KILLED" in err
+    assert client.get_run(dead).info.status == "KILLED"
+    assert client.get_run(dead).data.tags["stance.closed_because"].startswith(f"process {pid} on ")
+    for run_id in (live, foreign, untagged):
+        assert client.get_run(run_id).info.status == "RUNNING"
+    newest = client.search_runs([exp], order_by=["attributes.start_time DESC"], max_results=1)[0]
+    assert newest.info.status == "FINISHED" and newest.data.tags["stance.pid"] == str(os.getpid())
+
+
+@pytest.mark.slow
+def test_check_store_notices_a_store_that_lost_the_run_model_or_alias(project, tmp_path, monkeypatch, capsys):
+    import shutil
+    import sqlite3
+
+    from mlflow.tracking import MlflowClient
+
+    from pipeline.tracking import STORE_CHECK_TEXT, _client_gaps, check_store
+
+    base, dataset = project["base"], project["dataset"]
+    work = tmp_path / "work"
+    work.mkdir()
+    for suffix in (".yaml", ".joblib", ".json"):
+        shutil.copy(base / f"good{suffix}", work / f"good{suffix}")
+    db = tmp_path / "mlflow.db"
+    uri = f"sqlite:///{db}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    assert main(["evaluate", *eval_args(work, "good", dataset)]) == 0
+    record = work / "mlflow.json"                       # written next to the model
+    assert json.loads(record.read_text())["logged"] is True
+    saved = record.read_bytes()
+    out = tmp_path / "mlflow_store.json"
+    capsys.readouterr()
+
+    assert check_store(record, out, uri) == []          # complete: nothing changes
+    assert record.read_bytes() == saved and json.loads(out.read_text()) == STORE_CHECK_TEXT
+    assert capsys.readouterr().err == ""
+    args = ("sanctions-stance", json.loads(saved)["model_sha256"], "sanctions-stance", "champion")
+    assert _client_gaps(uri, *args) == []               # the MLflow-client path agrees
+
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    client.delete_registered_model_alias("sanctions-stance", "champion")
+    assert check_store(record, out, uri) == ["the @champion alias"]
+    assert not record.exists()                          # evaluate's output is gone: DVC re-runs evaluate
+    assert "lacks the @champion alias of the model" in capsys.readouterr().err
+    assert _client_gaps(uri, *args) == ["the @champion alias"]
+
+    record.write_bytes(saved)
+    con = sqlite3.connect(db)
+    con.execute("UPDATE runs SET status = 'FAILED'")
+    con.commit()
+    con.close()
+    assert check_store(record, out, uri) == ["the run", "the model version", "the @champion alias"]
+
+    record.write_bytes(saved)
+    db.unlink()
+    assert check_store(record, out, uri) == ["the run", "the model version", "the @champion alias"]
+    assert "lacks the run, the model version and the @champion alias" in capsys.readouterr().err
+    assert not db.exists()                              # the check never creates a store
+
+    # nothing logged (mlflow disabled) or no record yet: nothing to do
+    record.write_text(json.dumps({"logged": False, "model_sha256": "x"}))
+    assert check_store(record, out, uri) == [] and record.exists()
+    record.unlink()
+    assert check_store(record, out, uri) == []
+    # an unreachable server is a warning, not a failure, and changes nothing
+    record.write_bytes(saved)
+    assert check_store(record, out, "http://[::1") == [] and record.exists()
+    assert "warning: cannot check the MLflow store: MLflow tracking URI 'http://[::1' is malformed" in \
+        capsys.readouterr().err
