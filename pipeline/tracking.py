@@ -6,6 +6,14 @@ SQLite store: ``mlartifacts`` next to the database file). The root comes from
 :func:`pipeline.config.repo_root`, which follows ``$DVC_ROOT``, so ``dvc exp run`` logs into the
 same store as ``dvc repro``.
 
+What a run holds (:func:`log_evaluation`): a name after what was trained, a description with the
+headline figures against the baselines, params, metrics (short headline names from
+:data:`HEADLINE_METRICS`, every other number of metrics.json under its section prefix), the
+training data as a dataset input, reports and plots, and the model, registered and given the
+``champion`` alias only if at least as good as the current champion on the same evaluation
+(:func:`champion_decision`). Commands: ``stance promote VERSION`` moves the alias by hand;
+``stance check-store`` (a DVC stage) makes ``dvc repro`` log again what a lost store lacks.
+
 ``import mlflow`` happens only inside these functions: importing this module is cheap, and
 ``stance predict`` never imports it. Telemetry is off (see :mod:`pipeline`); nothing here
 reaches the network except a remote tracking server the user configured.
@@ -717,6 +725,7 @@ def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_p
     key = evaluation_key(data_sha, all_params.get("evaluate") or {})
     title = run_name(trained)
     score = float(metric_items(metrics).get("macro_f1", float("nan")))
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no progress bars in DVC logs
     try:
         mlflow.set_tracking_uri(uri)
         mlflow.set_registry_uri(uri)
