@@ -579,6 +579,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
           f"{line}", file=sys.stderr)
     if use_mlflow:
         train_report = Path(args.train_report) if args.train_report else root / PATHS["train_report"]
+        from pipeline.registry import load_version_model
+
         dataset_path = Path(args.dataset) if args.dataset else root / PATHS["dataset"]
         model_name = str(ml.get("registered_model", "sanctions-stance"))
         run = tracking.log_evaluation(
@@ -587,8 +589,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
             dataset_path=dataset_path,
             train_report_path=train_report if train_report.is_file() else None,
             params_path=params_path,
-            rescore=lambda champion: rescore(tracking.load_version_model(model_name, champion.version),
-                                             dataset_path, params),
+            rescore=lambda champion: rescore(load_version_model(model_name, champion.version), dataset_path, params),
         )
         print(f"stance evaluate: MLflow run {run['run_id']} ({run['run_name']}) in experiment {run['experiment']!r}; "
               f"model {run['model_name']} version {run['version']} "

@@ -11,8 +11,9 @@ headline figures against the baselines, params, metrics (short headline names fr
 :data:`HEADLINE_METRICS`, every other number of metrics.json under its section prefix), the
 training data as a dataset input, reports and plots, and the model, registered and given the
 ``champion`` alias only if at least as good as the current champion on the same evaluation
-(:func:`champion_decision`). Commands: ``stance promote VERSION`` moves the alias by hand;
-``stance check-store`` (a DVC stage) makes ``dvc repro`` log again what a lost store lacks.
+(:mod:`pipeline.registry`, also ``stance promote``). :mod:`pipeline.mlflow_store` closes runs of
+dead processes and, as the ``check_store`` DVC stage, makes ``dvc repro`` log again what a lost
+store lacks.
 
 ``import mlflow`` happens only inside these functions: importing this module is cheap, and
 ``stance predict`` never imports it. Telemetry is off (see :mod:`pipeline`); nothing here
@@ -21,14 +22,12 @@ reaches the network except a remote tracking server the user configured.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
 import re
 import socket
 import subprocess
-import sys
 import threading
 import urllib.error
 import urllib.parse
@@ -40,53 +39,27 @@ from typing import Any, Callable
 from pipeline.config import PATHS, StanceError
 
 __all__ = [
+    "EXPERIMENT_DESCRIPTION",
     "EXPERIMENT_KIND",
     "HEADLINE_METRICS",
-    "MODEL_ARTIFACT",
-    "add_check_store_arguments",
-    "add_promote_arguments",
-    "alias_version",
     "artifact_location",
-    "champion_decision",
-    "check_store",
     "check_tracking_uri",
-    "close_dead_runs",
     "ensure_experiment",
-    "evaluation_key",
     "flatten",
     "git_commit",
-    "load_version_model",
     "log_dataset",
     "log_evaluation",
-    "log_registered_model",
     "metric_histories",
     "metric_items",
     "metric_name",
-    "owner_tags",
     "precision_recall_png",
-    "promote",
     "resolve_tracking_uri",
-    "run_check_store",
     "run_description",
     "run_name",
-    "run_promote",
-    "skops_trusted_types",
-    "store_gaps",
 ]
 
-#: Name of the logged model inside a run.
-MODEL_ARTIFACT = "model"
 #: Default ports of network tracking / database stores, for the reachability check.
 _PORTS = {"http": 80, "https": 443, "postgresql": 5432, "mysql": 3306, "mssql": 1433}
-#: Non-scikit-learn types the logged model may contain, trusted when MLflow loads it with skops
-#: (MLflow's default, safe format): ``functools.partial(re.sub, "pattern", "repl")``, ``map``,
-#: ``list``, ``operator.itemgetter("text")``. Anything else is refused (see :func:`skops_trusted_types`).
-SKOPS_ALLOWED = ("functools.partial", "operator.itemgetter", "re.sub", "builtins.map", "builtins.list")
-#: Example input logged with the model (invented sentences, not training data or labels).
-EXAMPLE_TEXTS = (
-    "The Security Council decided to tighten the sanctions on the DPRK.",
-    "Russia called on the Council to ease the sanctions.",
-)
 
 
 def resolve_tracking_uri(explicit: str | None, root: str | os.PathLike) -> str:
@@ -306,37 +279,6 @@ def git_commit(root: str | os.PathLike) -> tuple[str, str]:
     return head, "true" if dirty else "false"
 
 
-def skops_trusted_types(model) -> list[str]:
-    """Types of *model* that skops does not trust by default; each must be in :data:`SKOPS_ALLOWED`
-    or belong to scikit-learn (e.g. ``sklearn.calibration._SigmoidCalibration``).
-
-    Returns
-    -------
-    types : sorted list of str
-        Passed to ``mlflow.sklearn.log_model(skops_trusted_types=...)`` so the registered model
-        loads without arbitrary-code unpickling.
-    """
-    import skops.io as sio
-
-    found = sorted(sio.get_untrusted_types(data=sio.dumps(model)))
-    unexpected = [t for t in found if t not in SKOPS_ALLOWED and not t.startswith("sklearn.")]
-    if unexpected:
-        raise StanceError(f"the model contains types that are not allowed in the MLflow model: {unexpected}")
-    return found
-
-
-def _requirements() -> list[str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    reqs = []
-    for dist in ("mlflow", "scikit-learn", "numpy", "scipy", "pandas", "joblib", "skops"):
-        try:
-            reqs.append(f"{dist}=={version(dist)}")
-        except PackageNotFoundError:
-            pass
-    return reqs
-
-
 #: ``mlflow.experimentKind`` makes the MLflow UI open the experiment in its machine-learning
 #: view (runs, metrics, models) instead of the GenAI view (traces, prompts).
 EXPERIMENT_KIND = "custom_model_development"
@@ -466,202 +408,93 @@ def precision_recall_png(records_path: str | os.PathLike, png_path: str | os.Pat
     fig.savefig(str(png_path), format="png", metadata={"Software": None})
 
 
-# ----------------------------------------------------------------------------- registry
-
-def log_registered_model(model_path: str | os.PathLike, name: str, client, *, alias: str | None = None,
-                         tags: dict[str, str] | None = None) -> str:
-    """Log the joblib model to the active run as the pyfunc model of :mod:`pipeline.serving`
-    and register it as *name*; point *alias* at it if given.
-
-    The logged model answers a DataFrame with a ``text`` column with ``label`` and one score
-    column per class (signature and input example included); the scikit-learn pipeline is an
-    artifact in skops format with the minimal trusted types, so loading runs no pickled code.
-    *tags* (plus ``run_id``) go on the new model version.
-
-    Returns
-    -------
-    version : str
-        The new model version.
-    """
-    import tempfile
-
-    import joblib
-    import pandas as pd
-    import skops.io as sio
-
-    import mlflow
-    import mlflow.pyfunc
-    from mlflow.models import infer_signature
-
-    from pipeline import LABELS
-    from pipeline.serving import ARTIFACT, score_frame
-
-    model = joblib.load(model_path)
-    example = pd.DataFrame({"text": list(EXAMPLE_TEXTS)})
-    signature = infer_signature(example, score_frame(model, list(EXAMPLE_TEXTS), list(LABELS)))
-    config = {"labels": list(LABELS), "skops_trusted_types": skops_trusted_types(model)}
-    with tempfile.TemporaryDirectory(prefix="stance-model-") as tmp:
-        skops_file = Path(tmp) / "model.skops"
-        sio.dump(model, skops_file)
-        info = mlflow.pyfunc.log_model(
-            name=MODEL_ARTIFACT, python_model=str(Path(__file__).with_name("serving.py")),
-            artifacts={ARTIFACT: str(skops_file)}, model_config=config, signature=signature,
-            input_example=example, pip_requirements=_requirements(), registered_model_name=name,
-        )
-    version = str(info.registered_model_version)
-    run = mlflow.active_run()
-    for key, value in {**(tags or {}), **({"run_id": run.info.run_id} if run else {})}.items():
-        client.set_model_version_tag(name, version, key, value)
-    if alias:
-        client.set_registered_model_alias(name, alias, version)
-    return version
-
-
-def evaluation_key(data_sha256: str, evaluate_params: dict[str, Any]) -> str:
-    """Identity of an evaluation whose macro-F1 figures are comparable: the data's sha256 and
-    the settings that fix the folds (``evaluate.seeds``, ``evaluate.cv_folds``)."""
-    ident = {"data_sha256": data_sha256, "seeds": evaluate_params.get("seeds"),
-             "cv_folds": evaluate_params.get("cv_folds")}
-    return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
-
-
-def alias_version(client, name: str, alias: str):
-    """The model version *alias* points at, or ``None``."""
-    from mlflow.exceptions import MlflowException
-
-    try:
-        return client.get_model_version_by_alias(name, alias)
-    except MlflowException:
-        return None
-
-
-def champion_decision(champion, score: float, key: str, alias: str = "champion",
-                      rescore: Callable[[Any], float] | None = None) -> tuple[bool, str]:
-    """Whether a new model with macro-F1 *score* on the evaluation *key* may take the alias.
-
-    Parameters
-    ----------
-    champion : the model version holding the alias (``None`` if none), with tags ``macro_f1``
-        and ``evaluation_key`` as :func:`log_evaluation` sets them.
-    rescore : callable(champion) -> float, optional
-        Scores the champion's model on *this* evaluation (same data, same folds), for a
-        champion that was evaluated on another one (e.g. before new labels were added).
-
-    Returns
-    -------
-    (promote, reason) : the alias moves only to a model at least as good as the champion on the
-        same evaluation: compared with the champion's recorded macro-F1 when the evaluation key
-        matches, else with the champion re-scored by *rescore*. Without a comparable figure the
-        champion keeps the alias (``stance promote`` moves it by hand).
-    """
-    if champion is None:
-        return True, f"no version had @{alias}"
-    old_key, old = champion.tags.get("evaluation_key"), champion.tags.get("macro_f1")
-    v = champion.version
-    how = f"the champion, version {v}"
-    if old_key != key or old is None:
-        if rescore is None:
-            return False, (f"{how}, was evaluated on other data or folds, so macro-F1 {score:.4f} is not comparable "
-                           f"with it; use `stance promote VERSION` to move @{alias} by hand")
-        try:
-            old = rescore(champion)
-        except Exception as exc:  # any failure to load or refit the old model: keep the champion
-            first = (str(exc).splitlines() or [""])[0][:200]
-            return False, (f"{how}, was evaluated on other data or folds and could not be re-evaluated on this "
-                           f"one ({type(exc).__name__}: {first}); use `stance promote VERSION` to move @{alias}")
-        how += ", re-evaluated on the same data and folds"
-    else:
-        how += ", on the same evaluation"
-    if score >= float(old):
-        return True, f"macro-F1 {score:.4f} >= {float(old):.4f} of {how}"
-    return False, (f"macro-F1 {score:.4f} < {float(old):.4f} of {how}; registered without @{alias} "
-                   f"(`stance promote VERSION` moves it by hand)")
-
-
-def load_version_model(name: str, version: str):
-    """The scikit-learn pipeline of a registered model version (for re-scoring a champion):
-    unwrapped from the pyfunc model of :mod:`pipeline.serving`, or from an older sklearn-flavor
-    version (whose pipeline began with a ``text`` column selector)."""
-    import mlflow.pyfunc
-
-    uri = f"models:/{name}/{version}"
-    loaded = mlflow.pyfunc.load_model(uri)
-    if "python_function" in loaded.metadata.flavors and "sklearn" not in loaded.metadata.flavors:
-        return loaded.unwrap_python_model().model
-    import mlflow.sklearn
-
-    model = mlflow.sklearn.load_model(uri)
-    steps = dict(getattr(model, "steps", []))
-    return steps.get("model", model) if "text" in steps else model
-
-
-# ----------------------------------------------------------------------------- runs left RUNNING
-
-def _process_start(pid: int) -> str | None:
-    """Start time of process *pid* (clock ticks since boot, from /proc), ``None`` if unknown."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat.rsplit(")", 1)[1].split()[19]
-
-
-def _process_alive(pid: int, started: str | None) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    now = _process_start(pid)
-    return not (started and now and now != started)  # the pid was reused by another process
-
-
-def owner_tags() -> dict[str, str]:
-    """Tags naming the process that logs a run (host, pid, pid start time), so that a later run
-    can tell a run whose process died from one still in progress."""
-    pid = os.getpid()
-    return {"stance.host": socket.gethostname(), "stance.pid": str(pid), "stance.pid_start": _process_start(pid) or ""}
-
-
-def close_dead_runs(client, experiment_id: str) -> list[str]:
-    """Mark ``KILLED`` the runs of the experiment left ``RUNNING`` by a process of this host
-    that no longer exists (e.g. ``kill -9`` during ``stance evaluate``); one stderr line each.
-    Runs of other hosts, of live processes or without owner tags are left alone.
-
-    Returns
-    -------
-    run_ids : the runs marked KILLED.
-    """
-    host = socket.gethostname()
-    closed = []
-    for run in client.search_runs([experiment_id], filter_string="attributes.status = 'RUNNING'", max_results=1000):
-        tags = run.data.tags
-        if tags.get("stance.host") != host or not tags.get("stance.pid", "").isdigit():
-            continue
-        if _process_alive(int(tags["stance.pid"]), tags.get("stance.pid_start") or None):
-            continue
-        client.set_tag(run.info.run_id, "stance.closed_because", f"process {tags['stance.pid']} on {host} is gone")
-        client.set_terminated(run.info.run_id, status="KILLED")
-        print(f"stance: MLflow run {run.info.run_id} was left RUNNING by process {tags['stance.pid']}, which is "
-              f"gone: marked KILLED", file=sys.stderr)
-        closed.append(run.info.run_id)
-    return closed
-
-
 # ----------------------------------------------------------------------------- one evaluation run
 
-def _version_description(run_name_: str, metrics: dict[str, Any], data_sha: str, selected: dict[str, Any],
+def _version_description(title: str, metrics: dict[str, Any], data_sha: str, selected: dict[str, Any],
                          params: dict[str, Any], reason: str) -> str:
     data = metrics.get("data") or {}
     chosen = ", ".join(f"{k}={v}" for k, v in sorted(selected.items())) or "as in params.yaml"
     train = params.get("train") or {}
-    return (f"{run_name_} trained on data/processed/dataset.csv (sha256 {data_sha[:12]}..., "
+
+    def fig(system: str, name: str) -> str:
+        return _figure(metrics, system, name)
+
+    return (f"{title} trained on data/processed/dataset.csv (sha256 {data_sha[:12]}..., "
             f"{data.get('n_sentences', '?')} sentences, {data.get('n_articles', '?')} articles). "
             f"Params: classifier {train.get('classifier', '?')}, grid choice {chosen}, seed {train.get('seed', '?')}. "
-            f"Out-of-fold: macro-F1 {_figure(metrics, 'model', 'macro_f1')}, F_avg {_figure(metrics, 'model', 'f_avg')}, "
-            f"accuracy {_figure(metrics, 'model', 'accuracy')}; lexicon macro-F1 {_figure(metrics, 'lexicon', 'macro_f1')}, "
-            f"majority {_figure(metrics, 'majority', 'macro_f1')}. Champion decision: {reason}.")
+            f"Out-of-fold: macro-F1 {fig('model', 'macro_f1')}, F_avg {fig('model', 'f_avg')}, "
+            f"accuracy {fig('model', 'accuracy')}; lexicon macro-F1 {fig('lexicon', 'macro_f1')}, "
+            f"majority {fig('majority', 'macro_f1')}. Champion decision: {reason}.")
+
+
+def _run_tags(root: Path, data_sha: str, model_sha: str, key: str, train_report: dict | None) -> dict[str, str]:
+    from pipeline.mlflow_store import owner_tags
+
+    commit, dirty = git_commit(root)
+    tags = {"git_commit": commit, "git_dirty": dirty, "data_sha256": data_sha, "model_sha256": model_sha,
+            "evaluation_key": key, "stage": "evaluate", **owner_tags()}
+    if os.environ.get("DVC_EXP_NAME"):
+        tags["dvc_exp_name"] = os.environ["DVC_EXP_NAME"]
+    if train_report:
+        tags["classifier"] = str(train_report.get("classifier", ""))
+    return tags
+
+
+def _log_metrics(metrics: dict[str, Any], result: dict[str, Any], train_report: dict | None) -> None:
+    """Metrics of the active run: metrics.json (headline + prefixed, lists as histories), per-fold
+    macro-F1 of every system (seed x fold as steps) and of the chosen grid candidate."""
+    import mlflow
+
+    mlflow.log_metrics(metric_items(metrics))
+    for metric, points in sorted(metric_histories(metrics).items()):
+        for step, value in points:
+            mlflow.log_metric(metric, value, step=step)
+    n_splits = result["n_splits"]
+    for system, scores in sorted(result["fold_scores"].items()):
+        for s in range(scores.shape[0]):
+            for k in range(scores.shape[1]):
+                mlflow.log_metric(f"folds/{system}.macro_f1", float(scores[s, k]), step=s * n_splits + k)
+    if train_report:
+        best = train_report["candidates"][train_report["best_index"]]
+        for k, fold_score in enumerate(best["fold_macro_f1"]):
+            mlflow.log_metric("selection/fold_macro_f1", float(fold_score), step=k)
+        mlflow.log_metric("selection/best_mean_macro_f1", float(train_report["best_mean_macro_f1"]))
+
+
+def _log_artifacts(paths: dict[str, Any], train_report_path: Path | None, params_path: Path) -> None:
+    """Reports, the confusion-matrix PNG, a precision-recall PNG drawn from its JSON, params.yaml."""
+    import tempfile
+
+    import mlflow
+
+    for key in ("metrics", "classification_report", "misclassified"):
+        mlflow.log_artifact(str(paths[key]), artifact_path="reports")
+    if train_report_path:
+        mlflow.log_artifact(str(train_report_path), artifact_path="reports")
+    mlflow.log_artifact(str(paths["confusion_png"]), artifact_path="plots")
+    if Path(paths.get("precision_recall", "")).is_file():
+        with tempfile.TemporaryDirectory(prefix="stance-plots-") as tmp:
+            png = Path(tmp) / "precision_recall.png"
+            precision_recall_png(paths["precision_recall"], png)
+            mlflow.log_artifact(str(png), artifact_path="plots")
+    mlflow.log_artifact(str(params_path), artifact_path="params")
+
+
+def _register(client, model_path: Path, name: str, alias: str, score: float, key: str, tags: dict[str, str],
+              rescore: Callable[[Any], float] | None) -> tuple[str, bool, str]:
+    """Register the model of the active run; move *alias* if :func:`champion_decision` allows.
+    Returns ``(version, promoted, reason)``."""
+    from pipeline.registry import alias_version, champion_decision, log_registered_model
+
+    champion = alias_version(client, name, alias)
+    version = log_registered_model(model_path, name, client, tags={
+        "macro_f1": repr(score), "evaluation_key": key, "data_sha256": tags["data_sha256"],
+        "model_sha256": tags["model_sha256"]})
+    promoted, reason = champion_decision(champion, score, key, alias, rescore)
+    if promoted:
+        client.set_registered_model_alias(name, alias, version)
+    client.set_model_version_tag(name, version, "champion_reason", reason)
+    return version, promoted, reason
 
 
 def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_params: dict[str, Any],
@@ -669,7 +502,7 @@ def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_p
                    train_report_path: Path | None, params_path: Path,
                    rescore: Callable[[Any], float] | None = None) -> dict[str, Any]:
     """Log one MLflow run for an evaluation and register its model, moving the alias only to a
-    model at least as good as the current champion (:func:`champion_decision`).
+    model at least as good as the current champion (:func:`pipeline.registry.champion_decision`).
 
     Parameters
     ----------
@@ -681,7 +514,7 @@ def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_p
     model_path, dataset_path, train_report_path, params_path : files logged or hashed.
     rescore : callable(model version) -> float, optional
         Macro-F1 of a champion's model on this evaluation, when the champion was evaluated on
-        another one (see :func:`champion_decision`).
+        another one (see :func:`pipeline.registry.champion_decision`).
 
     Logged: the run is named after what was trained (:func:`run_name`) and described
     (:func:`run_description`); params (all of params.yaml flattened, plus ``selected.<key>`` for
@@ -690,10 +523,11 @@ def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_p
     the training data as a dataset input (:func:`log_dataset`); tags (``git_commit``,
     ``git_dirty``, ``data_sha256``, ``model_sha256``, ``evaluation_key``, ``classifier``,
     ``champion``, ``champion_reason``, ``dvc_exp_name`` when ``$DVC_EXP_NAME`` is set, and the
-    owner tags of :func:`owner_tags`); artifacts (reports, confusion-matrix and precision-recall
-    PNGs, params file) and the model (:func:`log_registered_model`), whose version gets a
+    owner tags of :func:`pipeline.mlflow_store.owner_tags`); artifacts (reports, confusion-matrix and precision-recall
+    PNGs, params file) and the model (:func:`pipeline.registry.log_registered_model`), whose version gets a
     description and the tags ``macro_f1``, ``evaluation_key``, ``data_sha256``, ``model_sha256``.
-    Runs left RUNNING by a dead process are closed first (:func:`close_dead_runs`).
+    Runs left RUNNING by a dead process are closed first
+    (:func:`pipeline.mlflow_store.close_dead_runs`).
 
     Returns
     -------
@@ -706,8 +540,8 @@ def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_p
     StanceError
         Any MLflow failure, with the URI in the message.
     """
-    import tempfile
-
+    from pipeline.mlflow_store import close_dead_runs
+    from pipeline.registry import evaluation_key
     from pipeline.train import file_sha256
 
     import mlflow
@@ -725,6 +559,8 @@ def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_p
     key = evaluation_key(data_sha, all_params.get("evaluate") or {})
     title = run_name(trained)
     score = float(metric_items(metrics).get("macro_f1", float("nan")))
+    params = {k: _param_value(v) for k, v in flatten(all_params).items()}
+    params.update({f"selected.{k}": _param_value(v) for k, v in selected.items()})
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no progress bars in DVC logs
     try:
         mlflow.set_tracking_uri(uri)
@@ -732,59 +568,16 @@ def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_p
         client = MlflowClient(tracking_uri=uri, registry_uri=uri)
         exp_id = ensure_experiment(client, experiment, uri)
         close_dead_runs(client, exp_id)
-
-        commit, dirty = git_commit(root)
-        tags = {"git_commit": commit, "git_dirty": dirty, "data_sha256": data_sha,
-                "model_sha256": file_sha256(model_path), "evaluation_key": key, "stage": "evaluate",
-                **owner_tags()}
-        if os.environ.get("DVC_EXP_NAME"):
-            tags["dvc_exp_name"] = os.environ["DVC_EXP_NAME"]
-        if train_report:
-            tags["classifier"] = str(train_report.get("classifier", ""))
-
-        params = {k: _param_value(v) for k, v in flatten(all_params).items()}
-        params.update({f"selected.{k}": _param_value(v) for k, v in selected.items()})
-
+        tags = _run_tags(root, data_sha, file_sha256(model_path), key, train_report)
         with mlflow.start_run(experiment_id=exp_id, run_name=title) as run:
             mlflow.set_tags(tags)
             mlflow.log_params(params)
-            mlflow.log_metrics(metric_items(metrics))
-            for metric, points in sorted(metric_histories(metrics).items()):
-                for step, value in points:
-                    mlflow.log_metric(metric, value, step=step)
-            n_splits = result["n_splits"]
-            for system, scores in sorted(result["fold_scores"].items()):
-                for s in range(scores.shape[0]):
-                    for k in range(scores.shape[1]):
-                        mlflow.log_metric(f"folds/{system}.macro_f1", float(scores[s, k]), step=s * n_splits + k)
-            if train_report:
-                best = train_report["candidates"][train_report["best_index"]]
-                for k, fold_score in enumerate(best["fold_macro_f1"]):
-                    mlflow.log_metric("selection/fold_macro_f1", float(fold_score), step=k)
-                mlflow.log_metric("selection/best_mean_macro_f1", float(train_report["best_mean_macro_f1"]))
-                mlflow.log_artifact(str(train_report_path), artifact_path="reports")
+            _log_metrics(metrics, result, train_report)
             log_dataset(dataset_path, data_sha)
-            paths = result["paths"]
-            for k in ("metrics", "classification_report", "misclassified"):
-                mlflow.log_artifact(str(paths[k]), artifact_path="reports")
-            mlflow.log_artifact(str(paths["confusion_png"]), artifact_path="plots")
-            if Path(paths.get("precision_recall", "")).is_file():
-                with tempfile.TemporaryDirectory(prefix="stance-plots-") as tmp:
-                    png = Path(tmp) / "precision_recall.png"
-                    precision_recall_png(paths["precision_recall"], png)
-                    mlflow.log_artifact(str(png), artifact_path="plots")
-            mlflow.log_artifact(str(params_path), artifact_path="params")
-
-            champion = alias_version(client, name, alias)
-            version = log_registered_model(model_path, name, client, tags={
-                "macro_f1": repr(score), "evaluation_key": key, "data_sha256": data_sha,
-                "model_sha256": tags["model_sha256"]})
-            promoted, reason = champion_decision(champion, score, key, alias, rescore)
-            if promoted:
-                client.set_registered_model_alias(name, alias, version)
+            _log_artifacts(result["paths"], train_report_path, params_path)
+            version, promoted, reason = _register(client, model_path, name, alias, score, key, tags, rescore)
             client.update_model_version(name, version, description=_version_description(
                 title, metrics, data_sha, selected, all_params, reason))
-            client.set_model_version_tag(name, version, "champion_reason", reason)
             mlflow.set_tags({"champion": "true" if promoted else "false", "champion_reason": reason,
                              "mlflow.note.content": run_description(title, metrics, selected)
                              + f"\n\nRegistered as {name} version {version}; "
@@ -795,196 +588,3 @@ def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_p
     return {"run_id": run.info.run_id, "run_name": title, "experiment": experiment, "experiment_id": exp_id,
             "model_name": name, "version": version, "alias": alias, "promoted": promoted, "reason": reason,
             "model_uri": f"models:/{name}@{alias}"}
-
-
-# ----------------------------------------------------------------------------- stance promote
-
-def promote(uri: str, name: str, alias: str, version: str) -> str | None:
-    """Point *alias* of the registered model *name* at *version* by hand.
-
-    Returns
-    -------
-    previous : the version that had the alias (``None`` if none).
-
-    Raises
-    ------
-    StanceError
-        No such model version, or any MLflow failure.
-    """
-    import mlflow
-    from mlflow.exceptions import MlflowException
-    from mlflow.tracking import MlflowClient
-
-    try:
-        mlflow.set_registry_uri(uri)
-        client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-        try:
-            client.get_model_version(name, version)
-        except MlflowException:
-            raise StanceError(f"MLflow registry {uri}: model {name!r} has no version {version!r}") from None
-        old = alias_version(client, name, alias)
-        client.set_registered_model_alias(name, alias, version)
-        reason = f"promoted by hand with `stance promote {version}`" + (f" (replacing version {old.version})"
-                                                                        if old is not None else "")
-        client.set_model_version_tag(name, version, "champion_reason", reason)
-    except MlflowException as exc:
-        first = str(getattr(exc, "message", exc)).splitlines()[0][:500]
-        raise StanceError(f"MLflow tracking store {uri}: {first}") from None
-    return None if old is None else str(old.version)
-
-
-def add_promote_arguments(parser) -> None:
-    """Options of ``stance promote``."""
-    parser.add_argument("version", help="model version to promote (see the MLflow UI, Models tab)")
-    parser.add_argument("--params", default=None, help=f"parameters file, for mlflow.registered_model and "
-                                                       f"mlflow.alias (default: <repo>/{PATHS['params']})")
-    parser.add_argument("--alias", default=None, help="alias to move (default: mlflow.alias, champion)")
-    parser.add_argument("--tracking-uri", default=None,
-                        help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///<repo>/mlflow.db)")
-
-
-def run_promote(args) -> int:
-    """Entry point of ``stance promote``."""
-    from pipeline.config import load_params, repo_root
-
-    root = repo_root()
-    params_path = Path(args.params) if args.params else root / PATHS["params"]
-    ml = (load_params(params_path).get("mlflow") or {}) if params_path.is_file() else {}
-    name = str(ml.get("registered_model", "sanctions-stance"))
-    alias = args.alias or str(ml.get("alias", "champion"))
-    if not str(args.version).isdigit():
-        raise StanceError(f"version must be a model version number, got {args.version!r}")
-    uri = resolve_tracking_uri(args.tracking_uri, root)
-    check_tracking_uri(uri, float(ml.get("connect_timeout", 3)))
-    old = promote(uri, name, alias, str(int(args.version)))
-    print(f"stance promote: {name} version {int(args.version)} is now @{alias}"
-          + (f" (was version {old})" if old else ""))
-    return 0
-
-
-# ----------------------------------------------------------------------------- stance check-store
-
-#: What ``stance check-store`` writes (constant, so ``dvc.lock`` never changes because of it).
-STORE_CHECK_TEXT = {"checked": "models/mlflow.json against the MLflow store (run, model version, alias)"}
-
-
-def _sqlite_gaps(db: Path, experiment: str, sha: str, name: str, alias: str) -> list[str]:
-    import sqlite3
-
-    con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        runs = [r[0] for r in con.execute(
-            "SELECT r.run_uuid FROM runs r JOIN experiments e ON r.experiment_id = e.experiment_id "
-            "JOIN tags t ON t.run_uuid = r.run_uuid WHERE e.name = ? AND e.lifecycle_stage = 'active' "
-            "AND r.lifecycle_stage = 'active' AND r.status = 'FINISHED' AND t.key = 'model_sha256' AND t.value = ?",
-            (experiment, sha))]
-        versions = [r[0] for r in con.execute(
-            "SELECT version FROM model_versions WHERE name = ? AND current_stage != 'Deleted_Internal' "
-            f"AND run_id IN ({','.join('?' * len(runs))})", (name, *runs))] if runs else []
-        aliased = con.execute("SELECT version FROM registered_model_aliases WHERE name = ? AND alias = ?",
-                              (name, alias)).fetchall()
-    finally:
-        con.close()
-    return _gaps(bool(runs), bool(versions), bool(aliased), alias)
-
-
-def _gaps(run: bool, version: bool, aliased: bool, alias: str) -> list[str]:
-    return [what for what, present in (("the run", run), ("the model version", version),
-                                       (f"the @{alias} alias", aliased)) if not present]
-
-
-def _client_gaps(uri: str, experiment: str, sha: str, name: str, alias: str) -> list[str]:
-    from mlflow.tracking import MlflowClient
-
-    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-    exp = client.get_experiment_by_name(experiment)
-    runs = [] if exp is None else [r.info.run_id for r in client.search_runs(
-        [exp.experiment_id], filter_string=f"tags.model_sha256 = '{sha}' and attributes.status = 'FINISHED'")]
-    versions = [v for v in client.search_model_versions(f"name = '{name}'") if v.run_id in runs] if runs else []
-    return _gaps(bool(runs), bool(versions), alias_version(client, name, alias) is not None, alias)
-
-
-def store_gaps(uri: str, record: dict[str, Any]) -> list[str]:
-    """What the tracking store lacks of what ``models/mlflow.json`` (*record*) says was logged:
-    a finished run of the experiment with the model's sha256, a model version from such a run,
-    the alias. An empty list when complete (or when nothing was logged).
-
-    SQLite stores are read directly (read-only, a fraction of a second); other stores through
-    the MLflow client.
-    """
-    if not record.get("logged"):
-        return []
-    args = (str(record.get("experiment", "sanctions-stance")), str(record.get("model_sha256", "")),
-            str(record.get("registered_model", "sanctions-stance")), str(record.get("alias", "champion")))
-    db = _sqlite_path(uri)
-    if db is not None:
-        if not db.is_file():
-            return _gaps(False, False, False, args[3])
-        import sqlite3
-
-        try:
-            return _sqlite_gaps(db, *args)
-        except sqlite3.Error:
-            pass  # another schema version: ask MLflow
-    return _client_gaps(uri, *args)
-
-
-def check_store(record_path: Path, out_path: Path, uri: str, timeout: float = 3.0) -> list[str]:
-    """The ``check_store`` DVC stage: if the store lacks what *record_path* says was logged,
-    remove that record (an output of the ``evaluate`` stage) so that ``dvc repro`` runs
-    ``evaluate`` again, which logs the run, the model version and the alias anew. Then write
-    *out_path* (constant content; ``evaluate`` depends on it, so this stage runs first).
-
-    Returns
-    -------
-    gaps : what was missing ([] when the store is complete, the record is absent or nothing
-        was logged). An unreachable store is reported on stderr and changes nothing.
-    """
-    gaps: list[str] = []
-    if record_path.is_file():
-        try:
-            record = json.loads(record_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            record = {"logged": False}
-            record_path.unlink()  # unreadable: let evaluate write it again
-        if record.get("logged"):
-            try:
-                check_tracking_uri(uri, timeout)
-                gaps = store_gaps(uri, record)
-            except StanceError as exc:
-                print(f"stance check-store: warning: cannot check the MLflow store: {exc}", file=sys.stderr)
-            except Exception as exc:  # the store answered strangely: report, change nothing
-                first = (str(exc).splitlines() or [""])[0][:300]
-                print(f"stance check-store: warning: cannot check the MLflow store {uri}: {type(exc).__name__}: "
-                      f"{first}", file=sys.stderr)
-        if gaps:
-            record_path.unlink()
-            what = gaps[0] if len(gaps) == 1 else ", ".join(gaps[:-1]) + " and " + gaps[-1]
-            print(f"stance check-store: the MLflow store {uri} lacks {what} of the model "
-                  f"{str(record.get('model_sha256', ''))[:12]}...: removed {record_path.name}, so `dvc repro` "
-                  f"re-runs evaluate, which logs them again", file=sys.stderr)
-    from pipeline.config import write_json_atomic
-
-    write_json_atomic(out_path, STORE_CHECK_TEXT)
-    return gaps
-
-
-def add_check_store_arguments(parser) -> None:
-    """Options of ``stance check-store``."""
-    parser.add_argument("--record", default=None,
-                        help="what evaluate logged (default: <repo>/models/mlflow.json, next to the model)")
-    parser.add_argument("--out", default=None, help="stage output (default: <repo>/models/mlflow_store.json)")
-    parser.add_argument("--tracking-uri", default=None,
-                        help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///<repo>/mlflow.db)")
-
-
-def run_check_store(args) -> int:
-    """Entry point of ``stance check-store``."""
-    from pipeline.config import repo_root
-
-    root = repo_root()
-    models = (root / PATHS["model"]).parent
-    check_store(Path(args.record) if args.record else models / "mlflow.json",
-                Path(args.out) if args.out else models / "mlflow_store.json",
-                resolve_tracking_uri(args.tracking_uri, root))
-    return 0

@@ -28,7 +28,7 @@ def version(v: str, macro_f1: float | None, key: str | None):
 
 
 def test_champion_decision_rules():
-    from pipeline.tracking import champion_decision
+    from pipeline.registry import champion_decision
 
     assert champion_decision(None, 0.4, "k") == (True, "no version had @champion")
     ok, why = champion_decision(version("3", 0.577, "k"), 0.577, "k")
@@ -52,7 +52,7 @@ def test_champion_decision_rules():
 
 
 def test_evaluation_key_depends_on_data_and_folds_only():
-    from pipeline.tracking import evaluation_key
+    from pipeline.registry import evaluation_key
 
     base = {"seeds": [0, 1], "cv_folds": 5, "bootstrap": 1000, "lexicon": {"support": ["impose"]}}
     key = evaluation_key("abc", base)
@@ -156,12 +156,13 @@ def test_runs_left_running_by_a_killed_process_are_closed(project, tmp_path, mon
 
     from mlflow.tracking import MlflowClient
 
-    from pipeline.tracking import ensure_experiment, owner_tags
+    from pipeline.mlflow_store import owner_tags
+    from pipeline.tracking import ensure_experiment
 
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     exp = ensure_experiment(client, "sanctions-stance", uri)
-    code = ("import os, signal, mlflow; from pipeline.tracking import owner_tags; "
+    code = ("import os, signal, mlflow; from pipeline.mlflow_store import owner_tags; "
             f"mlflow.set_tracking_uri({uri!r}); run = mlflow.start_run(experiment_id={exp!r}); "
             "mlflow.set_tags(owner_tags()); print(run.info.run_id, flush=True); os.kill(os.getpid(), signal.SIGKILL)")
     env = dict(os.environ, MLFLOW_DISABLE_TELEMETRY="true")
@@ -194,7 +195,7 @@ def test_check_store_notices_a_store_that_lost_the_run_model_or_alias(project, t
 
     from mlflow.tracking import MlflowClient
 
-    from pipeline.tracking import STORE_CHECK_TEXT, _client_gaps, check_store
+    from pipeline.mlflow_store import STORE_CHECK_TEXT, _client_gaps, check_store
 
     base, dataset = project["base"], project["dataset"]
     work = tmp_path / "work"
@@ -247,3 +248,25 @@ def test_check_store_notices_a_store_that_lost_the_run_model_or_alias(project, t
     assert check_store(record, out, "http://[::1") == [] and record.exists()
     assert "warning: cannot check the MLflow store: MLflow tracking URI 'http://[::1' is malformed" in \
         capsys.readouterr().err
+
+
+def test_check_store_command_is_cheap_and_never_creates_a_store(tmp_path):
+    """`stance check-store` on a SQLite store imports no mlflow (it runs at every `dvc repro`)."""
+    import subprocess
+    import sys
+
+    (tmp_path / "dvc.yaml").write_text("stages: {}\n")
+    (tmp_path / "models").mkdir()
+    record = tmp_path / "models" / "mlflow.json"
+    record.write_text(json.dumps({"logged": True, "model_sha256": "ab" * 32, "experiment": "sanctions-stance",
+                                  "registered_model": "sanctions-stance", "alias": "champion"}))
+    code = ("import sys; from pipeline.cli import main; code = main(['check-store']); "
+            "print(code, 'mlflow' in sys.modules, 'sklearn' in sys.modules)")
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith(("MLFLOW_TRACKING", "DVC_"))}
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert done.stdout.split() == ["0", "False", "False"], done.stderr
+    assert "lacks the run, the model version and the @champion alias" in done.stderr
+    assert not record.exists() and not (tmp_path / "mlflow.db").exists()
+    assert json.loads((tmp_path / "models" / "mlflow_store.json").read_text()) == \
+        {"checked": "models/mlflow.json against the MLflow store (run, model version, alias)"}

@@ -39,7 +39,8 @@ def register_fixture_model(tmp_path, uri: str):
     import mlflow
     from mlflow.tracking import MlflowClient
 
-    from pipeline.tracking import ensure_experiment, log_registered_model
+    from pipeline.registry import log_registered_model
+    from pipeline.tracking import ensure_experiment
     from pipeline.train import fit_final, save_model
 
     texts = [t for rows in ARTICLES.values() for t, _ in rows]

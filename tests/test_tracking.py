@@ -181,14 +181,15 @@ def test_skops_types_are_checked():
 
     from sklearn.preprocessing import FunctionTransformer
 
-    from pipeline.tracking import skops_trusted_types
+    from pipeline.registry import skops_trusted_types
 
     with pytest.raises(StanceError, match="not allowed"):
         skops_trusted_types(FunctionTransformer(functools.partial(jsonmod.dumps)))
 
 
 def test_importing_stage_modules_does_not_import_mlflow():
-    code = ("import sys, pipeline.tracking, pipeline.evaluate, pipeline.train, pipeline.features; "
+    code = ("import sys, pipeline.tracking, pipeline.registry, pipeline.mlflow_store, pipeline.evaluate, pipeline.train, "
+            "pipeline.features; "
             "print(sorted(m for m in ('mlflow', 'sklearn', 'pandas', 'dvc') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
