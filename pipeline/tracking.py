@@ -461,17 +461,23 @@ def _log_metrics(metrics: dict[str, Any], result: dict[str, Any], train_report: 
         mlflow.log_metric("selection/best_mean_macro_f1", float(train_report["best_mean_macro_f1"]))
 
 
+#: Outputs of :func:`pipeline.evaluate.evaluate` (keys of its ``paths``) logged under ``reports/``;
+#: every other output file it names is a plot or plot data, logged under ``plots/``.
+REPORT_KEYS = ("metrics", "classification_report", "misclassified")
+
+
 def _log_artifacts(paths: dict[str, Any], train_report_path: Path | None, params_path: Path) -> None:
-    """Reports, the confusion-matrix PNG, a precision-recall PNG drawn from its JSON, params.yaml."""
+    """Reports, every plot file evaluate wrote (PNG and DVC plot JSON), a precision-recall PNG
+    drawn from its JSON, params.yaml."""
     import tempfile
 
     import mlflow
 
-    for key in ("metrics", "classification_report", "misclassified"):
-        mlflow.log_artifact(str(paths[key]), artifact_path="reports")
+    for key, path in sorted(paths.items()):
+        if Path(path).is_file():
+            mlflow.log_artifact(str(path), artifact_path="reports" if key in REPORT_KEYS else "plots")
     if train_report_path:
         mlflow.log_artifact(str(train_report_path), artifact_path="reports")
-    mlflow.log_artifact(str(paths["confusion_png"]), artifact_path="plots")
     if Path(paths.get("precision_recall", "")).is_file():
         with tempfile.TemporaryDirectory(prefix="stance-plots-") as tmp:
             png = Path(tmp) / "precision_recall.png"
