@@ -24,13 +24,16 @@ figures are slightly optimistic; with a small grid the effect is small but not n
 from __future__ import annotations
 
 import argparse
-import sys
+import logging
 from pathlib import Path
 from typing import Any
 
-from pipeline import LABELS
-from pipeline.config import (PATHS, StanceError, atomic_open, load_params, repo_root, write_csv_atomic,
-                             write_json_atomic, write_text_atomic)
+from pipeline.config import PATHS, load_params, repo_root
+from pipeline.data import LABELS, atomic_open, write_csv_atomic, write_json_atomic, write_text_atomic
+from pipeline.model import add_trust_argument
+from pipeline.params import EvaluateParams, MlflowParams, coerce, load_section
+
+log = logging.getLogger("stance")
 
 __all__ = [
     "METRIC_NAMES",
@@ -62,28 +65,15 @@ def default_path(key: str) -> Path:
 
 # --------------------------------------------------------------------------- model & folds
 
-def load_model(path: str | Path):
-    """Load the joblib model and check it predicts only known labels.
+def load_model(path: str | Path, *, trust: bool = False, train_report: str | Path | None = None):
+    """Load the model with :func:`pipeline.model.load_model` and check it predicts only known labels.
 
-    Returns
-    -------
-    model : fitted scikit-learn estimator with ``predict_proba`` and ``classes_``.
+    *train_report* adds a training report whose recorded sha256 is trusted.
     """
-    import joblib
+    from pipeline import model as M
 
-    p = Path(path)
-    if not p.is_file():
-        raise StanceError(f"{p}: model not found (run `stance train` first)")
-    try:
-        model = joblib.load(p)
-    except Exception as exc:  # unpickling errors have many types
-        raise StanceError(f"{p}: cannot load the model: {type(exc).__name__}: {exc}") from None
-    classes = [str(c) for c in getattr(model, "classes_", [])]
-    unknown = [c for c in classes if c not in LABELS]
-    if not classes or unknown or not hasattr(model, "predict_proba"):
-        raise StanceError(f"{p}: not a stance model (classes {classes}, expected a subset of {list(LABELS)} "
-                          f"and predict_proba)")
-    return model
+    reports = M.default_reports() + ([Path(train_report)] if train_report else [])
+    return M.load_model(path, trust=trust, reports=reports, labels=LABELS)
 
 
 def _fit_predict(template, texts, labels, train_idx, test_idx):
@@ -426,55 +416,52 @@ def _classification_report(y, predictions: dict[str, Any], seed: int, n_splits: 
     return "".join(parts)
 
 
-def evaluate(dataset_path: str | Path, model_path: str | Path, params: dict[str, Any], *,
+def evaluate(dataset_path: str | Path, model_path: str | Path, params: EvaluateParams | dict[str, Any], *,
              metrics_path: str | Path, plots_dir: str | Path, misclassified_path: str | Path,
-             report_path: str | Path) -> dict[str, Any]:
+             report_path: str | Path, train_report: str | Path | None = None,
+             trust_model: bool = False) -> dict[str, Any]:
     """Compute and write every evaluation output (not the MLflow run).
 
     Parameters
     ----------
     dataset_path, model_path : inputs (``dataset.csv``, ``model.joblib``)
-    params : dict
+    params : EvaluateParams or mapping
         The ``evaluate`` section: ``seeds``, ``cv_folds``, ``bootstrap``, ``bootstrap_seed``,
         ``ci``, ``n_jobs``, ``lexicon`` (``support``, ``oppose``, ``negators``).
     metrics_path, plots_dir, misclassified_path, report_path : outputs.
+    train_report : path, optional
+        The training report of the model: its recorded sha256 makes the model trusted
+        (see :mod:`pipeline.model`).
+    trust_model : bool
+        Load the model even if no report records its sha256 (``--trust-model``).
 
     Returns
     -------
     result : dict
         ``metrics`` (what went to metrics.json), ``fold_scores`` (system -> array
-        ``(n_seeds, n_splits)``), ``paths`` (output name -> Path), ``n_splits``.
+        ``(n_seeds, n_splits)``), ``paths`` (output name -> Path), ``n_splits``, ``model``
+        (the loaded model).
     """
     import numpy as np
     from sklearn.base import clone
 
-    from pipeline.features import lexicon_predict, word_list
+    from pipeline.features import lexicon_predict
     from pipeline.train import load_dataset, single_threaded_blas
 
-    seeds = params.get("seeds", [0])
-    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool)
-                                                          for s in seeds):
-        raise StanceError(f"evaluate.seeds: expected a non-empty list of integers, got {seeds!r}")
-    ci = float(params.get("ci", 0.95))
-    if not 0 < ci < 1:
-        raise StanceError(f"evaluate.ci: expected a coverage between 0 and 1, got {ci!r}")
-    n_boot = int(params.get("bootstrap", 1000))
-    if n_boot < 1:
-        raise StanceError(f"evaluate.bootstrap: expected a positive number of replicates, got {n_boot!r}")
-    lex = params.get("lexicon") or {}
-    lex_words = {k: word_list(lex, k, "evaluate.lexicon") for k in ("support", "oppose", "negators")}
+    p = coerce(EvaluateParams, params, "evaluate")
+    seeds, ci, n_boot = p.seeds, p.ci, p.bootstrap
+    lex_words = {"support": p.lexicon.support, "oppose": p.lexicon.oppose, "negators": p.lexicon.negators}
 
     df = load_dataset(dataset_path)
-    model = load_model(model_path)
+    model = load_model(model_path, trust=trust_model, train_report=train_report)
     texts, labels, groups = df["text"].tolist(), df["label"].tolist(), df["article_id"].tolist()
     with single_threaded_blas():
-        oof = oof_predictions(clone(model), texts, labels, groups, seeds, int(params.get("cv_folds", 5)),
-                              n_jobs=int(params.get("n_jobs", 1) or 1))
+        oof = oof_predictions(clone(model), texts, labels, groups, seeds, p.cv_folds, n_jobs=p.n_jobs)
     lexicon = np.asarray(lexicon_predict(texts, **lex_words), dtype=object)
     predictions = {"model": oof["model"], "majority": oof["majority"],
                    "lexicon": np.tile(lexicon, (len(seeds), 1))}
     n_articles = len(set(groups))
-    weights = bootstrap_weights(n_articles, n_boot, int(params.get("bootstrap_seed", 0)))
+    weights = bootstrap_weights(n_articles, n_boot, p.bootstrap_seed)
     metrics = summarize(labels, predictions, groups, weights, ci)
     folds = {name: fold_scores(labels, pred, oof["fold"]) for name, pred in predictions.items()}
     for name in SYSTEMS:
@@ -499,10 +486,10 @@ def evaluate(dataset_path: str | Path, model_path: str | Path, params: dict[str,
     write_text_atomic(paths["classification_report"], _classification_report(
         labels, {name: pred[0] for name, pred in predictions.items()}, seeds[0], oof["n_splits"]))
     write_json_atomic(paths["metrics"], metrics)
-    return {"metrics": metrics, "fold_scores": folds, "paths": paths, "n_splits": oof["n_splits"]}
+    return {"metrics": metrics, "fold_scores": folds, "paths": paths, "n_splits": oof["n_splits"], "model": model}
 
 
-def rescore(template, dataset_path: str | Path, params: dict[str, Any]) -> float:
+def rescore(template, dataset_path: str | Path, params: EvaluateParams | dict[str, Any]) -> float:
     """Macro-F1 of an unfitted copy of *template* on the evaluation of :func:`evaluate` (same
     data, seeds and folds; mean over seeds, like ``metrics.json``'s ``model.macro_f1.value``).
     Used to compare a new model with a champion that was evaluated on other data."""
@@ -510,11 +497,12 @@ def rescore(template, dataset_path: str | Path, params: dict[str, Any]) -> float
 
     from pipeline.train import load_dataset, single_threaded_blas
 
+    p = coerce(EvaluateParams, params, "evaluate")
     df = load_dataset(dataset_path)
     labels, groups = df["label"].tolist(), df["article_id"].tolist()
     with single_threaded_blas():
-        oof = oof_predictions(clone(template), df["text"].tolist(), labels, groups, list(params.get("seeds", [0])),
-                              int(params.get("cv_folds", 5)), n_jobs=int(params.get("n_jobs", 1) or 1))
+        oof = oof_predictions(clone(template), df["text"].tolist(), labels, groups, p.seeds, p.cv_folds,
+                              n_jobs=p.n_jobs)
     cm, _ = confusion_by_article(labels, oof["model"], groups)
     return round(float(scores_from_confusion(cm.sum(axis=1))["macro_f1"].mean()), _ROUND)
 
@@ -538,6 +526,7 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-mlflow", action="store_true", help="do not log an MLflow run (overrides mlflow.enabled)")
     parser.add_argument("--tracking-uri", default=None,
                         help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///<repo>/mlflow.db)")
+    add_trust_argument(parser)
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
@@ -545,44 +534,37 @@ def run_evaluate(args: argparse.Namespace) -> int:
     root = repo_root()
     params_path = Path(args.params) if args.params else root / PATHS["params"]
     all_params = load_params(params_path)
-    params = load_params(params_path, "evaluate")
-    ml = all_params.get("mlflow") or {}
-    if not isinstance(ml, dict):
-        raise StanceError(f"{params_path}: section 'mlflow' must be a mapping")
-    use_mlflow = bool(ml.get("enabled", True)) and not args.no_mlflow
+    params = load_section("evaluate", params_path)
+    ml = load_section("mlflow", params_path)
+    use_mlflow = ml.enabled and not args.no_mlflow
+    train_report = Path(args.train_report) if args.train_report else root / PATHS["train_report"]
     tracking = None
     if use_mlflow:
         from pipeline import tracking
 
         # Fail fast, before minutes of cross-validation, if the store cannot be reached.
         uri = tracking.resolve_tracking_uri(args.tracking_uri, root)
-        tracking.check_tracking_uri(uri, float(ml.get("connect_timeout", 3)))
-    try:
-        result = evaluate(
-            Path(args.dataset) if args.dataset else root / PATHS["dataset"],
-            Path(args.model) if args.model else root / PATHS["model"],
-            params,
-            metrics_path=Path(args.metrics) if args.metrics else root / PATHS["metrics"],
-            plots_dir=Path(args.plots) if args.plots else root / PATHS["plots"],
-            misclassified_path=Path(args.misclassified) if args.misclassified else root / PATHS["misclassified"],
-            report_path=Path(args.classification_report) if args.classification_report
-            else root / PATHS["classification_report"],
-        )
-    except StanceError as exc:
-        if str(exc).startswith("evaluate."):
-            raise StanceError(f"{params_path}: {exc}") from None
-        raise
+        tracking.check_tracking_uri(uri, ml.connect_timeout)
+    result = evaluate(
+        Path(args.dataset) if args.dataset else root / PATHS["dataset"],
+        Path(args.model) if args.model else root / PATHS["model"],
+        params,
+        metrics_path=Path(args.metrics) if args.metrics else root / PATHS["metrics"],
+        plots_dir=Path(args.plots) if args.plots else root / PATHS["plots"],
+        misclassified_path=Path(args.misclassified) if args.misclassified else root / PATHS["misclassified"],
+        report_path=Path(args.classification_report) if args.classification_report
+        else root / PATHS["classification_report"],
+        train_report=train_report, trust_model=args.trust_model,
+    )
     m = result["metrics"]
     line = ", ".join(f"{name} {m[name]['macro_f1']['value']:.3f} [{m[name]['macro_f1']['ci_low']:.3f}, "
                      f"{m[name]['macro_f1']['ci_high']:.3f}]" for name in SYSTEMS)
-    print(f"stance evaluate: macro-F1 (mean of {m['cv']['n_seeds']} seeds, {m['cv']['ci']:.0%} article bootstrap): "
-          f"{line}", file=sys.stderr)
+    log.info(f"macro-F1 (mean of {m['cv']['n_seeds']} seeds, {m['cv']['ci']:.0%} article bootstrap): {line}")
     if use_mlflow:
-        train_report = Path(args.train_report) if args.train_report else root / PATHS["train_report"]
         from pipeline.registry import load_version_model
 
         dataset_path = Path(args.dataset) if args.dataset else root / PATHS["dataset"]
-        model_name = str(ml.get("registered_model", "sanctions-stance"))
+        model_name = ml.registered_model
         run = tracking.log_evaluation(
             uri, root=root, all_params=all_params, mlflow_params=ml, result=result,
             model_path=Path(args.model) if args.model else root / PATHS["model"],
@@ -591,28 +573,28 @@ def run_evaluate(args: argparse.Namespace) -> int:
             params_path=params_path,
             rescore=lambda champion: rescore(load_version_model(model_name, champion.version), dataset_path, params),
         )
-        print(f"stance evaluate: MLflow run {run['run_id']} ({run['run_name']}) in experiment {run['experiment']!r}; "
-              f"model {run['model_name']} version {run['version']} "
-              + (f"is @{run['alias']} ({run['reason']})" if run["promoted"]
-                 else f"is registered without @{run['alias']}: {run['reason']}"), file=sys.stderr)
+        log.info(f"MLflow run {run['run_id']} ({run['run_name']}) in experiment {run['experiment']!r}; "
+                 f"model {run['model_name']} version {run['version']} "
+                 + (f"is @{run['alias']} ({run['reason']})" if run["promoted"]
+                    else f"is registered without @{run['alias']}: {run['reason']}"))
     _write_mlflow_record(Path(args.model) if args.model else root / PATHS["model"], ml if use_mlflow else None)
     return 0
 
 
-def _write_mlflow_record(model_path: Path, mlflow_params: dict[str, Any] | None) -> None:
+def _write_mlflow_record(model_path: Path, mlflow_params: MlflowParams | None) -> None:
     """Write ``mlflow.json`` next to the model: what was logged, without run ids or paths.
 
     It is a cached (not git-tracked) DVC output of this stage, so a fresh clone lacks it and its
     first ``dvc repro`` re-runs ``evaluate`` and logs an MLflow run there too; its content is
     deterministic, so ``dvc.lock`` stays byte-identical.
     """
-    from pipeline.train import file_sha256
+    from pipeline.model import file_sha256
 
     record: dict[str, Any] = {"logged": mlflow_params is not None, "model_sha256": file_sha256(model_path)}
     if mlflow_params is not None:
         record.update({
-            "experiment": str(mlflow_params.get("experiment", "sanctions-stance")),
-            "registered_model": str(mlflow_params.get("registered_model", "sanctions-stance")),
-            "alias": str(mlflow_params.get("alias", "champion")),
+            "experiment": mlflow_params.experiment,
+            "registered_model": mlflow_params.registered_model,
+            "alias": mlflow_params.alias,
         })
     write_json_atomic(model_path.with_name("mlflow.json"), record)

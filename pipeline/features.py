@@ -28,9 +28,11 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from pipeline.config import StanceError
+from pipeline.params import CLASSIFIERS, CueFeatures, FeaturesParams, TrainParams, coerce, words
 
 __all__ = [
     "CLASSIFIERS",
@@ -46,9 +48,6 @@ __all__ = [
     "preprocess_cues",
     "word_list",
 ]
-
-#: Classifier names accepted by ``train.classifier``.
-CLASSIFIERS = ("logreg", "linearsvc", "sgd")
 
 #: Accepted values of ``train.features.cues.but_clause``.
 BUT_CLAUSE_MODES = ("none", "after", "upweight")
@@ -115,7 +114,8 @@ def cue_steps(cues: Sequence[str], negators: Sequence[str], contrast: Sequence[s
     -------
     steps : list of (name, callable)
         Apply in order. Every callable is ``functools.partial(re.sub, pattern, repl)`` with a
-        pattern *string* (skops cannot store compiled patterns); patterns ignore case and keep the input's case (lowercase afterwards).
+        pattern *string* (skops cannot store compiled patterns); patterns ignore case and keep the
+        input's case (lowercase afterwards).
     """
     cues, negators, contrast = (_words(v) for v in (cues, negators, contrast))
     if but_clause not in BUT_CLAUSE_MODES:
@@ -146,41 +146,24 @@ def cue_steps(cues: Sequence[str], negators: Sequence[str], contrast: Sequence[s
     return steps
 
 
-def word_list(cfg: dict[str, Any], key: str, where: str) -> list[str]:
+def word_list(cfg: Mapping[str, Any], key: str, where: str) -> list[str]:
     """``cfg[key]`` as a list of str: a YAML list of words, or one string of words separated by
-    spaces; StanceError naming ``where.key`` otherwise.
-
-    YAML 1.1 reads a bare ``no``/``yes``/``on``/``off`` list item as a boolean, and
-    ``dvc exp run -S`` rewrites params.yaml without the quotes, so lists that contain such
-    words (the negators) are better written as one string: ``not no never``.
-    """
-    value = cfg.get(key) or []
-    if isinstance(value, str):
-        return value.split()
-    if not isinstance(value, list):
-        raise StanceError(f"{where}.{key}: expected a list of words, got {value!r}")
-    for item in value:
-        if not isinstance(item, str):
-            hint = " (YAML reads a bare no/yes/on/off as a boolean: write the list as one string " \
-                "of words, e.g. 'not no never')" \
-                if isinstance(item, bool) else ""
-            raise StanceError(f"{where}.{key}: {item!r} is not a word{hint}")
-    return list(value)
+    spaces; StanceError naming ``where.key`` otherwise (see :func:`pipeline.params.words`)."""
+    return words(cfg.get(key), f"{where}.{key}")
 
 
-def _cue_config(cfg: dict[str, Any]) -> tuple[list[str], list[str], list[str], str]:
-    where = "train.features.cues"
-    return (word_list(cfg, "words", where), word_list(cfg, "negators", where),
-            word_list(cfg, "contrast", where), str(cfg.get("but_clause", "upweight")))
+def _cues(cfg: CueFeatures | Mapping[str, Any]) -> CueFeatures:
+    return coerce(CueFeatures, cfg, "train.features.cues")
 
 
-def preprocess_cues(text: str, cfg: dict[str, Any]) -> str:
+def preprocess_cues(text: str, cfg: CueFeatures | Mapping[str, Any]) -> str:
     """Apply the cue rewriting steps of ``train.features.cues`` (*cfg*) to one string.
 
     Example: ``"We will not ease sanctions"`` -> ``"we will  not_eas sanctions"`` (with the
     default cue list; lowercased at the end, like the vectorizer does). Used by tests.
     """
-    for _name, step in cue_steps(*_cue_config(cfg)):
+    c = _cues(cfg)
+    for _name, step in cue_steps(c.words, c.negators, c.contrast, c.but_clause):
         text = step(text)
     return text.lower()
 
@@ -196,12 +179,12 @@ def cue_vocabulary(cues: Sequence[str]) -> list[str]:
     return stems + [f"not_{s}" for s in stems]
 
 
-def build_cue_features(cfg: dict[str, Any]):
+def build_cue_features(cfg: CueFeatures | Mapping[str, Any]):
     """Cue-word counts as a scikit-learn Pipeline (input: iterable of str).
 
     Parameters
     ----------
-    cfg : dict
+    cfg : CueFeatures or mapping
         ``train.features.cues``: ``words``, ``negators``, ``contrast``, ``but_clause``,
         ``binary`` (bool: presence instead of counts).
 
@@ -217,32 +200,22 @@ def build_cue_features(cfg: dict[str, Any]):
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import FunctionTransformer
 
-    words, negators, contrast, but_clause = _cue_config(cfg)
+    c = _cues(cfg)
     steps = [(name, FunctionTransformer(functools.partial(map, fn)))
-             for name, fn in cue_steps(words, negators, contrast, but_clause)]
+             for name, fn in cue_steps(c.words, c.negators, c.contrast, c.but_clause)]
     steps.append(("materialise", FunctionTransformer(list)))
     steps.append(("count", CountVectorizer(
-        vocabulary=cue_vocabulary(words), lowercase=True, token_pattern=r"(?u)\b\w+\b",
-        binary=bool(cfg.get("binary", True)), dtype=np.float64)))
+        vocabulary=cue_vocabulary(c.words), lowercase=True, token_pattern=r"(?u)\b\w+\b",
+        binary=c.binary, dtype=np.float64)))
     return Pipeline(steps)
 
 
-def _ngram_range(value: Any, where: str) -> tuple[int, int]:
-    try:
-        lo, hi = (int(v) for v in value)
-    except (TypeError, ValueError):
-        raise StanceError(f"{where}: expected [min, max] n-gram sizes, got {value!r}") from None
-    if not 1 <= lo <= hi:
-        raise StanceError(f"{where}: need 1 <= min <= max, got {value!r}")
-    return lo, hi
-
-
-def build_features(cfg: dict[str, Any]):
+def build_features(cfg: FeaturesParams | Mapping[str, Any]):
     """The feature union of ``train.features`` (*cfg*).
 
     Parameters
     ----------
-    cfg : dict
+    cfg : FeaturesParams or mapping
         ``word`` (``ngram_range``, ``min_df``, ``max_df``, ``sublinear_tf``, ``max_features``),
         ``char`` (``enabled``, ``ngram_range``, ``min_df``, ``sublinear_tf``, ``max_features``),
         ``cues`` (``enabled``, ``weight``, see :func:`build_cue_features`).
@@ -255,30 +228,24 @@ def build_features(cfg: dict[str, Any]):
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import FeatureUnion
 
-    word = cfg.get("word") or {}
+    f = coerce(FeaturesParams, cfg, "train.features")
+    word, char, cues = f.word, f.char, f.cues
     blocks = [("word", TfidfVectorizer(
-        analyzer="word", lowercase=True,
-        ngram_range=_ngram_range(word.get("ngram_range", [1, 2]), "train.features.word.ngram_range"),
-        min_df=word.get("min_df", 1), max_df=word.get("max_df", 1.0),
-        sublinear_tf=bool(word.get("sublinear_tf", True)),
-        max_features=word.get("max_features")))]
+        analyzer="word", lowercase=True, ngram_range=tuple(word.ngram_range), min_df=word.min_df,
+        max_df=word.max_df, sublinear_tf=word.sublinear_tf, max_features=word.max_features))]
     weights = {"word": 1.0}
-    char = cfg.get("char") or {}
-    if char.get("enabled", False):
+    if char.enabled:
         blocks.append(("char", TfidfVectorizer(
-            analyzer="char_wb", lowercase=True,
-            ngram_range=_ngram_range(char.get("ngram_range", [2, 5]), "train.features.char.ngram_range"),
-            min_df=char.get("min_df", 1), sublinear_tf=bool(char.get("sublinear_tf", True)),
-            max_features=char.get("max_features"))))
-        weights["char"] = float(char.get("weight", 1.0))
-    cues = cfg.get("cues") or {}
-    if cues.get("enabled", False):
+            analyzer="char_wb", lowercase=True, ngram_range=tuple(char.ngram_range), min_df=char.min_df,
+            sublinear_tf=char.sublinear_tf, max_features=char.max_features)))
+        weights["char"] = char.weight
+    if cues.enabled:
         blocks.append(("cues", build_cue_features(cues)))
-        weights["cues"] = float(cues.get("weight", 1.0))
+        weights["cues"] = cues.weight
     return FeatureUnion(blocks, transformer_weights=weights)
 
 
-def build_classifier(params: dict[str, Any]):
+def build_classifier(params: TrainParams | Mapping[str, Any]):
     """The linear classifier named by ``train.classifier``.
 
     ``logreg`` -> LogisticRegression (lbfgs); ``linearsvc`` -> LinearSVC wrapped in
@@ -288,7 +255,7 @@ def build_classifier(params: dict[str, Any]):
 
     Parameters
     ----------
-    params : dict
+    params : TrainParams or mapping
         The ``train`` section: ``classifier``, ``C``, ``alpha``, ``class_weight``, ``max_iter``,
         ``calibration_folds``, ``sgd_loss``, ``seed``.
     """
@@ -296,36 +263,24 @@ def build_classifier(params: dict[str, Any]):
     from sklearn.linear_model import LogisticRegression, SGDClassifier
     from sklearn.svm import LinearSVC
 
-    name = params.get("classifier", "logreg")
-    class_weight = params.get("class_weight", "balanced")
-    if class_weight not in (None, "balanced"):
-        raise StanceError(f"train.class_weight: expected balanced or null, got {class_weight!r}")
-    seed = int(params.get("seed", 0))
-    max_iter = int(params.get("max_iter", 5000))
-    if name == "logreg":
-        return LogisticRegression(C=float(params.get("C", 1.0)), class_weight=class_weight,
-                                  max_iter=max_iter, random_state=seed)
-    if name == "linearsvc":
-        svc = LinearSVC(C=float(params.get("C", 1.0)), class_weight=class_weight,
-                        max_iter=max_iter, random_state=seed)
-        return CalibratedClassifierCV(svc, method="sigmoid", cv=int(params.get("calibration_folds", 3)))
-    if name == "sgd":
-        loss = params.get("sgd_loss", "log_loss")
-        if loss not in ("log_loss", "modified_huber"):
-            raise StanceError(f"train.sgd_loss: must be log_loss or modified_huber (they give "
-                              f"predict_proba), got {loss!r}")
-        return SGDClassifier(loss=loss, alpha=float(params.get("alpha", 1e-4)), class_weight=class_weight,
-                             max_iter=max_iter, tol=1e-4, random_state=seed)
-    raise StanceError(f"train.classifier: unknown classifier {name!r}; choose one of {', '.join(CLASSIFIERS)}")
+    p = coerce(TrainParams, params, "train")
+    if p.classifier == "logreg":
+        return LogisticRegression(C=p.C, class_weight=p.class_weight, max_iter=p.max_iter, random_state=p.seed)
+    if p.classifier == "linearsvc":
+        svc = LinearSVC(C=p.C, class_weight=p.class_weight, max_iter=p.max_iter, random_state=p.seed)
+        return CalibratedClassifierCV(svc, method="sigmoid", cv=p.calibration_folds)
+    return SGDClassifier(loss=p.sgd_loss, alpha=p.alpha, class_weight=p.class_weight,
+                         max_iter=p.max_iter, tol=1e-4, random_state=p.seed)
 
 
-def build_pipeline(params: dict[str, Any]):
+def build_pipeline(params: TrainParams | Mapping[str, Any]):
     """Unfitted model: ``Pipeline([("features", FeatureUnion), ("clf", classifier)])``.
 
     Parameters
     ----------
-    params : dict
-        The ``train`` section of ``params.yaml`` (grid overrides already applied).
+    params : TrainParams or mapping
+        The ``train`` section of ``params.yaml`` (grid overrides already applied); a mapping is
+        validated by :mod:`pipeline.params`.
 
     Returns
     -------
@@ -335,8 +290,8 @@ def build_pipeline(params: dict[str, Any]):
     """
     from sklearn.pipeline import Pipeline
 
-    return Pipeline([("features", build_features(params.get("features") or {})),
-                     ("clf", build_classifier(params))])
+    p = coerce(TrainParams, params, "train")
+    return Pipeline([("features", build_features(p.features)), ("clf", build_classifier(p))])
 
 
 def lexicon_predict(texts: Iterable[str], support: Sequence[str], oppose: Sequence[str],

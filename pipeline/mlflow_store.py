@@ -9,14 +9,16 @@ second and never creates a database. Other stores are asked through the MLflow c
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
-import sys
 from pathlib import Path
 from typing import Any
 
 from pipeline.config import PATHS, StanceError
 from pipeline.tracking import _sqlite_path, check_tracking_uri, resolve_tracking_uri
+
+log = logging.getLogger("stance")
 
 __all__ = [
     "STORE_CHECK_TEXT",
@@ -75,8 +77,8 @@ def close_dead_runs(client, experiment_id: str) -> list[str]:
             continue
         client.set_tag(run.info.run_id, "stance.closed_because", f"process {tags['stance.pid']} on {host} is gone")
         client.set_terminated(run.info.run_id, status="KILLED")
-        print(f"stance: MLflow run {run.info.run_id} was left RUNNING by process {tags['stance.pid']}, which is "
-              f"gone: marked KILLED", file=sys.stderr)
+        log.warning(f"MLflow run {run.info.run_id} was left RUNNING by process {tags['stance.pid']}, which is "
+                    f"gone: marked KILLED")
         closed.append(run.info.run_id)
     return closed
 
@@ -173,18 +175,16 @@ def check_store(record_path: Path, out_path: Path, uri: str, timeout: float = 3.
                 check_tracking_uri(uri, timeout)
                 gaps = store_gaps(uri, record)
             except StanceError as exc:
-                print(f"stance check-store: warning: cannot check the MLflow store: {exc}", file=sys.stderr)
+                log.warning(f"warning: cannot check the MLflow store: {exc}")
             except Exception as exc:  # the store answered strangely: report, change nothing
                 first = (str(exc).splitlines() or [""])[0][:300]
-                print(f"stance check-store: warning: cannot check the MLflow store {uri}: {type(exc).__name__}: "
-                      f"{first}", file=sys.stderr)
+                log.warning(f"warning: cannot check the MLflow store {uri}: {type(exc).__name__}: {first}")
         if gaps:
             record_path.unlink()
             what = gaps[0] if len(gaps) == 1 else ", ".join(gaps[:-1]) + " and " + gaps[-1]
-            print(f"stance check-store: the MLflow store {uri} lacks {what} of the model "
-                  f"{str(record.get('model_sha256', ''))[:12]}...: removed {record_path.name}, so `dvc repro` "
-                  f"re-runs evaluate, which logs them again", file=sys.stderr)
-    from pipeline.config import write_json_atomic
+            log.info(f"the MLflow store {uri} lacks {what} of the model {str(record.get('model_sha256', ''))[:12]}...: "
+                     f"removed {record_path.name}, so `dvc repro` re-runs evaluate, which logs them again")
+    from pipeline.data import write_json_atomic
 
     write_json_atomic(out_path, STORE_CHECK_TEXT)
     return gaps

@@ -14,16 +14,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from pipeline.config import PATHS, StanceError
+
+log = logging.getLogger("stance")
 
 __all__ = [
     "EXAMPLE_TEXTS",
     "MODEL_ARTIFACT",
-    "SKOPS_ALLOWED",
     "add_promote_arguments",
     "alias_version",
     "champion_decision",
@@ -37,10 +40,6 @@ __all__ = [
 
 #: Name of the logged model inside a run.
 MODEL_ARTIFACT = "model"
-#: Non-scikit-learn types the logged model may contain, trusted when the served model loads its
-#: skops file: ``functools.partial(re.sub, "pattern", "repl")``, ``map``, ``list``,
-#: ``operator.itemgetter``. Anything else is refused (see :func:`skops_trusted_types`).
-SKOPS_ALLOWED = ("functools.partial", "operator.itemgetter", "re.sub", "builtins.map", "builtins.list")
 #: Example input logged with the model (invented sentences, not training data or labels).
 EXAMPLE_TEXTS = (
     "The Security Council decided to tighten the sanctions on the DPRK.",
@@ -49,22 +48,12 @@ EXAMPLE_TEXTS = (
 
 
 def skops_trusted_types(model) -> list[str]:
-    """Types of *model* that skops does not trust by default; each must be in :data:`SKOPS_ALLOWED`
-    or belong to scikit-learn (e.g. ``sklearn.calibration._SigmoidCalibration``).
+    """Types of *model* that skops does not trust by default (see :func:`pipeline.model.skops_types`);
+    stored in the logged model's config, so the served model loads its skops file without
+    arbitrary-code unpickling."""
+    from pipeline.model import skops_types
 
-    Returns
-    -------
-    types : sorted list of str
-        Stored in the logged model's config, so the served model loads the skops file without
-        arbitrary-code unpickling.
-    """
-    import skops.io as sio
-
-    found = sorted(sio.get_untrusted_types(data=sio.dumps(model)))
-    unexpected = [t for t in found if t not in SKOPS_ALLOWED and not t.startswith("sklearn.")]
-    if unexpected:
-        raise StanceError(f"the model contains types that are not allowed in the MLflow model: {unexpected}")
-    return found
+    return skops_types(model)
 
 
 def _requirements() -> list[str]:
@@ -79,10 +68,11 @@ def _requirements() -> list[str]:
     return reqs
 
 
-def log_registered_model(model_path: str | os.PathLike, name: str, client, *, alias: str | None = None,
+def log_registered_model(model, name: str, client, *, alias: str | None = None,
                          tags: dict[str, str] | None = None) -> str:
-    """Log the joblib model to the active run as the pyfunc model of :mod:`pipeline.serving`
-    and register it as *name*; point *alias* at it if given.
+    """Log *model* (a fitted estimator, or a path loaded by :func:`pipeline.model.load_model`) to
+    the active run as the pyfunc model of :mod:`pipeline.serving` and register it as *name*;
+    point *alias* at it if given.
 
     The logged model answers a DataFrame with a ``text`` column with ``label`` and one score
     column per class (signature and input example included); the scikit-learn pipeline is an
@@ -96,18 +86,18 @@ def log_registered_model(model_path: str | os.PathLike, name: str, client, *, al
     """
     import tempfile
 
-    import joblib
-    import pandas as pd
-    import skops.io as sio
-
     import mlflow
     import mlflow.pyfunc
+    import pandas as pd
+    import skops.io as sio
     from mlflow.models import infer_signature
 
-    from pipeline import LABELS
+    from pipeline.data import LABELS
+    from pipeline.model import load_model
     from pipeline.serving import ARTIFACT, score_frame
 
-    model = joblib.load(model_path)
+    if isinstance(model, (str, os.PathLike)):
+        model = load_model(model)
     example = pd.DataFrame({"text": list(EXAMPLE_TEXTS)})
     signature = infer_signature(example, score_frame(model, list(EXAMPLE_TEXTS), list(LABELS)))
     config = {"labels": list(LABELS), "skops_trusted_types": skops_trusted_types(model)}
@@ -254,19 +244,19 @@ def add_promote_arguments(parser) -> None:
 
 def run_promote(args) -> int:
     """Entry point of ``stance promote``."""
-    from pipeline.config import load_params, repo_root
+    from pipeline.config import repo_root
+    from pipeline.params import MlflowParams, load_section
     from pipeline.tracking import check_tracking_uri, resolve_tracking_uri
 
     root = repo_root()
     params_path = Path(args.params) if args.params else root / PATHS["params"]
-    ml = (load_params(params_path).get("mlflow") or {}) if params_path.is_file() else {}
-    name = str(ml.get("registered_model", "sanctions-stance"))
-    alias = args.alias or str(ml.get("alias", "champion"))
+    ml = load_section("mlflow", params_path) if params_path.is_file() else MlflowParams()
+    alias = args.alias or ml.alias
     if not str(args.version).isdigit():
         raise StanceError(f"version must be a model version number, got {args.version!r}")
     uri = resolve_tracking_uri(args.tracking_uri, root)
-    check_tracking_uri(uri, float(ml.get("connect_timeout", 3)))
-    old = promote(uri, name, alias, str(int(args.version)))
-    print(f"stance promote: {name} version {int(args.version)} is now @{alias}"
-          + (f" (was version {old})" if old else ""))
+    check_tracking_uri(uri, ml.connect_timeout)
+    old = promote(uri, ml.registered_model, alias, str(int(args.version)))
+    log.info(f"{ml.registered_model} version {int(args.version)} is now @{alias}"
+             + (f" (was version {old})" if old else ""))
     return 0

@@ -33,10 +33,13 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from pipeline.config import PATHS, StanceError
+from pipeline.model import file_sha256
+from pipeline.params import MlflowParams, coerce
 
 __all__ = [
     "EXPERIMENT_DESCRIPTION",
@@ -368,9 +371,8 @@ def run_description(name: str, metrics: dict[str, Any], selected: dict[str, Any]
 def log_dataset(dataset_path: str | os.PathLike, sha256: str) -> None:
     """Log the training data as an MLflow dataset input (context ``training``, tags ``sha256``
     and ``path``) of the active run: the run's Datasets panel shows it with its schema."""
-    import pandas as pd
-
     import mlflow
+    import pandas as pd
 
     path = Path(dataset_path)
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
@@ -486,14 +488,14 @@ def _log_artifacts(paths: dict[str, Any], train_report_path: Path | None, params
     mlflow.log_artifact(str(params_path), artifact_path="params")
 
 
-def _register(client, model_path: Path, name: str, alias: str, score: float, key: str, tags: dict[str, str],
+def _register(client, model: Any, name: str, alias: str, score: float, key: str, tags: dict[str, str],
               rescore: Callable[[Any], float] | None) -> tuple[str, bool, str]:
     """Register the model of the active run; move *alias* if :func:`champion_decision` allows.
     Returns ``(version, promoted, reason)``."""
     from pipeline.registry import alias_version, champion_decision, log_registered_model
 
     champion = alias_version(client, name, alias)
-    version = log_registered_model(model_path, name, client, tags={
+    version = log_registered_model(model, name, client, tags={
         "macro_f1": repr(score), "evaluation_key": key, "data_sha256": tags["data_sha256"],
         "model_sha256": tags["model_sha256"]})
     promoted, reason = champion_decision(champion, score, key, alias, rescore)
@@ -503,7 +505,7 @@ def _register(client, model_path: Path, name: str, alias: str, score: float, key
     return version, promoted, reason
 
 
-def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_params: dict[str, Any],
+def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_params: MlflowParams | dict[str, Any],
                    result: dict[str, Any], model_path: Path, dataset_path: Path,
                    train_report_path: Path | None, params_path: Path,
                    rescore: Callable[[Any], float] | None = None) -> dict[str, Any]:
@@ -546,23 +548,22 @@ def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_p
     StanceError
         Any MLflow failure, with the URI in the message.
     """
-    from pipeline.mlflow_store import close_dead_runs
-    from pipeline.registry import evaluation_key
-    from pipeline.train import file_sha256
-
     import mlflow
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
-    experiment = str(mlflow_params.get("experiment", "sanctions-stance"))
-    name = str(mlflow_params.get("registered_model", "sanctions-stance"))
-    alias = str(mlflow_params.get("alias", "champion"))
+    from pipeline.mlflow_store import close_dead_runs
+    from pipeline.params import EvaluateParams, to_dict
+    from pipeline.registry import evaluation_key
+
+    ml = coerce(MlflowParams, mlflow_params, "mlflow")
+    experiment, name, alias = ml.experiment, ml.registered_model, ml.alias
     metrics = result["metrics"]
     train_report = json.loads(train_report_path.read_text(encoding="utf-8")) if train_report_path else None
     trained = (train_report or {}).get("effective_params") or all_params.get("train") or {}
     selected = (train_report or {}).get("best_params", {})
     data_sha = file_sha256(dataset_path)
-    key = evaluation_key(data_sha, all_params.get("evaluate") or {})
+    key = evaluation_key(data_sha, to_dict(coerce(EvaluateParams, all_params.get("evaluate"), "evaluate")))
     title = run_name(trained)
     score = float(metric_items(metrics).get("macro_f1", float("nan")))
     params = {k: _param_value(v) for k, v in flatten(all_params).items()}
@@ -581,7 +582,8 @@ def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_p
             _log_metrics(metrics, result, train_report)
             log_dataset(dataset_path, data_sha)
             _log_artifacts(result["paths"], train_report_path, params_path)
-            version, promoted, reason = _register(client, model_path, name, alias, score, key, tags, rescore)
+            version, promoted, reason = _register(client, result.get("model", model_path), name, alias, score, key,
+                                                  tags, rescore)
             client.update_model_version(name, version, description=_version_description(
                 title, metrics, data_sha, selected, all_params, reason))
             mlflow.set_tags({"champion": "true" if promoted else "false", "champion_reason": reason,

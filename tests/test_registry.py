@@ -124,7 +124,7 @@ def test_worse_model_does_not_take_the_alias_and_promote_moves_it(project, tmp_p
 
     # by hand
     assert main(["promote", "2", "--params", str(base / "good.yaml")]) == 0
-    assert capsys.readouterr().out == "stance promote: sanctions-stance version 2 is now @champion (was version 3)\n"
+    assert capsys.readouterr().err == "stance promote: sanctions-stance version 2 is now @champion (was version 3)\n"
     champion = client.get_model_version_by_alias("sanctions-stance", "champion")
     assert str(champion.version) == "2" and champion.tags["champion_reason"].startswith("promoted by hand")
     assert main(["promote", "9", "--params", str(base / "good.yaml")]) == 2
@@ -133,8 +133,9 @@ def test_worse_model_does_not_take_the_alias_and_promote_moves_it(project, tmp_p
     assert "version must be a model version number, got 'two'" in capsys.readouterr().err
 
     # new data: the champion (version 2, the weak model) is re-scored on the new evaluation
-    from pipeline.evaluate import rescore
     import joblib
+
+    from pipeline.evaluate import rescore
 
     fewer = dict(list(ARTICLES.items())[:-1])
     new_data = write_dataset(base / "dataset-fewer.csv", fewer)
@@ -179,7 +180,7 @@ def test_runs_left_running_by_a_killed_process_are_closed(project, tmp_path, mon
     assert main(["evaluate", *eval_args(base, "good", dataset)]) == 0
     err = capsys.readouterr().err
     pid = client.get_run(dead).data.tags["stance.pid"]
-    assert f"stance: MLflow run {dead} was left RUNNING by process {pid}, which is gone: marked KILLED" in err
+    assert f"stance evaluate: MLflow run {dead} was left RUNNING by process {pid}, which is gone: marked KILLED" in err
     assert client.get_run(dead).info.status == "KILLED"
     assert client.get_run(dead).data.tags["stance.closed_because"].startswith(f"process {pid} on ")
     for run_id in (live, foreign, untagged):

@@ -94,7 +94,8 @@ def test_http_server_must_answer_like_mlflow(health, api, ok):
         if ok:
             check_tracking_uri(uri, timeout=2)
         else:
-            with pytest.raises(StanceError, match=rf"{uri}: does not look like an MLflow tracking server \(HTTP {health}"):
+            match = rf"{uri}: does not look like an MLflow tracking server \(HTTP {health}"
+            with pytest.raises(StanceError, match=match):
                 check_tracking_uri(uri, timeout=2)
     finally:
         server.shutdown()
@@ -188,8 +189,8 @@ def test_skops_types_are_checked():
 
 
 def test_importing_stage_modules_does_not_import_mlflow():
-    code = ("import sys, pipeline.tracking, pipeline.registry, pipeline.mlflow_store, pipeline.evaluate, pipeline.train, "
-            "pipeline.features; "
+    code = ("import sys, pipeline.tracking, pipeline.registry, pipeline.mlflow_store, pipeline.evaluate, "
+            "pipeline.train, pipeline.features; "
             "print(sorted(m for m in ('mlflow', 'sklearn', 'pandas', 'dvc') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
@@ -211,8 +212,9 @@ def test_bad_tracking_uri_fails_before_evaluating(tmp_path, monkeypatch, capsys)
     assert not (tmp_path / "m.json").exists()  # failed before the (long) cross-validation
 
 
-@pytest.mark.parametrize("uri, message", [("http://[::1", "Invalid IPv6 URL"),
-                                          ("http://127.0.0.1:port", "Port could not be cast to integer value as 'port'")])
+@pytest.mark.parametrize("uri, message", [
+    ("http://[::1", "Invalid IPv6 URL"),
+    ("http://127.0.0.1:port", "Port could not be cast to integer value as 'port'")])
 def test_malformed_tracking_uri_is_one_line(tmp_path, monkeypatch, capsys, uri, message):
     dataset = write_dataset(tmp_path / "dataset.csv")
     params_path = write_params(tmp_path / "params.yaml", small_params())
