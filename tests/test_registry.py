@@ -271,3 +271,16 @@ def test_check_store_command_is_cheap_and_never_creates_a_store(tmp_path):
     assert not record.exists() and not (tmp_path / "mlflow.db").exists()
     assert json.loads((tmp_path / "models" / "mlflow_store.json").read_text()) == \
         {"checked": "models/mlflow.json against the MLflow store (run, model version, alias)"}
+
+
+@pytest.mark.slow
+def test_rescore_reproduces_the_evaluated_macro_f1(project):
+    """Re-scoring a model on the same data and folds gives metrics.json's model.macro_f1.value."""
+    import joblib
+
+    from pipeline.evaluate import rescore
+
+    base = project["base"]
+    for name in ("good", "weak"):
+        score = rescore(joblib.load(base / f"{name}.joblib"), project["dataset"], small_params()["evaluate"])
+        assert score == project[name]
