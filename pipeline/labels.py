@@ -30,6 +30,7 @@ import csv
 import logging
 import os
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,8 @@ log = logging.getLogger("stance")
 
 
 _MAX_ERRORS = 5  # problems listed in one error message before "... and N more"
+#: Orphan labels listed (in file order) in the dataset report and on stderr; the rest are counted.
+MAX_ORPHANS_LISTED = 20
 
 
 # --------------------------------------------------------------------------------------------
@@ -562,8 +565,10 @@ def build_dataset(sentences_path: str | os.PathLike, labels_path: str | os.PathL
         Unlabeled sentences, keys :data:`QUEUE_COLUMNS`, same order.
     report : dict
         Counts (``sentences, label_rows, labeled, labeled_by_id, per_label, unlabeled, orphans,
-        reattached, orphans_unresolved, duplicates_agreeing, blank_labels``) and the list of
-        ``orphans`` (line, sentence_id, label, status, text). JSON-serialisable, deterministic.
+        reattached, orphans_unresolved, duplicates_agreeing, blank_labels``), the orphans' counts
+        per status (``orphan_status``) and the first :data:`MAX_ORPHANS_LISTED` of them in file
+        order (``orphan_details``: line, sentence_id, label, status, text; how many more in
+        ``orphan_details_omitted``). JSON-serialisable, deterministic, bounded in size.
     """
     sentences = read_sentences(sentences_path)
     label_file = read_labels(labels_path)
@@ -594,10 +599,12 @@ def build_dataset(sentences_path: str | os.PathLike, labels_path: str | os.PathL
         "duplicates_agreeing": label_file.duplicates_agreeing,
         "blank_labels": label_file.blank,
         "reattach_by_text": bool(reattach_by_text),
+        "orphan_status": {st: n for st, n in sorted(Counter(o["status"] for o in joined.orphans).items())},
+        "orphan_details_omitted": max(len(joined.orphans) - MAX_ORPHANS_LISTED, 0),
         "orphan_details": [
             {"line": o["line"], "sentence_id": o["sentence_id"], "label": o["label"],
              "status": o["status"], "new_sentence_id": o.get("new_sentence_id", ""), "text": o["text"]}
-            for o in joined.orphans
+            for o in joined.orphans[:MAX_ORPHANS_LISTED]
         ],
     }
     return dataset, queue, report
@@ -637,4 +644,8 @@ def run_dataset(args: argparse.Namespace) -> int:
             where = f" -> {o['new_sentence_id']}" if o["new_sentence_id"] else ""
             log.info(f"  {args.labels}, line {o['line']}: {o['sentence_id']} ({o['label']}): "
                      f"{o['status']}{where}: {_short(o['text'])}", extra={"plain": True})
+        if report["orphan_details_omitted"]:
+            counts = ", ".join(f"{n} {st}" for st, n in report["orphan_status"].items())
+            log.info(f"  ... and {report['orphan_details_omitted']} more ({counts} in all; the first "
+                     f"{MAX_ORPHANS_LISTED} are listed in {args.report})", extra={"plain": True})
     return 0
