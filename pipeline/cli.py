@@ -23,6 +23,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "dataset": ("pipeline.labels", "join hand labels onto sentences, validate, write the queue (DVC stage)"),
     "train": ("pipeline.train", "select and fit the TF-IDF stance classifier (DVC stage)"),
     "evaluate": ("pipeline.evaluate", "grouped cross-validation, baselines, plots, MLflow run (DVC stage)"),
+    "check-store": ("pipeline.mlflow_store", "re-log the run, model and alias a lost MLflow store lacks (DVC stage)"),
+    "promote": ("pipeline.registry", "point the MLflow alias (champion) at a model version by hand"),
     "predict": ("pipeline.predict", "label new sentences, files or whole articles with the saved model"),
     "label": ("pipeline.labeler", "label sentences interactively in the terminal (or --set one)"),
     "agreement": ("pipeline.agreement", "inter-annotator agreement between two label files"),

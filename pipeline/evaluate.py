@@ -45,6 +45,7 @@ __all__ = [
     "interpolated_pr_curves",
     "load_model",
     "oof_predictions",
+    "rescore",
     "run_evaluate",
     "scores_from_confusion",
     "summarize",
@@ -488,6 +489,24 @@ def evaluate(dataset_path: str | Path, model_path: str | Path, params: EvaluateP
     return {"metrics": metrics, "fold_scores": folds, "paths": paths, "n_splits": oof["n_splits"], "model": model}
 
 
+def rescore(template, dataset_path: str | Path, params: EvaluateParams | dict[str, Any]) -> float:
+    """Macro-F1 of an unfitted copy of *template* on the evaluation of :func:`evaluate` (same
+    data, seeds and folds; mean over seeds, like ``metrics.json``'s ``model.macro_f1.value``).
+    Used to compare a new model with a champion that was evaluated on other data."""
+    from sklearn.base import clone
+
+    from pipeline.train import load_dataset, single_threaded_blas
+
+    p = coerce(EvaluateParams, params, "evaluate")
+    df = load_dataset(dataset_path)
+    labels, groups = df["label"].tolist(), df["article_id"].tolist()
+    with single_threaded_blas():
+        oof = oof_predictions(clone(template), df["text"].tolist(), labels, groups, p.seeds, p.cv_folds,
+                              n_jobs=p.n_jobs)
+    cm, _ = confusion_by_article(labels, oof["model"], groups)
+    return round(float(scores_from_confusion(cm.sum(axis=1))["macro_f1"].mean()), _ROUND)
+
+
 # --------------------------------------------------------------------------- CLI
 
 def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
@@ -542,15 +561,22 @@ def run_evaluate(args: argparse.Namespace) -> int:
                      f"{m[name]['macro_f1']['ci_high']:.3f}]" for name in SYSTEMS)
     log.info(f"macro-F1 (mean of {m['cv']['n_seeds']} seeds, {m['cv']['ci']:.0%} article bootstrap): {line}")
     if use_mlflow:
+        from pipeline.registry import load_version_model
+
+        dataset_path = Path(args.dataset) if args.dataset else root / PATHS["dataset"]
+        model_name = ml.registered_model
         run = tracking.log_evaluation(
             uri, root=root, all_params=all_params, mlflow_params=ml, result=result,
             model_path=Path(args.model) if args.model else root / PATHS["model"],
-            dataset_path=Path(args.dataset) if args.dataset else root / PATHS["dataset"],
+            dataset_path=dataset_path,
             train_report_path=train_report if train_report.is_file() else None,
             params_path=params_path,
+            rescore=lambda champion: rescore(load_version_model(model_name, champion.version), dataset_path, params),
         )
-        log.info(f"MLflow run {run['run_id']} in experiment {run['experiment']!r}; "
-                 f"model {run['model_name']} version {run['version']} is @{run['alias']}")
+        log.info(f"MLflow run {run['run_id']} ({run['run_name']}) in experiment {run['experiment']!r}; "
+                 f"model {run['model_name']} version {run['version']} "
+                 + (f"is @{run['alias']} ({run['reason']})" if run["promoted"]
+                    else f"is registered without @{run['alias']}: {run['reason']}"))
     _write_mlflow_record(Path(args.model) if args.model else root / PATHS["model"], ml if use_mlflow else None)
     return 0
 

@@ -6,7 +6,7 @@ Keys (one key, no Enter needed on a terminal)::
     k  skip (leave unlabeled for now)
     u  undo the last answer or skip of this session (the row is restored and saved)
     q  quit (Ctrl-D and Ctrl-C also quit; every answer is already saved)
-    ?  show the key legend again
+    ?  show the key legend again, then the current sentence
 
 When standard input is not a terminal (a pipe or a file), one answer is read per line: the
 key letter, or the full word (``support``, ``oppose``, ``neutral``, ``skip``, ``undo``,
@@ -343,6 +343,7 @@ def run_session(sentences: SentenceTable, labels_path: str | os.PathLike, queue:
             continue
         if key == HELP:
             say(HELP_TEXT)
+            show = True  # then the current sentence again, so the answer that follows has its context
             continue
         if key == UNDO:
             j = _undo(history, labels_path, stats, say)

@@ -18,7 +18,10 @@ Import (``stance import-labels EXPORT.json``) reads Label Studio's JSON export: 
 tasks, each ``{"id", "data": {... "sentence_id" ...}, "annotations": [{"result": [{"type":
 "choices", "from_name": "stance", "to_name": "text", "value": {"choices": ["oppose"]}}],
 "was_cancelled": false, ...}], ...}`` (the older key ``completions`` is read like
-``annotations``; cancelled annotations are ignored). The JSON-MIN export (flat records with
+``annotations``; cancelled annotations are ignored; only results whose ``from_name`` is the
+stance control are read -- ``stance``, or the one named in ``--config`` -- so extra controls
+such as a confidence rating are ignored; an annotation marked ``ground_truth`` wins over
+disagreeing ones). The JSON-MIN export (flat records with
 ``sentence_id`` and ``stance`` keys) is accepted too. Every value is validated (unknown choice,
 missing sentence_id, malformed JSON -> error naming file, task and value; nothing is written).
 Labels are then merged into the labels file in one atomic rewrite: new sentences appended,
@@ -73,6 +76,51 @@ def label_config() -> str:
 
 
 LABEL_CONFIG = label_config()
+
+
+def control_from_config(xml_text: str, where: str = "labeling config") -> str:
+    """Name of the stance control in a Label Studio labeling config (XML).
+
+    The control is the ``Choices`` element whose ``Choice`` values are exactly the labels
+    (``support``, ``oppose``, ``neutral``); its ``name`` is the ``from_name`` of every result
+    it produces in an export. Other controls (e.g. a ``confidence`` Choices) are ignored.
+
+    Raises
+    ------
+    StanceError
+        Not XML, no such control, or several of them.
+    """
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.fromstring(xml_text)
+    except ET.ParseError as exc:
+        raise StanceError(f"{where}: not a Label Studio labeling config (invalid XML: {exc})") from None
+    found = []
+    for el in root.iter("Choices"):
+        values = {c.get("value") for c in el.iter("Choice")}
+        if values == set(LABELS) and el.get("name"):
+            found.append(el.get("name"))
+    if not found:
+        raise StanceError(f"{where}: no Choices control with exactly the choices {', '.join(LABELS)}")
+    if len(found) > 1:
+        raise StanceError(f"{where}: several Choices controls with the stance labels ({', '.join(found)})")
+    return found[0]
+
+
+def read_control(config_path: str | os.PathLike | None) -> str:
+    """Control name from the labeling config file *config_path* (``None``: the project's own
+    config, control ``stance``)."""
+    if config_path is None:
+        return CONTROL_NAME
+    p = Path(config_path)
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise StanceError(f"{p}: cannot read the labeling config ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise StanceError(f"{p}: not UTF-8 text (byte offset {exc.start})") from None
+    return control_from_config(text, str(p))
 
 
 # --------------------------------------------------------------------------------------------
@@ -188,8 +236,13 @@ def run_export_queue(args: argparse.Namespace) -> int:
 # Import
 # --------------------------------------------------------------------------------------------
 
-def _choices_of(where: str, result: object) -> list[str]:
-    """Choice values in one annotation's ``result`` list (validated)."""
+def _choices_of(where: str, result: object, control: str = CONTROL_NAME,
+                others: set[str] | None = None) -> list[str]:
+    """Choice values of the control *control* in one annotation's ``result`` list (validated).
+
+    Results of other controls (another ``from_name``) are skipped and their names added to
+    *others*; a result without ``from_name`` counts as the stance control.
+    """
     if not isinstance(result, list):
         raise StanceError(f"{where}: 'result' must be a list, got {type(result).__name__}")
     found: list[str] = []
@@ -197,6 +250,10 @@ def _choices_of(where: str, result: object) -> list[str]:
         if not isinstance(region, dict):
             raise StanceError(f"{where}, result {k}: expected an object, got {region!r}")
         if region.get("type", "choices") != "choices":
+            continue
+        if region.get("from_name", control) != control:
+            if others is not None:
+                others.add(str(region.get("from_name")))
             continue
         value = region.get("value")
         if not isinstance(value, dict) or "choices" not in value:
@@ -212,29 +269,47 @@ def _choices_of(where: str, result: object) -> list[str]:
     return found
 
 
-def parse_export(path: str | os.PathLike) -> list[dict]:
+def _looks_tabular(path: Path, text: str) -> bool:
+    """A CSV or TSV export (by extension, or a first line of comma/tab-separated names)."""
+    if path.suffix.lower() in (".csv", ".tsv"):
+        return True
+    first = text.lstrip().split("\n", 1)[0]
+    return bool(first) and first[0] not in "[{" and ("," in first or "\t" in first)
+
+
+def parse_export(path: str | os.PathLike, control: str = CONTROL_NAME) -> list[dict]:
     """Read a Label Studio JSON (or JSON-MIN) export.
+
+    Only results of the Choices control *control* (``from_name``; see :func:`read_control`)
+    are read; other controls are ignored. An annotation marked ``ground_truth`` wins over the
+    task's other annotations.
 
     Parameters
     ----------
     path : str or path-like
+    control : name of the stance Choices control
 
     Returns
     -------
     list of dict
         One per task: ``{"task": int (1-based position in the file), "task_id", "sentence_id",
-        "text", "labels": list of str}`` where *labels* holds one label per non-cancelled
-        annotation that chose something (empty when unannotated).
+        "text", "labels": list of str, "ground_truth": bool}`` where *labels* holds one label
+        per non-cancelled annotation that chose something (empty when unannotated), or only
+        those of the ground-truth annotations when there are any (``ground_truth`` True).
 
     Raises
     ------
     StanceError
-        Unreadable or invalid JSON (with line and column), not a list of tasks, a task without
-        ``data.sentence_id``, an unknown choice, or several choices in one annotation.
+        Unreadable or invalid JSON (with line and column; a CSV/TSV export is named as such),
+        not a list of tasks, a task without ``data.sentence_id``, an unknown choice, several
+        choices in one annotation, or annotations that never use the control *control*.
     """
     p = Path(path)
     tasks = _read_json_list(p)
     out = []
+    # other controls seen (from_names / JSON-MIN fields), whether the stance control is used
+    # anywhere, whether anything was annotated at all
+    seen: dict = {"others": set(), "used": False, "annotated": False}
     for n, task in enumerate(tasks, start=1):
         where = f"{p}, task {n}"
         if not isinstance(task, dict):
@@ -251,10 +326,18 @@ def parse_export(path: str | os.PathLike) -> list[dict]:
                               f"tasks must come from `stance export-queue`")
         sid = sid.strip()
         where += f" sentence_id {sid}"
-        labels = _minimal_labels(task, where) if minimal else _annotation_labels(task, where)
+        if minimal:
+            labels, truth = _minimal_labels(task, where, control, seen), []
+        else:
+            labels, truth = _annotation_labels(task, where, control, seen)
         out.append({"task": n, "task_id": task.get("id"), "sentence_id": sid,
                     "text": data.get("text", "") if isinstance(data.get("text", ""), str) else "",
-                    "labels": labels})
+                    "labels": truth or labels, "ground_truth": bool(truth) and set(labels) != set(truth)})
+    if seen["annotated"] and not seen["used"]:
+        has = f" (it has: {', '.join(sorted(seen['others']))})" if seen["others"] else ""
+        raise StanceError(f"{p}: no annotation uses the Choices control {control!r}{has}; pass the "
+                          f"project's labeling config with --config, or export from a project that uses "
+                          f"`stance export-queue`'s config.xml")
     return out
 
 
@@ -268,6 +351,9 @@ def _read_json_list(p: Path) -> list:
     try:
         tasks = json.loads(text)
     except json.JSONDecodeError as exc:
+        if _looks_tabular(p, text):
+            raise StanceError(f"{p}: this looks like a CSV/TSV export; use Label Studio's JSON export "
+                              f"(Export -> JSON)") from None
         raise StanceError(f"{p}, line {exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg})") from None
     if not isinstance(tasks, list):
         raise StanceError(f"{p}: expected a JSON list of tasks (Label Studio 'JSON' export), "
@@ -275,9 +361,18 @@ def _read_json_list(p: Path) -> list:
     return tasks
 
 
-def _minimal_labels(task: dict, where: str) -> list[str]:
-    """The choice of a JSON-MIN task (``{"sentence_id": ..., "stance": ...}``)."""
-    value = task.get(CONTROL_NAME)
+def _minimal_labels(task: dict, where: str, control: str = CONTROL_NAME, seen: dict | None = None) -> list[str]:
+    """The choice of a JSON-MIN task (``{"sentence_id": ..., "stance": ...}``; the field is the
+    control's name). Fields of other Choices controls are noted in ``seen["others"]``."""
+    seen = seen if seen is not None else {"others": set()}
+    if "annotation_id" in task or "annotator" in task:
+        seen["annotated"] = True
+    if control in task:
+        seen["used"] = True
+    for key, v in task.items():
+        if key != control and (v in LABELS or (isinstance(v, dict) and "choices" in v)):
+            seen["others"].add(str(key))
+    value = task.get(control)
     if isinstance(value, dict):
         value = value.get("choices")
     values = value if isinstance(value, list) else ([] if value in (None, "") else [value])
@@ -289,29 +384,38 @@ def _minimal_labels(task: dict, where: str) -> list[str]:
     return list(values)
 
 
-def _annotation_labels(task: dict, where: str) -> list[str]:
-    """One label per non-cancelled annotation of a full JSON task that chose something."""
+def _annotation_labels(task: dict, where: str, control: str = CONTROL_NAME,
+                       seen: dict | None = None) -> tuple[list[str], list[str]]:
+    """``(labels, truth)``: one label per non-cancelled annotation of a full JSON task that chose
+    something with the control *control*, and those of the annotations marked ``ground_truth``."""
+    seen = seen if seen is not None else {"others": set()}
     anns = task.get("annotations", task.get("completions", []))
     if anns is None:
         anns = []
     if not isinstance(anns, list):
         raise StanceError(f"{where}: 'annotations' must be a list, got {type(anns).__name__}")
     labels: list[str] = []
+    truth: list[str] = []
     for k, ann in enumerate(anns, start=1):
         if not isinstance(ann, dict):
             raise StanceError(f"{where}, annotation {k}: expected an object")
         if ann.get("was_cancelled"):
             continue
-        found = _choices_of(f"{where}, annotation {k}", ann.get("result", []))
+        result = ann.get("result", [])
+        seen["annotated"] = seen.get("annotated", False) or bool(result)
+        found = _choices_of(f"{where}, annotation {k}", result, control, seen["others"])
         if len(set(found)) > 1:
             raise StanceError(f"{where}, annotation {k}: several choices {found!r} in one annotation")
         if found:
+            seen["used"] = True
             labels.append(found[0])
-    return labels
+            if ann.get("ground_truth") is True:
+                truth.append(found[0])
+    return labels, truth
 
 
 def import_labels(export_path, labels_path, sentences_path, *, overwrite: bool = False,
-                  dry_run: bool = False) -> dict:
+                  dry_run: bool = False, control: str = CONTROL_NAME) -> dict:
     """Merge a Label Studio export into the labels file (one atomic rewrite).
 
     Parameters
@@ -321,12 +425,14 @@ def import_labels(export_path, labels_path, sentences_path, *, overwrite: bool =
         Replace existing labels that differ (otherwise they are reported as conflicts and kept).
     dry_run : bool
         Compute and report, write nothing.
+    control : name of the stance Choices control (see :func:`read_control`).
 
     Returns
     -------
     dict
         ``added``, ``filled`` (empty label filled in), ``updated`` (overwritten),
-        ``unchanged``, ``unannotated`` (ints) and lists ``conflicts`` (``sentence_id, existing,
+        ``unchanged``, ``unannotated``, ``ground_truth`` (tasks where a ground-truth annotation
+        overrode disagreeing ones) (ints) and lists ``conflicts`` (``sentence_id, existing,
         imported``), ``disagreements`` (``sentence_id, labels``), ``reattached``
         (``old_sentence_id, sentence_id``: ids no longer in sentences.csv whose text matches
         exactly one current sentence) and ``unknown`` (ids not in sentences.csv, no unique match).
@@ -334,9 +440,10 @@ def import_labels(export_path, labels_path, sentences_path, *, overwrite: bool =
     from pipeline.labeler import signals_deferred
     from pipeline.labels import labels_lock, read_labels, read_sentences, set_label, write_labels
 
-    parsed = parse_export(export_path)
+    parsed = parse_export(export_path, control)
     sentences = read_sentences(sentences_path)
     report: dict = {"added": 0, "filled": 0, "updated": 0, "unchanged": 0, "unannotated": 0,
+                    "ground_truth": sum(1 for item in parsed if item["ground_truth"]),
                     "conflicts": [], "disagreements": [], "unknown": [], "reattached": []}
     # One label per sentence: all annotations of all tasks for it must agree.
     wanted: dict[str, list[str]] = {}
@@ -396,11 +503,15 @@ def add_import_labels_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true",
                         help="replace existing labels that differ (default: report them and keep the old label)")
     parser.add_argument("--dry-run", action="store_true", help="report what would change, write nothing")
+    parser.add_argument("--config", default=None,
+                        help="the Label Studio project's labeling config (XML), to read the name of its stance "
+                             f"Choices control (default: the control {CONTROL_NAME!r} of `stance export-queue`)")
 
 
 def run_import_labels(args: argparse.Namespace) -> int:
     """Validate a Label Studio export and merge it into the labels file."""
-    r = import_labels(args.export, args.labels, args.sentences, overwrite=args.overwrite, dry_run=args.dry_run)
+    r = import_labels(args.export, args.labels, args.sentences, overwrite=args.overwrite, dry_run=args.dry_run,
+                      control=read_control(args.config))
     verb = "would be" if args.dry_run else "were"
     log.info(f"{r['added']} added, {r['filled']} filled in, {r['updated']} overwritten, "
              f"{r['unchanged']} unchanged, {r['unannotated']} task(s) without annotation; "
@@ -408,6 +519,8 @@ def run_import_labels(args: argparse.Namespace) -> int:
                 else "nothing to write"))
     details = [f"  conflict: {c['sentence_id']}: {args.labels} says {c['existing']!r}, export says "
                f"{c['imported']!r} (kept; use --overwrite to replace)" for c in r["conflicts"]]
+    if r["ground_truth"]:
+        details.append(f"  {r['ground_truth']} task(s): the ground-truth annotation was taken over disagreeing ones")
     details += [f"  annotators disagree on {d['sentence_id']}: {', '.join(d['labels'])} (skipped)"
                 for d in r["disagreements"]]
     details += [f"  {m['old_sentence_id']} is no longer in {args.sentences}; its text matches "

@@ -6,6 +6,15 @@ SQLite store: ``mlartifacts`` next to the database file). The root comes from
 :func:`pipeline.config.repo_root`, which follows ``$DVC_ROOT``, so ``dvc exp run`` logs into the
 same store as ``dvc repro``.
 
+What a run holds (:func:`log_evaluation`): a name after what was trained, a description with the
+headline figures against the baselines, params, metrics (short headline names from
+:data:`HEADLINE_METRICS`, every other number of metrics.json under its section prefix), the
+training data as a dataset input, reports and plots, and the model, registered and given the
+``champion`` alias only if at least as good as the current champion on the same evaluation
+(:mod:`pipeline.registry`, also ``stance promote``). :mod:`pipeline.mlflow_store` closes runs of
+dead processes and, as the ``check_store`` DVC stage, makes ``dvc repro`` log again what a lost
+store lacks.
+
 ``import mlflow`` happens only inside these functions: importing this module is cheap, and
 ``stance predict`` never imports it. Telemetry is off (see :mod:`pipeline`); nothing here
 reaches the network except a remote tracking server the user configured.
@@ -14,13 +23,17 @@ reaches the network except a remote tracking server the user configured.
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 import socket
 import subprocess
 import threading
 import urllib.error
 import urllib.parse
 import urllib.request
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,29 +42,27 @@ from pipeline.model import file_sha256
 from pipeline.params import MlflowParams, coerce
 
 __all__ = [
-    "MODEL_ARTIFACT",
+    "EXPERIMENT_DESCRIPTION",
+    "EXPERIMENT_KIND",
+    "HEADLINE_METRICS",
     "artifact_location",
     "check_tracking_uri",
     "ensure_experiment",
     "flatten",
     "git_commit",
+    "log_dataset",
     "log_evaluation",
-    "log_registered_model",
+    "metric_histories",
     "metric_items",
-    "pyfunc_model",
+    "metric_name",
+    "precision_recall_png",
     "resolve_tracking_uri",
-    "skops_trusted_types",
+    "run_description",
+    "run_name",
 ]
 
-#: Name of the logged model inside a run.
-MODEL_ARTIFACT = "model"
 #: Default ports of network tracking / database stores, for the reachability check.
 _PORTS = {"http": 80, "https": 443, "postgresql": 5432, "mysql": 3306, "mssql": 1433}
-#: Example input logged with the model (invented sentences, not training data or labels).
-EXAMPLE_TEXTS = (
-    "The Security Council decided to tighten the sanctions on the DPRK.",
-    "Russia called on the Council to ease the sanctions.",
-)
 
 
 def resolve_tracking_uri(explicit: str | None, root: str | os.PathLike) -> str:
@@ -132,13 +143,13 @@ def check_tracking_uri(uri: str, timeout: float = 3.0) -> None:
         if not db.parent.is_dir():
             raise StanceError(f"MLflow tracking store {uri}: directory {db.parent} does not exist ({advice})")
         return
-    parsed = urllib.parse.urlsplit(uri)
-    scheme = parsed.scheme.split("+", 1)[0].lower()
-    if scheme not in _PORTS:
-        return  # file stores, plain paths, databricks...: nothing cheap to check
     try:
+        parsed = urllib.parse.urlsplit(uri)
+        scheme = parsed.scheme.split("+", 1)[0].lower()
+        if scheme not in _PORTS:
+            return  # file stores, plain paths, databricks...: nothing cheap to check
         host, port = parsed.hostname, parsed.port or _PORTS[scheme]
-    except ValueError as exc:
+    except ValueError as exc:  # e.g. "http://[::1" (unclosed IPv6 bracket), a non-numeric port
         raise StanceError(f"MLflow tracking URI {uri!r} is malformed: {exc}") from None
     if not host:
         raise StanceError(f"MLflow tracking URI {uri!r} has no host name")
@@ -184,18 +195,77 @@ def _param_value(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
 
 
-def metric_items(metrics: dict[str, Any]) -> dict[str, float]:
-    """MLflow metrics from the metrics.json dict.
+#: Headline metrics, logged under these short names (they sort first and need no search), each
+#: fed by one dotted path of ``reports/metrics.json`` (the ``value`` of the model's or a
+#: baseline's figure). Every number of metrics.json is *also* logged under its section prefix
+#: (see :func:`metric_items`), so a section added to metrics.json is logged without code changes.
+HEADLINE_METRICS: dict[str, str] = {
+    "macro_f1": "model.macro_f1.value",
+    "f_avg": "model.f_avg.value",
+    "accuracy": "model.accuracy.value",
+    "f1_support": "model.per_class.support.f1.value",
+    "f1_oppose": "model.per_class.oppose.f1.value",
+    "f1_neutral": "model.per_class.neutral.f1.value",
+    "lexicon_macro_f1": "lexicon.macro_f1.value",
+    "majority_macro_f1": "majority.macro_f1.value",
+}
+_BAD_METRIC_CHARS = re.compile(r"[^A-Za-z0-9_\-. :/]")
 
-    ``{"model": {"macro_f1": {"value": v, "ci_low": l, "ci_high": h}}}`` becomes
-    ``model.macro_f1 = v``, ``model.macro_f1.ci_low = l``, ``model.macro_f1.ci_high = h``;
-    other numeric leaves keep their dotted path.
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def metric_name(path: str) -> str:
+    """MLflow name of a dotted metrics.json path: ``<section>/<rest>`` without a final
+    ``.value`` (``model.macro_f1.value`` -> ``model/macro_f1``, ``model.macro_f1.ci_low`` ->
+    ``model/macro_f1.ci_low``, ``comparison.model_minus_lexicon.f_avg.value`` ->
+    ``comparison/model_minus_lexicon.f_avg``). MLflow's UI groups metrics by the part before
+    ``/``. A number at the top level goes to ``metrics/<name>``. Characters MLflow refuses
+    become ``_``."""
+    if path.endswith(".value"):
+        path = path[: -len(".value")]
+    section, _, rest = path.partition(".")
+    return _BAD_METRIC_CHARS.sub("_", f"{section}/{rest}" if rest else f"metrics/{section}")
+
+
+def metric_items(metrics: dict[str, Any]) -> dict[str, float]:
+    """MLflow metrics (name -> value) from the metrics.json dict.
+
+    The headline names of :data:`HEADLINE_METRICS` (those whose path exists), plus every
+    numeric leaf under :func:`metric_name` (``{"model": {"macro_f1": {"value": v, "ci_low": l}}}``
+    gives ``model/macro_f1 = v`` and ``model/macro_f1.ci_low = l``). Lists are left to
+    :func:`metric_histories`; strings and booleans are not metrics.
     """
+    flat = flatten(metrics)
     out: dict[str, float] = {}
-    for key, value in flatten(metrics).items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+    for short, path in HEADLINE_METRICS.items():
+        if _is_number(flat.get(path)):
+            out[short] = float(flat[path])
+    for path, value in flat.items():
+        if _is_number(value):
+            out[metric_name(path)] = float(value)
+    return out
+
+
+def metric_histories(metrics: dict[str, Any]) -> dict[str, list[tuple[int, float]]]:
+    """Lists in metrics.json as MLflow metric histories, step = position in the list.
+
+    A list of numbers at path ``p`` gives the metric :func:`metric_name` (p); a list of
+    objects (e.g. learning-curve points ``[{"n_train": 50, "macro_f1": {"value": 0.4}}]``) gives
+    one history per numeric leaf ``p.<leaf>``. Other lists are ignored.
+    """
+    out: dict[str, list[tuple[int, float]]] = {}
+    for path, value in flatten(metrics).items():
+        if not isinstance(value, list) or not value:
             continue
-        out[key[: -len(".value")] if key.endswith(".value") else key] = float(value)
+        if all(_is_number(v) for v in value):
+            out[metric_name(path)] = [(i, float(v)) for i, v in enumerate(value)]
+        elif all(isinstance(v, dict) for v in value):
+            for i, item in enumerate(value):
+                for leaf, v in flatten(item).items():
+                    if _is_number(v):
+                        out.setdefault(metric_name(f"{path}.{leaf}"), []).append((i, float(v)))
     return out
 
 
@@ -212,104 +282,235 @@ def git_commit(root: str | os.PathLike) -> tuple[str, str]:
     return head, "true" if dirty else "false"
 
 
-def pyfunc_model(model):
-    """Wrap the saved text pipeline for MLflow pyfunc, which passes DataFrames.
-
-    Returns
-    -------
-    wrapped : sklearn.pipeline.Pipeline
-        ``FunctionTransformer(operator.itemgetter("text"))`` then *model*: input a DataFrame
-        with a ``text`` column, output labels. Only stdlib/scikit-learn objects inside.
-    """
-    import operator
-
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import FunctionTransformer
-
-    return Pipeline([("text", FunctionTransformer(operator.itemgetter("text"))), ("model", model)])
-
-
-def skops_trusted_types(model) -> list[str]:
-    """Types of *model* that skops does not trust by default (see :func:`pipeline.model.skops_types`).
-
-    Passed to ``mlflow.sklearn.log_model(skops_trusted_types=...)`` so the registered model
-    loads without arbitrary-code unpickling.
-    """
-    from pipeline.model import skops_types
-
-    return skops_types(model)
-
-
-def _requirements() -> list[str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    reqs = []
-    for dist in ("mlflow", "scikit-learn", "numpy", "scipy", "pandas", "joblib", "skops"):
-        try:
-            reqs.append(f"{dist}=={version(dist)}")
-        except PackageNotFoundError:
-            pass
-    return reqs
+#: ``mlflow.experimentKind`` makes the MLflow UI open the experiment in its machine-learning
+#: view (runs, metrics, models) instead of the GenAI view (traces, prompts).
+EXPERIMENT_KIND = "custom_model_development"
+#: The experiment's description (tag ``mlflow.note.content``, shown by the UI).
+EXPERIMENT_DESCRIPTION = (
+    "Sentence-level stance towards North Korea sanctions: support, oppose or neutral. "
+    "One run per `stance evaluate` (every `dvc repro` that retrains): a TF-IDF classifier "
+    "evaluated by repeated cross-validation grouped by article, against a majority-class and a "
+    "keyword-lexicon baseline, with article-bootstrap intervals. Headline metrics: macro_f1, "
+    "f_avg (mean F1 of support and oppose), accuracy, f1_<class>, lexicon_macro_f1, "
+    "majority_macro_f1; all figures of reports/metrics.json under model/, lexicon/, majority/, "
+    "comparison/ ... . The model is registered with an alias for the best one (champion)."
+)
 
 
 def ensure_experiment(client, name: str, uri: str) -> str:
-    """Id of the experiment *name*, created (artifacts per :func:`artifact_location`) if missing."""
+    """Id of the experiment *name*, created (artifacts per :func:`artifact_location`) if missing.
+
+    New or existing, it gets the tags ``mlflow.experimentKind`` = :data:`EXPERIMENT_KIND` and
+    ``mlflow.note.content`` = :data:`EXPERIMENT_DESCRIPTION` (set only when different).
+    """
     from mlflow.exceptions import MlflowException
 
+    tags = {"mlflow.experimentKind": EXPERIMENT_KIND, "mlflow.note.content": EXPERIMENT_DESCRIPTION}
     exp = client.get_experiment_by_name(name)
-    if exp is not None:
-        return exp.experiment_id
-    try:
-        return client.create_experiment(name, artifact_location=artifact_location(uri))
-    except MlflowException:  # created meanwhile by a concurrent run
-        exp = client.get_experiment_by_name(name)
-        if exp is None:
-            raise
-        return exp.experiment_id
+    if exp is None:
+        try:
+            return client.create_experiment(name, artifact_location=artifact_location(uri), tags=tags)
+        except MlflowException:  # created meanwhile by a concurrent run
+            exp = client.get_experiment_by_name(name)
+            if exp is None:
+                raise
+    for key, value in tags.items():
+        if exp.tags.get(key) != value:
+            client.set_experiment_tag(exp.experiment_id, key, value)
+    return exp.experiment_id
 
 
-def log_registered_model(model, name: str, alias: str, client) -> str:
-    """Log the model (a fitted estimator, or a path loaded by :func:`pipeline.model.load_model`;
-    wrapped by :func:`pyfunc_model`) to the active run, register it as
-    *name* and point *alias* at the new version.
+# ----------------------------------------------------------------------------- run contents
 
-    The logged model has a signature for a one-column DataFrame ``text`` (string), an input
-    example, explicit ``pip_requirements`` and the skops format with the minimal trusted types.
+#: Feature blocks in the order they appear in run names.
+_BLOCK_ORDER = ("word", "char", "cues")
 
-    Returns
-    -------
-    version : str
-        The new model version.
-    """
+
+def run_name(train_params: dict[str, Any]) -> str:
+    """Name of a run after what it trained: classifier and enabled feature blocks, e.g.
+    ``logreg-word-char-cues`` (from ``effective_params`` of reports/train.json, or the ``train``
+    section of params.yaml). A block is enabled unless it says ``enabled: false``."""
+    features = train_params.get("features") or {}
+    names = [b for b in _BLOCK_ORDER if b in features] + sorted(b for b in features if b not in _BLOCK_ORDER)
+    blocks = [b for b in names if isinstance(features[b], dict) and features[b].get("enabled", True) is not False]
+    return "-".join([str(train_params.get("classifier", "model")), *blocks])
+
+
+def _figure(metrics: dict[str, Any], system: str, name: str) -> str:
+    fig = (metrics.get(system) or {}).get(name)
+    if not isinstance(fig, dict) or not _is_number(fig.get("value")):
+        return "n/a"
+    if _is_number(fig.get("ci_low")) and _is_number(fig.get("ci_high")):
+        return f"{fig['value']:.3f} [{fig['ci_low']:.3f}, {fig['ci_high']:.3f}]"
+    return f"{fig['value']:.3f}"
+
+
+def run_description(name: str, metrics: dict[str, Any], selected: dict[str, Any] | None = None) -> str:
+    """Markdown note of a run (``mlflow.note.content``): what was trained and its headline
+    figures against the baselines, from metrics.json."""
+    data, cv = metrics.get("data") or {}, metrics.get("cv") or {}
+    lines = [f"**{name}**"
+             + (f", selected by grouped CV: {', '.join(f'{k}={v}' for k, v in sorted(selected.items()))}"
+                if selected else "") + "."]
+    if data or cv:
+        lines.append(f"Out-of-fold on {data.get('n_sentences', '?')} sentences from {data.get('n_articles', '?')} "
+                     f"articles; {cv.get('n_seeds', '?')} seeds x {cv.get('n_splits', '?')} folds grouped by "
+                     f"article; {float(cv.get('ci', 0.95)):.0%} article-bootstrap intervals.")
+    lines += ["", "| system | macro-F1 | F_avg | accuracy |", "|---|---|---|---|"]
+    for system in [s for s in ("model", "lexicon", "majority") if s in metrics]:
+        lines.append(f"| {system} | " + " | ".join(_figure(metrics, system, m)
+                                                  for m in ("macro_f1", "f_avg", "accuracy")) + " |")
+    for key, diff in sorted((metrics.get("comparison") or {}).items()):
+        if isinstance(diff, dict) and "macro_f1" in diff:
+            lines.append("")
+            lines.append(f"{key.replace('_', ' ')}: macro-F1 {_figure({'c': diff}, 'c', 'macro_f1')}, "
+                         f"F_avg {_figure({'c': diff}, 'c', 'f_avg')}.")
+    return "\n".join(lines)
+
+
+def log_dataset(dataset_path: str | os.PathLike, sha256: str) -> None:
+    """Log the training data as an MLflow dataset input (context ``training``, tags ``sha256``
+    and ``path``) of the active run: the run's Datasets panel shows it with its schema."""
     import mlflow
-    import mlflow.sklearn
     import pandas as pd
-    from mlflow.models import infer_signature
 
-    from pipeline.model import load_model
+    path = Path(dataset_path)
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    with warnings.catch_warnings():  # "can be interpreted in multiple ways": a local file, either way
+        warnings.filterwarnings("ignore", message="The specified dataset source", category=UserWarning)
+        dataset = mlflow.data.from_pandas(frame, source=str(path.resolve()),
+                                          targets="label" if "label" in frame else None, name=path.name)
+    mlflow.log_input(dataset, context="training", tags={"sha256": sha256, "path": path.name})
 
-    if isinstance(model, (str, os.PathLike)):
-        model = load_model(model)
-    wrapped = pyfunc_model(model)
-    example = pd.DataFrame({"text": list(EXAMPLE_TEXTS)})
-    signature = infer_signature(example, wrapped.predict(example))
-    info = mlflow.sklearn.log_model(
-        wrapped, name=MODEL_ARTIFACT, signature=signature, input_example=example,
-        pip_requirements=_requirements(), registered_model_name=name,
-        serialization_format="skops", skops_trusted_types=skops_trusted_types(wrapped),
-    )
-    version = str(info.registered_model_version)
-    client.set_registered_model_alias(name, alias, version)
-    run = mlflow.active_run()
-    if run is not None:
-        client.set_model_version_tag(name, version, "run_id", run.info.run_id)
-    return version
+
+def precision_recall_png(records_path: str | os.PathLike, png_path: str | os.PathLike) -> None:
+    """Draw reports/plots/precision_recall.json (records ``{recall, <class>: precision}``) as a
+    PNG: one line per class."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    records = json.loads(Path(records_path).read_text(encoding="utf-8"))
+    classes = [k for k in (records[0] if records else {}) if k != "recall"]
+    fig = Figure(figsize=(5.2, 4.2), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    recall = [r["recall"] for r in records]
+    for label in classes:
+        ax.plot(recall, [r[label] for r in records], label=label)
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_title("Interpolated precision-recall per class (out-of-fold, first seed)", fontsize=9)
+    ax.legend(loc="lower left")
+    fig.tight_layout()
+    fig.savefig(str(png_path), format="png", metadata={"Software": None})
+
+
+# ----------------------------------------------------------------------------- one evaluation run
+
+def _version_description(title: str, metrics: dict[str, Any], data_sha: str, selected: dict[str, Any],
+                         params: dict[str, Any], reason: str) -> str:
+    data = metrics.get("data") or {}
+    chosen = ", ".join(f"{k}={v}" for k, v in sorted(selected.items())) or "as in params.yaml"
+    train = params.get("train") or {}
+
+    def fig(system: str, name: str) -> str:
+        return _figure(metrics, system, name)
+
+    return (f"{title} trained on data/processed/dataset.csv (sha256 {data_sha[:12]}..., "
+            f"{data.get('n_sentences', '?')} sentences, {data.get('n_articles', '?')} articles). "
+            f"Params: classifier {train.get('classifier', '?')}, grid choice {chosen}, seed {train.get('seed', '?')}. "
+            f"Out-of-fold: macro-F1 {fig('model', 'macro_f1')}, F_avg {fig('model', 'f_avg')}, "
+            f"accuracy {fig('model', 'accuracy')}; lexicon macro-F1 {fig('lexicon', 'macro_f1')}, "
+            f"majority {fig('majority', 'macro_f1')}. Champion decision: {reason}.")
+
+
+def _run_tags(root: Path, data_sha: str, model_sha: str, key: str, train_report: dict | None) -> dict[str, str]:
+    from pipeline.mlflow_store import owner_tags
+
+    commit, dirty = git_commit(root)
+    tags = {"git_commit": commit, "git_dirty": dirty, "data_sha256": data_sha, "model_sha256": model_sha,
+            "evaluation_key": key, "stage": "evaluate", **owner_tags()}
+    if os.environ.get("DVC_EXP_NAME"):
+        tags["dvc_exp_name"] = os.environ["DVC_EXP_NAME"]
+    if train_report:
+        tags["classifier"] = str(train_report.get("classifier", ""))
+    return tags
+
+
+def _log_metrics(metrics: dict[str, Any], result: dict[str, Any], train_report: dict | None) -> None:
+    """Metrics of the active run: metrics.json (headline + prefixed, lists as histories), per-fold
+    macro-F1 of every system (seed x fold as steps) and of the chosen grid candidate."""
+    import mlflow
+
+    mlflow.log_metrics(metric_items(metrics))
+    for metric, points in sorted(metric_histories(metrics).items()):
+        for step, value in points:
+            mlflow.log_metric(metric, value, step=step)
+    n_splits = result["n_splits"]
+    for system, scores in sorted(result["fold_scores"].items()):
+        for s in range(scores.shape[0]):
+            for k in range(scores.shape[1]):
+                mlflow.log_metric(f"folds/{system}.macro_f1", float(scores[s, k]), step=s * n_splits + k)
+    if train_report:
+        best = train_report["candidates"][train_report["best_index"]]
+        for k, fold_score in enumerate(best["fold_macro_f1"]):
+            mlflow.log_metric("selection/fold_macro_f1", float(fold_score), step=k)
+        mlflow.log_metric("selection/best_mean_macro_f1", float(train_report["best_mean_macro_f1"]))
+
+
+#: Outputs of :func:`pipeline.evaluate.evaluate` (keys of its ``paths``) logged under ``reports/``;
+#: every other output file it names is a plot or plot data, logged under ``plots/``.
+REPORT_KEYS = ("metrics", "classification_report", "misclassified")
+
+
+def _log_artifacts(paths: dict[str, Any], train_report_path: Path | None, params_path: Path) -> None:
+    """Reports, every plot file evaluate wrote (PNG and DVC plot JSON), a precision-recall PNG
+    drawn from its JSON, params.yaml."""
+    import tempfile
+
+    import mlflow
+
+    for key, path in sorted(paths.items()):
+        if Path(path).is_file():
+            mlflow.log_artifact(str(path), artifact_path="reports" if key in REPORT_KEYS else "plots")
+    if train_report_path:
+        mlflow.log_artifact(str(train_report_path), artifact_path="reports")
+    if Path(paths.get("precision_recall", "")).is_file():
+        with tempfile.TemporaryDirectory(prefix="stance-plots-") as tmp:
+            png = Path(tmp) / "precision_recall.png"
+            precision_recall_png(paths["precision_recall"], png)
+            mlflow.log_artifact(str(png), artifact_path="plots")
+    mlflow.log_artifact(str(params_path), artifact_path="params")
+
+
+def _register(client, model: Any, name: str, alias: str, score: float, key: str, tags: dict[str, str],
+              rescore: Callable[[Any], float] | None) -> tuple[str, bool, str]:
+    """Register the model of the active run; move *alias* if :func:`champion_decision` allows.
+    Returns ``(version, promoted, reason)``."""
+    from pipeline.registry import alias_version, champion_decision, log_registered_model
+
+    champion = alias_version(client, name, alias)
+    version = log_registered_model(model, name, client, tags={
+        "macro_f1": repr(score), "evaluation_key": key, "data_sha256": tags["data_sha256"],
+        "model_sha256": tags["model_sha256"]})
+    promoted, reason = champion_decision(champion, score, key, alias, rescore)
+    if promoted:
+        client.set_registered_model_alias(name, alias, version)
+    client.set_model_version_tag(name, version, "champion_reason", reason)
+    return version, promoted, reason
 
 
 def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_params: MlflowParams | dict[str, Any],
                    result: dict[str, Any], model_path: Path, dataset_path: Path,
-                   train_report_path: Path | None, params_path: Path) -> dict[str, Any]:
-    """Log one MLflow run for an evaluation and register its model under an alias.
+                   train_report_path: Path | None, params_path: Path,
+                   rescore: Callable[[Any], float] | None = None) -> dict[str, Any]:
+    """Log one MLflow run for an evaluation and register its model, moving the alias only to a
+    model at least as good as the current champion (:func:`pipeline.registry.champion_decision`).
 
     Parameters
     ----------
@@ -319,19 +520,28 @@ def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_p
     mlflow_params : its ``mlflow`` section (``experiment``, ``registered_model``, ``alias``).
     result : what :func:`pipeline.evaluate.evaluate` returned (metrics, fold scores, paths).
     model_path, dataset_path, train_report_path, params_path : files logged or hashed.
+    rescore : callable(model version) -> float, optional
+        Macro-F1 of a champion's model on this evaluation, when the champion was evaluated on
+        another one (see :func:`pipeline.registry.champion_decision`).
 
-    Logged: params (all of params.yaml flattened, plus ``selected.<key>`` for the grid choice),
-    metrics (every number of metrics.json; ``<system>.fold_macro_f1`` per seed x fold as steps;
-    ``selection.fold_macro_f1`` of the chosen grid candidate), tags (``git_commit``,
-    ``git_dirty``, ``data_sha256``, ``model_sha256``, ``classifier``, ``dvc_exp_name`` when
-    ``$DVC_EXP_NAME`` is set), artifacts (reports, confusion-matrix PNG, params file) and the
-    model (:func:`log_registered_model`).
+    Logged: the run is named after what was trained (:func:`run_name`) and described
+    (:func:`run_description`); params (all of params.yaml flattened, plus ``selected.<key>`` for
+    the grid choice); metrics (:func:`metric_items`, :func:`metric_histories`;
+    ``folds/<system>.macro_f1`` per seed x fold and ``selection/fold_macro_f1`` as steps);
+    the training data as a dataset input (:func:`log_dataset`); tags (``git_commit``,
+    ``git_dirty``, ``data_sha256``, ``model_sha256``, ``evaluation_key``, ``classifier``,
+    ``champion``, ``champion_reason``, ``dvc_exp_name`` when ``$DVC_EXP_NAME`` is set, and the
+    owner tags of :func:`pipeline.mlflow_store.owner_tags`); artifacts (reports, confusion-matrix and precision-recall
+    PNGs, params file) and the model (:func:`pipeline.registry.log_registered_model`), whose version gets a
+    description and the tags ``macro_f1``, ``evaluation_key``, ``data_sha256``, ``model_sha256``.
+    Runs left RUNNING by a dead process are closed first
+    (:func:`pipeline.mlflow_store.close_dead_runs`).
 
     Returns
     -------
     info : dict
-        ``run_id``, ``experiment``, ``experiment_id``, ``model_name``, ``version``, ``alias``,
-        ``model_uri`` (``models:/<name>@<alias>``).
+        ``run_id``, ``run_name``, ``experiment``, ``experiment_id``, ``model_name``, ``version``,
+        ``alias``, ``promoted`` (bool), ``reason``, ``model_uri`` (``models:/<name>@<alias>``).
 
     Raises
     ------
@@ -342,56 +552,47 @@ def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_p
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
+    from pipeline.mlflow_store import close_dead_runs
+    from pipeline.params import EvaluateParams, to_dict
+    from pipeline.registry import evaluation_key
+
     ml = coerce(MlflowParams, mlflow_params, "mlflow")
     experiment, name, alias = ml.experiment, ml.registered_model, ml.alias
     metrics = result["metrics"]
+    train_report = json.loads(train_report_path.read_text(encoding="utf-8")) if train_report_path else None
+    trained = (train_report or {}).get("effective_params") or all_params.get("train") or {}
+    selected = (train_report or {}).get("best_params", {})
+    data_sha = file_sha256(dataset_path)
+    key = evaluation_key(data_sha, to_dict(coerce(EvaluateParams, all_params.get("evaluate"), "evaluate")))
+    title = run_name(trained)
+    score = float(metric_items(metrics).get("macro_f1", float("nan")))
+    params = {k: _param_value(v) for k, v in flatten(all_params).items()}
+    params.update({f"selected.{k}": _param_value(v) for k, v in selected.items()})
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no progress bars in DVC logs
     try:
         mlflow.set_tracking_uri(uri)
         mlflow.set_registry_uri(uri)
         client = MlflowClient(tracking_uri=uri, registry_uri=uri)
         exp_id = ensure_experiment(client, experiment, uri)
-
-        train_report = json.loads(train_report_path.read_text(encoding="utf-8")) if train_report_path else None
-        commit, dirty = git_commit(root)
-        tags = {
-            "git_commit": commit,
-            "git_dirty": dirty,
-            "data_sha256": file_sha256(dataset_path),
-            "model_sha256": file_sha256(model_path),
-            "stage": "evaluate",
-        }
-        if os.environ.get("DVC_EXP_NAME"):
-            tags["dvc_exp_name"] = os.environ["DVC_EXP_NAME"]
-        if train_report:
-            tags["classifier"] = str(train_report.get("classifier", ""))
-
-        params = {k: _param_value(v) for k, v in flatten(all_params).items()}
-        if train_report:
-            params.update({f"selected.{k}": _param_value(v) for k, v in train_report.get("best_params", {}).items()})
-
-        with mlflow.start_run(experiment_id=exp_id, run_name=os.environ.get("DVC_EXP_NAME")) as run:
+        close_dead_runs(client, exp_id)
+        tags = _run_tags(root, data_sha, file_sha256(model_path), key, train_report)
+        with mlflow.start_run(experiment_id=exp_id, run_name=title) as run:
             mlflow.set_tags(tags)
             mlflow.log_params(params)
-            mlflow.log_metrics(metric_items(metrics))
-            n_splits = result["n_splits"]
-            for system, scores in sorted(result["fold_scores"].items()):
-                for s in range(scores.shape[0]):
-                    for k in range(scores.shape[1]):
-                        mlflow.log_metric(f"{system}.fold_macro_f1", float(scores[s, k]), step=s * n_splits + k)
-            if train_report:
-                best = train_report["candidates"][train_report["best_index"]]
-                for k, score in enumerate(best["fold_macro_f1"]):
-                    mlflow.log_metric("selection.fold_macro_f1", float(score), step=k)
-                mlflow.log_metric("selection.best_mean_macro_f1", float(train_report["best_mean_macro_f1"]))
-                mlflow.log_artifact(str(train_report_path), artifact_path="reports")
-            paths = result["paths"]
-            for key in ("metrics", "classification_report", "misclassified"):
-                mlflow.log_artifact(str(paths[key]), artifact_path="reports")
-            mlflow.log_artifact(str(paths["confusion_png"]), artifact_path="plots")
-            mlflow.log_artifact(str(params_path), artifact_path="params")
-            version = log_registered_model(result.get("model", model_path), name, alias, client)
+            _log_metrics(metrics, result, train_report)
+            log_dataset(dataset_path, data_sha)
+            _log_artifacts(result["paths"], train_report_path, params_path)
+            version, promoted, reason = _register(client, result.get("model", model_path), name, alias, score, key,
+                                                  tags, rescore)
+            client.update_model_version(name, version, description=_version_description(
+                title, metrics, data_sha, selected, all_params, reason))
+            mlflow.set_tags({"champion": "true" if promoted else "false", "champion_reason": reason,
+                             "mlflow.note.content": run_description(title, metrics, selected)
+                             + f"\n\nRegistered as {name} version {version}; "
+                             + (f"now @{alias}: {reason}." if promoted else f"not @{alias}: {reason}.")})
     except MlflowException as exc:
         first = str(getattr(exc, "message", exc)).splitlines()[0][:500]
         raise StanceError(f"MLflow tracking store {uri}: {first}") from None
-    return {"run_id": run.info.run_id, "experiment": experiment, "experiment_id": exp_id, "model_name": name,
-            "version": version, "alias": alias, "model_uri": f"models:/{name}@{alias}"}
+    return {"run_id": run.info.run_id, "run_name": title, "experiment": experiment, "experiment_id": exp_id,
+            "model_name": name, "version": version, "alias": alias, "promoted": promoted, "reason": reason,
+            "model_uri": f"models:/{name}@{alias}"}

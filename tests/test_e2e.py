@@ -99,13 +99,46 @@ def test_dvc_lock_is_reproduced_byte_for_byte(built):
     assert (built["repo"] / "dvc.lock").read_bytes() == built["committed_lock"]
 
 
+def _ran(proc) -> list[str]:
+    import re
+
+    return re.findall(r"Running stage '([^']+)'", proc.stdout + proc.stderr)
+
+
 def test_second_repro_is_a_no_op(built):
+    """Nothing is rebuilt or logged; only the cheap always-changed store check runs."""
     repo, env = built["repo"], built["env"]
     status = _run([str(BIN / "dvc"), "status"], repo, env).stdout
-    assert "up to date" in status.lower(), status
+    assert status.split() == ["check_store:", "always", "changed"], status
+    before = (repo / "mlflow.db").read_bytes()
     again = _run([str(BIN / "dvc"), "repro"], repo, env)
-    text = again.stdout + again.stderr
-    assert "Running stage" not in text, text
+    assert _ran(again) == ["check_store"], again.stdout + again.stderr
+    assert (repo / "dvc.lock").read_bytes() == built["committed_lock"]
+    assert (repo / "mlflow.db").read_bytes() == before
+
+
+def test_repro_restores_a_lost_mlflow_store(built):
+    """After `rm mlflow.db`, `dvc repro` logs the run, registers the model and sets the alias again;
+    dvc.lock stays byte-identical and the next `dvc repro` runs nothing but the check."""
+    import sqlite3
+
+    repo, env = built["repo"], built["env"]
+    (repo / "mlflow.db").unlink()
+    proc = _run([str(BIN / "dvc"), "repro"], repo, env)
+    assert _ran(proc) == ["check_store", "evaluate"], proc.stdout + proc.stderr
+    assert "lacks the run, the model version and the @champion alias" in proc.stderr
+    con = sqlite3.connect(repo / "mlflow.db")
+    try:
+        runs = con.execute("SELECT run_uuid, status FROM runs").fetchall()
+        versions = con.execute("SELECT version, run_id FROM model_versions WHERE name = 'sanctions-stance'").fetchall()
+        aliases = con.execute("SELECT alias, version FROM registered_model_aliases").fetchall()
+    finally:
+        con.close()
+    assert [status for _, status in runs] == ["FINISHED"]
+    assert versions == [(1, runs[0][0])] and aliases == [("champion", 1)]
+    assert (repo / "dvc.lock").read_bytes() == built["committed_lock"]
+    again = _run([str(BIN / "dvc"), "repro"], repo, env)
+    assert _ran(again) == ["check_store"], again.stdout + again.stderr
 
 
 def test_metrics_show_works_after_clone(built):

@@ -139,6 +139,15 @@ def test_nothing_to_undo_help_and_eof(project):
     assert not (project / "labels.csv").exists()  # nothing answered, nothing written
 
 
+def test_help_shows_the_current_sentence_again(project):
+    proc = run_piped(project, "s\n?\nq\n")
+    assert proc.returncode == 0
+    after_help = proc.stdout.split("on a pipe: one key or word", 1)[1]
+    # the sentence being answered (a1, the second) is shown again after the help text
+    assert "id a1" in after_help and "Russia said sanctions must be eased" in after_help
+    assert "[s] support  [o] oppose" in after_help
+
+
 def test_only_one_article_and_unknown_article(project):
     proc = run_piped(project, "q\n", "--article", "art2")
     assert "2 unlabeled in article art2" in proc.stdout

@@ -45,16 +45,17 @@ def import_(project: Path, export_file: Path, *extra: str) -> int:
                  "--labels", str(project / "labels.csv"), *extra])
 
 
-def annotation(label: str, cancelled: bool = False, who: int = 1) -> dict:
+def annotation(label: str, cancelled: bool = False, who: int = 1, control: str = "stance",
+               ground_truth: bool = False, extra: list[dict] | None = None) -> dict:
     """One annotation as Label Studio's JSON export writes it (fields from the documented format)."""
     return {
-        "id": 1000 + who, "completed_by": who, "was_cancelled": cancelled, "ground_truth": False,
+        "id": 1000 + who, "completed_by": who, "was_cancelled": cancelled, "ground_truth": ground_truth,
         "created_at": "2024-05-01T10:00:00.000000Z", "updated_at": "2024-05-01T10:00:05.000000Z",
         "lead_time": 4.2, "result_count": 0, "task": 1,
         "result": [] if cancelled else [{
-            "id": f"r{who}", "type": "choices", "from_name": "stance", "to_name": "text",
+            "id": f"r{who}", "type": "choices", "from_name": control, "to_name": "text",
             "origin": "manual", "value": {"choices": [label]},
-        }],
+        }, *(extra or [])],
     }
 
 
@@ -212,3 +213,80 @@ def test_import_refuses_an_invalid_labels_file(project, capsys):
     path = write(project / "export.json", "[]")
     assert import_(project, path) == 2
     assert "labels.csv, line 2: unknown label 'pro'" in capsys.readouterr().err
+
+
+CONFIDENCE = {"id": "c1", "type": "choices", "from_name": "confidence", "to_name": "text", "origin": "manual",
+              "value": {"choices": ["unsure"]}}
+
+
+def test_other_controls_are_ignored(project, capsys):
+    tasks = export(project)
+    answers = {"a1": [annotation("oppose", extra=[CONFIDENCE])], "a2": [annotation("neutral", extra=[CONFIDENCE])]}
+    path = write(project / "export.json", json.dumps(ls_export(tasks, answers)))
+    assert import_(project, path) == 0
+    assert "2 added" in capsys.readouterr().err
+    assert [r[:2] for r in rows(project / "labels.csv")][3:] == [["a1", "oppose"], ["a2", "neutral"]]
+
+
+def test_renamed_control_needs_the_config(project, capsys):
+    tasks = export(project)
+    answers = {"a1": [annotation("oppose", control="position", extra=[CONFIDENCE])]}
+    path = write(project / "export.json", json.dumps(ls_export(tasks, answers)))
+    before = (project / "labels.csv").read_bytes()
+    capsys.readouterr()
+    assert import_(project, path) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "no annotation uses the Choices control 'stance' (it has: confidence, position)" in err
+    assert "--config" in err
+    assert (project / "labels.csv").read_bytes() == before
+
+    config = (project / "ls" / "config.xml").read_text(encoding="utf-8").replace('name="stance"', 'name="position"')
+    config = config.replace("</View>\n", '  <Choices name="confidence" toName="text"><Choice value="sure"/>'
+                                         '<Choice value="unsure"/></Choices>\n</View>\n')
+    cfg = write(project / "project-config.xml", config)
+    assert import_(project, path, "--config", str(cfg)) == 0
+    assert rows(project / "labels.csv")[-1][:2] == ["a1", "oppose"]
+
+    # JSON-MIN with the renamed control: a clear error, not "0 added" and exit 0
+    minimal = [{"id": 9, "sentence_id": "b0", "text": "China opposed further measures.", "position": "oppose",
+                "confidence": "sure", "annotator": 1, "annotation_id": 12}]
+    path = write(project / "min.json", json.dumps(minimal))
+    assert import_(project, path) == 2
+    assert "no annotation uses the Choices control 'stance' (it has: position)" in capsys.readouterr().err
+    assert import_(project, path, "--config", str(cfg)) == 0
+    assert rows(project / "labels.csv")[-1][:2] == ["b0", "oppose"]
+
+
+def test_config_without_the_stance_control(project, capsys):
+    cfg = write(project / "c.xml", '<View><Text name="text" value="$text"/><Choices name="x" toName="text">'
+                                   '<Choice value="yes"/><Choice value="no"/></Choices></View>')
+    path = write(project / "export.json", "[]")
+    assert import_(project, path, "--config", str(cfg)) == 2
+    assert "c.xml: no Choices control with exactly the choices support, oppose, neutral" in capsys.readouterr().err
+
+
+def test_ground_truth_annotation_wins(project, capsys):
+    tasks = export(project)
+    answers = {"a1": [annotation("support", who=1), annotation("oppose", who=2, ground_truth=True)],
+               "a2": [annotation("support", who=1), annotation("neutral", who=2)]}
+    path = write(project / "export.json", json.dumps(ls_export(tasks, answers)))
+    assert import_(project, path) == 0
+    captured = capsys.readouterr()
+    assert "1 added" in captured.err
+    assert "1 task(s): the ground-truth annotation was taken over disagreeing ones" in captured.err
+    assert "annotators disagree on a2" in captured.err
+    assert [r[:2] for r in rows(project / "labels.csv")][3:] == [["a1", "oppose"]]
+
+
+@pytest.mark.parametrize("name, content", [
+    ("export.csv", "id,sentence_id,text,stance\n1,a1,x,oppose\n"),
+    ("export.tsv", "id\tsentence_id\ttext\tstance\n1\ta1\tx\toppose\n"),
+    ("export.json", "id,sentence_id,text,stance\n1,a1,x,oppose\n"),
+])
+def test_csv_export_gets_a_hint(project, capsys, name, content):
+    path = write(project / name, content)
+    assert import_(project, path) == 2
+    err = capsys.readouterr().err
+    assert err == f"stance import-labels: error: {path}: this looks like a CSV/TSV export; use Label Studio's " \
+                  f"JSON export (Export -> JSON)\n"

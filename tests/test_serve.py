@@ -35,11 +35,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def register_fixture_model(tmp_path, uri: str) -> None:
+def register_fixture_model(tmp_path, uri: str):
     import mlflow
     from mlflow.tracking import MlflowClient
 
-    from pipeline.tracking import ensure_experiment, log_registered_model
+    from pipeline.registry import log_registered_model
+    from pipeline.tracking import ensure_experiment
     from pipeline.train import fit_final, save_model
 
     texts = [t for rows in ARTICLES.values() for t, _ in rows]
@@ -51,7 +52,8 @@ def register_fixture_model(tmp_path, uri: str) -> None:
     mlflow.set_registry_uri(uri)
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     with mlflow.start_run(experiment_id=ensure_experiment(client, "sanctions-stance", uri)):
-        log_registered_model(model, "sanctions-stance", "champion", client)
+        log_registered_model(model, "sanctions-stance", client, alias="champion")
+    return model_path
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -71,11 +73,11 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 @pytest.mark.slow
-def test_mlflow_models_serve_answers_with_labels(tmp_path):
+def test_mlflow_models_serve_answers_with_labels_and_scores(tmp_path):
     store = tmp_path / "store"
     store.mkdir()
     uri = f"sqlite:///{store}/mlflow.db"
-    register_fixture_model(tmp_path, uri)
+    model_path = register_fixture_model(tmp_path, uri)
 
     port = free_port()
     # mlflow execs `uvicorn` through PATH: put this interpreter's bin directory first.
@@ -109,9 +111,22 @@ def test_mlflow_models_serve_answers_with_labels(tmp_path):
         with urllib.request.urlopen(request, timeout=60) as resp:
             assert resp.status == 200
             answer = json.loads(resp.read())
+        (tmp_path / "answer.json").write_text(json.dumps(answer, indent=1))  # kept for the README example
         predictions = answer["predictions"]
         assert len(predictions) == len(texts)
-        assert set(predictions) <= set(LABELS)
+        import joblib
+
+        model = joblib.load(model_path)
+        proba = model.predict_proba(texts)
+        expected_labels = list(model.predict(texts))
+        for row, text, label, p in zip(predictions, texts, expected_labels, proba):
+            assert list(row) == ["label", *LABELS], row      # label, then the three class scores
+            assert row["label"] == label, text
+            scores = {str(c): float(v) for c, v in zip(model.classes_, p)}
+            for c in LABELS:
+                assert row[c] == pytest.approx(scores[c], abs=1e-9)
+            assert row["label"] == max(LABELS, key=lambda c: row[c])
+            assert sum(row[c] for c in LABELS) == pytest.approx(1.0)
 
         bad = urllib.request.Request(f"{base}/invocations", data=b'{"dataframe_records": [{"txt": "x"}]}',
                                      method="POST", headers={"Content-Type": "application/json"})

@@ -107,11 +107,67 @@ def test_metric_items_and_flatten():
 
     metrics = {"model": {"macro_f1": {"value": 0.5, "ci_low": 0.4, "ci_high": 0.6},
                          "per_class": {"support": {"f1": {"value": 0.7, "ci_low": 0.1, "ci_high": 0.9}}}},
+               "lexicon": {"macro_f1": {"value": 0.3}},
                "cv": {"n_splits": 5, "name": "x", "flag": True}}
-    assert metric_items(metrics) == {"model.macro_f1": 0.5, "model.macro_f1.ci_low": 0.4, "model.macro_f1.ci_high": 0.6,
-                                     "model.per_class.support.f1": 0.7, "model.per_class.support.f1.ci_low": 0.1,
-                                     "model.per_class.support.f1.ci_high": 0.9, "cv.n_splits": 5.0}
+    assert metric_items(metrics) == {
+        "macro_f1": 0.5, "f1_support": 0.7, "lexicon_macro_f1": 0.3,
+        "model/macro_f1": 0.5, "model/macro_f1.ci_low": 0.4, "model/macro_f1.ci_high": 0.6,
+        "model/per_class.support.f1": 0.7, "model/per_class.support.f1.ci_low": 0.1,
+        "model/per_class.support.f1.ci_high": 0.9, "lexicon/macro_f1": 0.3, "cv/n_splits": 5.0}
     assert flatten({"a": {"b": [1, 2]}, "c": None}) == {"a.b": [1, 2], "c": None}
+
+
+def test_new_metrics_sections_are_logged_under_their_own_prefix():
+    """A section that evaluate.py adds to metrics.json later is logged with no code change."""
+    from pipeline.tracking import metric_histories, metric_items
+
+    metrics = {"nested_cv": {"macro_f1": {"value": 0.51, "ci_low": 0.4, "ci_high": 0.6}, "outer_folds": 5},
+               "cross_source": {"voa->un": {"macro_f1": {"value": 0.42}}, "note": "text is skipped"},
+               "learning_curve": {"points": [{"n_train": 100, "macro_f1": {"value": 0.3}},
+                                             {"n_train": 200, "macro_f1": {"value": 0.4}}],
+                                  "fractions": [0.25, 0.5]},
+               "total": 3, "bad": float("nan")}
+    items = metric_items(metrics)
+    assert items == {"nested_cv/macro_f1": 0.51, "nested_cv/macro_f1.ci_low": 0.4, "nested_cv/macro_f1.ci_high": 0.6,
+                     "nested_cv/outer_folds": 5.0, "cross_source/voa-_un.macro_f1": 0.42, "metrics/total": 3.0}
+    assert metric_histories(metrics) == {
+        "learning_curve/points.n_train": [(0, 100.0), (1, 200.0)],
+        "learning_curve/points.macro_f1": [(0, 0.3), (1, 0.4)],
+        "learning_curve/fractions": [(0, 0.25), (1, 0.5)]}
+
+
+def test_headline_table_matches_the_real_metrics_file():
+    """Every headline name is fed by a path that exists in the committed reports/metrics.json."""
+    from pipeline.tracking import HEADLINE_METRICS, flatten, metric_items
+
+    metrics = json.loads((repo_root() / "reports" / "metrics.json").read_text(encoding="utf-8"))
+    flat = flatten(metrics)
+    for short, path in HEADLINE_METRICS.items():
+        assert path in flat, (short, path)
+    items = metric_items(metrics)
+    assert items["macro_f1"] == metrics["model"]["macro_f1"]["value"]
+    assert items["f1_oppose"] == metrics["model"]["per_class"]["oppose"]["f1"]["value"]
+    assert items["majority_macro_f1"] == metrics["majority"]["macro_f1"]["value"]
+    assert not [k for k in items if "." in k.split("/")[0]]  # every other name has a section prefix
+
+
+def test_run_name_and_description():
+    from pipeline.tracking import run_description, run_name
+
+    assert run_name({"classifier": "logreg", "features": {"cues": {"enabled": True}, "char": {"enabled": True},
+                                                          "word": {"ngram_range": [1, 2]}}}) == "logreg-word-char-cues"
+    assert run_name({"classifier": "sgd", "features": {"char": {"enabled": False}, "word": {},
+                                                       "cues": {"enabled": True}}}) == "sgd-word-cues"
+    metrics = {"model": {"macro_f1": {"value": 0.5771, "ci_low": 0.53, "ci_high": 0.62}},
+               "lexicon": {"macro_f1": {"value": 0.43, "ci_low": 0.35, "ci_high": 0.5}},
+               "comparison": {"model_minus_lexicon": {"macro_f1": {"value": 0.147, "ci_low": 0.07, "ci_high": 0.2}}},
+               "data": {"n_sentences": 863, "n_articles": 78}, "cv": {"n_seeds": 5, "n_splits": 5, "ci": 0.95}}
+    text = run_description("logreg-word-cues", metrics, {"C": 3.0})
+    assert text.startswith("**logreg-word-cues**, selected by grouped CV: C=3.0.")
+    assert "863 sentences from 78 articles; 5 seeds x 5 folds" in text
+    assert "| model | 0.577 [0.530, 0.620] | n/a | n/a |" in text
+    assert "| lexicon | 0.430 [0.350, 0.500] |" in text
+    assert "model minus lexicon: macro-F1 0.147 [0.070, 0.200]" in text
 
 
 def test_git_commit_outside_a_repo(tmp_path):
@@ -126,14 +182,15 @@ def test_skops_types_are_checked():
 
     from sklearn.preprocessing import FunctionTransformer
 
-    from pipeline.tracking import skops_trusted_types
+    from pipeline.registry import skops_trusted_types
 
     with pytest.raises(StanceError, match="not allowed"):
         skops_trusted_types(FunctionTransformer(functools.partial(jsonmod.dumps)))
 
 
 def test_importing_stage_modules_does_not_import_mlflow():
-    code = ("import sys, pipeline.tracking, pipeline.evaluate, pipeline.train, pipeline.features; "
+    code = ("import sys, pipeline.tracking, pipeline.registry, pipeline.mlflow_store, pipeline.evaluate, "
+            "pipeline.train, pipeline.features; "
             "print(sorted(m for m in ('mlflow', 'sklearn', 'pandas', 'dvc') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
@@ -153,6 +210,21 @@ def test_bad_tracking_uri_fails_before_evaluating(tmp_path, monkeypatch, capsys)
     assert err.startswith(f"stance evaluate: error: MLflow tracking server http://127.0.0.1:{port} is unreachable")
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "m.json").exists()  # failed before the (long) cross-validation
+
+
+@pytest.mark.parametrize("uri, message", [
+    ("http://[::1", "Invalid IPv6 URL"),
+    ("http://127.0.0.1:port", "Port could not be cast to integer value as 'port'")])
+def test_malformed_tracking_uri_is_one_line(tmp_path, monkeypatch, capsys, uri, message):
+    dataset = write_dataset(tmp_path / "dataset.csv")
+    params_path = write_params(tmp_path / "params.yaml", small_params())
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    code = main(["evaluate", "--params", str(params_path), "--dataset", str(dataset),
+                 "--metrics", str(tmp_path / "m.json")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == f"stance evaluate: error: MLflow tracking URI {uri!r} is malformed: {message}\n"
+    assert not (tmp_path / "m.json").exists()
 
 
 def test_bad_tracking_uri_in_a_subprocess_exits_2(tmp_path):
@@ -228,38 +300,86 @@ def test_run_params_cover_params_yaml(logged):
 
 
 @pytest.mark.slow
+def test_experiment_kind_and_description(logged):
+    from pipeline.tracking import EXPERIMENT_DESCRIPTION, EXPERIMENT_KIND, ensure_experiment
+
+    tags = logged["experiment"].tags
+    assert tags["mlflow.experimentKind"] == EXPERIMENT_KIND == "custom_model_development"
+    assert tags["mlflow.note.content"] == EXPERIMENT_DESCRIPTION
+    # An experiment created without them (by an older version) gets them on the next run.
+    client = logged["client"]
+    old = client.create_experiment("older-experiment")
+    assert "mlflow.experimentKind" not in client.get_experiment(old).tags
+    assert ensure_experiment(client, "older-experiment", logged["uri"]) == old
+    assert client.get_experiment(old).tags["mlflow.experimentKind"] == "custom_model_development"
+
+
+@pytest.mark.slow
 def test_run_metrics_include_baselines_cis_and_folds(logged):
     run, client = logged["runs"][0], logged["client"]
     m, metrics = run.data.metrics, logged["metrics"]
+    assert m["macro_f1"] == pytest.approx(metrics["model"]["macro_f1"]["value"])
+    assert m["f_avg"] == pytest.approx(metrics["model"]["f_avg"]["value"])
+    assert m["accuracy"] == pytest.approx(metrics["model"]["accuracy"]["value"])
+    for label in LABELS:
+        assert m[f"f1_{label}"] == pytest.approx(metrics["model"]["per_class"][label]["f1"]["value"])
+    assert m["lexicon_macro_f1"] == pytest.approx(metrics["lexicon"]["macro_f1"]["value"])
+    assert m["majority_macro_f1"] == pytest.approx(metrics["majority"]["macro_f1"]["value"])
     for system in ("model", "majority", "lexicon"):
         for name in ("macro_f1", "f_avg", "accuracy"):
-            assert m[f"{system}.{name}"] == pytest.approx(metrics[system][name]["value"])
-            assert m[f"{system}.{name}.ci_low"] == pytest.approx(metrics[system][name]["ci_low"])
-            assert m[f"{system}.{name}.ci_high"] == pytest.approx(metrics[system][name]["ci_high"])
+            assert m[f"{system}/{name}"] == pytest.approx(metrics[system][name]["value"])
+            assert m[f"{system}/{name}.ci_low"] == pytest.approx(metrics[system][name]["ci_low"])
+            assert m[f"{system}/{name}.ci_high"] == pytest.approx(metrics[system][name]["ci_high"])
         for label in LABELS:
-            assert f"{system}.per_class.{label}.recall" in m
-    assert m["comparison.model_minus_lexicon.macro_f1"] == pytest.approx(
+            assert f"{system}/per_class.{label}.recall" in m
+    assert m["comparison/model_minus_lexicon.macro_f1"] == pytest.approx(
         metrics["comparison"]["model_minus_lexicon"]["macro_f1"]["value"])
+    # names without a section prefix are exactly the headline ones
+    assert sorted(k for k in m if "/" not in k) == sorted(
+        ["macro_f1", "f_avg", "accuracy", "f1_support", "f1_oppose", "f1_neutral", "lexicon_macro_f1",
+         "majority_macro_f1"])
     n_seeds, n_splits = len(logged["params"]["evaluate"]["seeds"]), metrics["cv"]["n_splits"]
     for system in ("model", "majority", "lexicon"):
-        history = client.get_metric_history(run.info.run_id, f"{system}.fold_macro_f1")
+        history = client.get_metric_history(run.info.run_id, f"folds/{system}.macro_f1")
         assert sorted(h.step for h in history) == list(range(n_seeds * n_splits))
-    selection = client.get_metric_history(run.info.run_id, "selection.fold_macro_f1")
+    selection = client.get_metric_history(run.info.run_id, "selection/fold_macro_f1")
     assert len(selection) == 5
 
 
 @pytest.mark.slow
-def test_run_tags(logged):
+def test_run_tags_name_and_description(logged):
     first, second = logged["runs"]
     tags = first.data.tags
     assert tags["data_sha256"] == hashlib.sha256(logged["dataset"].read_bytes()).hexdigest()
     assert tags["model_sha256"] == hashlib.sha256((logged["base"] / "model.joblib").read_bytes()).hexdigest()
-    assert tags["dvc_exp_name"] == "fixture-exp" and first.info.run_name == "fixture-exp"
+    assert tags["dvc_exp_name"] == "fixture-exp"
     assert "dvc_exp_name" not in second.data.tags
+    # named after what was trained: the fixture params have word n-grams and cues, no char n-grams
+    assert first.info.run_name == second.info.run_name == "logreg-word-cues"
     head = subprocess.run(["git", "-C", str(repo_root()), "rev-parse", "HEAD"], capture_output=True, text=True)
     assert tags["git_commit"] == (head.stdout.strip() if head.returncode == 0 else "unknown")
     assert tags["git_dirty"] in ("true", "false", "unknown")
     assert tags["classifier"] == "logreg"
+    note = tags["mlflow.note.content"]
+    macro = logged["metrics"]["model"]["macro_f1"]
+    assert note.startswith("**logreg-word-cues**")
+    assert f"| model | {macro['value']:.3f} [{macro['ci_low']:.3f}, {macro['ci_high']:.3f}] |" in note
+    assert "| lexicon |" in note and "| majority |" in note
+    assert "Registered as sanctions-stance version 1; now @champion: no version had @champion." in note
+    assert first.data.tags["champion"] == "true" and second.data.tags["champion"] == "true"
+
+
+@pytest.mark.slow
+def test_training_data_is_a_dataset_input(logged):
+    run = logged["client"].get_run(logged["runs"][0].info.run_id)
+    inputs = run.inputs.dataset_inputs
+    assert len(inputs) == 1
+    ds, tags = inputs[0].dataset, {t.key: t.value for t in inputs[0].tags}
+    assert ds.name == "dataset.csv" and ds.source_type == "local"
+    assert tags["mlflow.data.context"] == "training"
+    assert tags["sha256"] == hashlib.sha256(logged["dataset"].read_bytes()).hexdigest()
+    assert json.loads(ds.profile)["num_rows"] == len(logged["dataset"].read_text().splitlines()) - 1
+    assert "label" in ds.schema
 
 
 @pytest.mark.slow
@@ -268,10 +388,14 @@ def test_run_artifacts(logged):
     listed = {a.path for a in client.list_artifacts(run.info.run_id, "reports")}
     assert listed == {"reports/metrics.json", "reports/classification_report.txt", "reports/misclassified.csv",
                       "reports/train.json"}
-    assert {a.path for a in client.list_artifacts(run.info.run_id, "plots")} == {"plots/confusion_matrix.png"}
+    assert {a.path for a in client.list_artifacts(run.info.run_id, "plots")} == {
+        "plots/confusion_matrix.png", "plots/confusion_matrix.json", "plots/precision_recall.json",
+        "plots/precision_recall.png"}
     assert {a.path for a in client.list_artifacts(run.info.run_id, "params")} == {"params/params.yaml"}
     local = client.download_artifacts(run.info.run_id, "reports/metrics.json", str(logged["base"] / "dl"))
     assert json.loads(Path(local).read_text()) == logged["metrics"]
+    png = Path(client.download_artifacts(run.info.run_id, "plots/precision_recall.png", str(logged["base"] / "dl")))
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.mark.slow
@@ -280,14 +404,24 @@ def test_model_registered_and_champion_alias_moves(logged):
     versions = client.search_model_versions("name='sanctions-stance'")
     assert sorted(int(v.version) for v in versions) == [1, 2]
     champion = client.get_model_version_by_alias("sanctions-stance", "champion")
+    # the same model on the same evaluation is "at least as good": the alias moves
     assert str(champion.version) == "2"
     assert champion.run_id == logged["runs"][1].info.run_id
     assert champion.tags["run_id"] == logged["runs"][1].info.run_id
+    assert float(champion.tags["macro_f1"]) == pytest.approx(logged["metrics"]["model"]["macro_f1"]["value"])
+    assert champion.tags["champion_reason"].startswith("macro-F1 ")
+    description = champion.description
+    assert description.startswith("logreg-word-cues trained on data/processed/dataset.csv (sha256 ")
+    assert f"{logged['metrics']['data']['n_sentences']} sentences" in description
+    assert "classifier logreg, grid choice C=1.0" in description
+    assert f"macro-F1 {logged['metrics']['model']['macro_f1']['value']:.3f}" in description
+    assert "lexicon macro-F1" in description and "majority" in description
 
 
 @pytest.mark.slow
 def test_pyfunc_round_trip(logged):
     import joblib
+    import numpy as np
     import pandas as pd
 
     mlflow = logged["mlflow"]
@@ -295,11 +429,29 @@ def test_pyfunc_round_trip(logged):
     mlflow.set_registry_uri(logged["uri"])
     texts = [t for rows in ARTICLES.values() for t, _ in rows][:10] + ["Lift the sanctions now."]
     model = mlflow.pyfunc.load_model("models:/sanctions-stance@champion")
-    got = list(model.predict(pd.DataFrame({"text": texts})))
-    assert set(got) <= set(LABELS) and len(got) == len(texts)
-    assert got == list(joblib.load(logged["base"] / "model.joblib").predict(texts))
+    got = model.predict(pd.DataFrame({"text": texts}))
+    assert list(got.columns) == ["label", *LABELS]
+    sk = joblib.load(logged["base"] / "model.joblib")
+    assert list(got["label"]) == list(sk.predict(texts))
+    proba = sk.predict_proba(texts)
+    for j, c in enumerate(sk.classes_):
+        np.testing.assert_allclose(got[str(c)].to_numpy(), proba[:, j])
     schema = model.metadata.get_input_schema()
     assert schema.input_names() == ["text"] and schema.input_types()[0].name == "string"
+    assert model.metadata.get_output_schema().input_names() == ["label", *LABELS]
     mlmodel = model.metadata.to_dict()
-    assert mlmodel["flavors"]["sklearn"]["serialization_format"] == "skops"
+    assert set(mlmodel["flavors"]) == {"python_function"}          # no pickled wrapper, no sklearn pickle
+    assert mlmodel["flavors"]["python_function"]["loader_module"] == "mlflow.pyfunc.loaders.code_model"
     assert model.metadata.saved_input_example_info is not None
+    # the wrapper does not need this package: the model directory holds its own copy of the code
+    local = Path(mlflow.artifacts.download_artifacts("models:/sanctions-stance@champion"))
+    assert (local / "serving.py").is_file()
+    code = ("import sys, mlflow.pyfunc, pandas as pd; sys.modules['pipeline'] = None; "
+            f"m = mlflow.pyfunc.load_model({str(local)!r}); "
+            "print(m.predict(pd.DataFrame({'text': ['Lift the sanctions now.']})).to_json(orient='records'))")
+    env = dict(os.environ, MLFLOW_DISABLE_TELEMETRY="true")
+    env.pop("PYTHONPATH", None)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=logged["base"],
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads(out.stdout.strip().splitlines()[-1])[0]["label"] == got["label"].iloc[-1]

@@ -1,0 +1,211 @@
+"""The health of the MLflow store: runs left ``RUNNING`` by dead processes, and ``stance
+check-store``, the always-run DVC stage that makes ``dvc repro`` log again what a lost or damaged
+store lacks (the run, the model version, the alias recorded in ``models/mlflow.json``).
+
+SQLite stores are read directly with :mod:`sqlite3`, read-only: the check costs a fraction of a
+second and never creates a database. Other stores are asked through the MLflow client.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+from pipeline.config import PATHS, StanceError
+from pipeline.tracking import _sqlite_path, check_tracking_uri, resolve_tracking_uri
+
+log = logging.getLogger("stance")
+
+__all__ = [
+    "STORE_CHECK_TEXT",
+    "add_check_store_arguments",
+    "check_store",
+    "close_dead_runs",
+    "owner_tags",
+    "run_check_store",
+    "store_gaps",
+]
+
+
+def _process_start(pid: int) -> str | None:
+    """Start time of process *pid* (clock ticks since boot, from /proc), ``None`` if unknown."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def _process_alive(pid: int, started: str | None) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    now = _process_start(pid)
+    return not (started and now and now != started)  # the pid was reused by another process
+
+
+def owner_tags() -> dict[str, str]:
+    """Tags naming the process that logs a run (host, pid, pid start time), so that a later run
+    can tell a run whose process died from one still in progress."""
+    pid = os.getpid()
+    return {"stance.host": socket.gethostname(), "stance.pid": str(pid), "stance.pid_start": _process_start(pid) or ""}
+
+
+def close_dead_runs(client, experiment_id: str) -> list[str]:
+    """Mark ``KILLED`` the runs of the experiment left ``RUNNING`` by a process of this host
+    that no longer exists (e.g. ``kill -9`` during ``stance evaluate``); one stderr line each.
+    Runs of other hosts, of live processes or without owner tags are left alone.
+
+    Returns
+    -------
+    run_ids : the runs marked KILLED.
+    """
+    host = socket.gethostname()
+    closed = []
+    for run in client.search_runs([experiment_id], filter_string="attributes.status = 'RUNNING'", max_results=1000):
+        tags = run.data.tags
+        if tags.get("stance.host") != host or not tags.get("stance.pid", "").isdigit():
+            continue
+        if _process_alive(int(tags["stance.pid"]), tags.get("stance.pid_start") or None):
+            continue
+        client.set_tag(run.info.run_id, "stance.closed_because", f"process {tags['stance.pid']} on {host} is gone")
+        client.set_terminated(run.info.run_id, status="KILLED")
+        log.warning(f"MLflow run {run.info.run_id} was left RUNNING by process {tags['stance.pid']}, which is "
+                    f"gone: marked KILLED")
+        closed.append(run.info.run_id)
+    return closed
+
+
+# ----------------------------------------------------------------------------- stance check-store
+
+#: What ``stance check-store`` writes (constant, so ``dvc.lock`` never changes because of it).
+STORE_CHECK_TEXT = {"checked": "models/mlflow.json against the MLflow store (run, model version, alias)"}
+
+
+def _sqlite_gaps(db: Path, experiment: str, sha: str, name: str, alias: str) -> list[str]:
+    import sqlite3
+
+    con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        runs = [r[0] for r in con.execute(
+            "SELECT r.run_uuid FROM runs r JOIN experiments e ON r.experiment_id = e.experiment_id "
+            "JOIN tags t ON t.run_uuid = r.run_uuid WHERE e.name = ? AND e.lifecycle_stage = 'active' "
+            "AND r.lifecycle_stage = 'active' AND r.status = 'FINISHED' AND t.key = 'model_sha256' AND t.value = ?",
+            (experiment, sha))]
+        versions = [r[0] for r in con.execute(
+            "SELECT version FROM model_versions WHERE name = ? AND current_stage != 'Deleted_Internal' "
+            f"AND run_id IN ({','.join('?' * len(runs))})", (name, *runs))] if runs else []
+        aliased = con.execute("SELECT version FROM registered_model_aliases WHERE name = ? AND alias = ?",
+                              (name, alias)).fetchall()
+    finally:
+        con.close()
+    return _gaps(bool(runs), bool(versions), bool(aliased), alias)
+
+
+def _gaps(run: bool, version: bool, aliased: bool, alias: str) -> list[str]:
+    return [what for what, present in (("the run", run), ("the model version", version),
+                                       (f"the @{alias} alias", aliased)) if not present]
+
+
+def _client_gaps(uri: str, experiment: str, sha: str, name: str, alias: str) -> list[str]:
+    from mlflow.tracking import MlflowClient
+
+    from pipeline.registry import alias_version
+
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    exp = client.get_experiment_by_name(experiment)
+    runs = [] if exp is None else [r.info.run_id for r in client.search_runs(
+        [exp.experiment_id], filter_string=f"tags.model_sha256 = '{sha}' and attributes.status = 'FINISHED'")]
+    versions = [v for v in client.search_model_versions(f"name = '{name}'") if v.run_id in runs] if runs else []
+    return _gaps(bool(runs), bool(versions), alias_version(client, name, alias) is not None, alias)
+
+
+def store_gaps(uri: str, record: dict[str, Any]) -> list[str]:
+    """What the tracking store lacks of what ``models/mlflow.json`` (*record*) says was logged:
+    a finished run of the experiment with the model's sha256, a model version from such a run,
+    the alias. An empty list when complete (or when nothing was logged).
+
+    SQLite stores are read directly (read-only, a fraction of a second); other stores through
+    the MLflow client.
+    """
+    if not record.get("logged"):
+        return []
+    args = (str(record.get("experiment", "sanctions-stance")), str(record.get("model_sha256", "")),
+            str(record.get("registered_model", "sanctions-stance")), str(record.get("alias", "champion")))
+    db = _sqlite_path(uri)
+    if db is not None:
+        if not db.is_file():
+            return _gaps(False, False, False, args[3])
+        import sqlite3
+
+        try:
+            return _sqlite_gaps(db, *args)
+        except sqlite3.Error:
+            pass  # another schema version: ask MLflow
+    return _client_gaps(uri, *args)
+
+
+def check_store(record_path: Path, out_path: Path, uri: str, timeout: float = 3.0) -> list[str]:
+    """The ``check_store`` DVC stage: if the store lacks what *record_path* says was logged,
+    remove that record (an output of the ``evaluate`` stage) so that ``dvc repro`` runs
+    ``evaluate`` again, which logs the run, the model version and the alias anew. Then write
+    *out_path* (constant content; ``evaluate`` depends on it, so this stage runs first).
+
+    Returns
+    -------
+    gaps : what was missing ([] when the store is complete, the record is absent or nothing
+        was logged). An unreachable store is reported on stderr and changes nothing.
+    """
+    gaps: list[str] = []
+    if record_path.is_file():
+        try:
+            record = json.loads(record_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            record = {"logged": False}
+            record_path.unlink()  # unreadable: let evaluate write it again
+        if record.get("logged"):
+            try:
+                check_tracking_uri(uri, timeout)
+                gaps = store_gaps(uri, record)
+            except StanceError as exc:
+                log.warning(f"warning: cannot check the MLflow store: {exc}")
+            except Exception as exc:  # the store answered strangely: report, change nothing
+                first = (str(exc).splitlines() or [""])[0][:300]
+                log.warning(f"warning: cannot check the MLflow store {uri}: {type(exc).__name__}: {first}")
+        if gaps:
+            record_path.unlink()
+            what = gaps[0] if len(gaps) == 1 else ", ".join(gaps[:-1]) + " and " + gaps[-1]
+            log.info(f"the MLflow store {uri} lacks {what} of the model {str(record.get('model_sha256', ''))[:12]}...: "
+                     f"removed {record_path.name}, so `dvc repro` re-runs evaluate, which logs them again")
+    from pipeline.data import write_json_atomic
+
+    write_json_atomic(out_path, STORE_CHECK_TEXT)
+    return gaps
+
+
+def add_check_store_arguments(parser) -> None:
+    """Options of ``stance check-store``."""
+    parser.add_argument("--record", default=None,
+                        help="what evaluate logged (default: <repo>/models/mlflow.json, next to the model)")
+    parser.add_argument("--out", default=None, help="stage output (default: <repo>/models/mlflow_store.json)")
+    parser.add_argument("--tracking-uri", default=None,
+                        help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///<repo>/mlflow.db)")
+
+
+def run_check_store(args) -> int:
+    """Entry point of ``stance check-store``."""
+    from pipeline.config import repo_root
+
+    root = repo_root()
+    models = (root / PATHS["model"]).parent
+    check_store(Path(args.record) if args.record else models / "mlflow.json",
+                Path(args.out) if args.out else models / "mlflow_store.json",
+                resolve_tracking_uri(args.tracking_uri, root))
+    return 0
