@@ -35,6 +35,7 @@ __all__ = [
     "FeaturesParams",
     "LexiconParams",
     "MlflowParams",
+    "PredictParams",
     "SECTIONS",
     "SplitParams",
     "TrainParams",
@@ -217,6 +218,13 @@ class MlflowParams:
     connect_timeout: float = _f(3.0, "float", "seconds to wait for a remote tracking server", min=0.0, min_open=True)
 
 
+@dataclass(frozen=True)
+class PredictParams:
+    """The ``predict`` section: limits of ``stance predict`` (no DVC stage reads it)."""
+
+    max_chars: int = _f(100_000, "int", "a longer text is an error record (CLI: --max-chars)", min=1)
+
+
 #: section name -> schema class
 SECTIONS: dict[str, type] = {
     "split": SplitParams,
@@ -224,6 +232,7 @@ SECTIONS: dict[str, type] = {
     "train": TrainParams,
     "evaluate": EvaluateParams,
     "mlflow": MlflowParams,
+    "predict": PredictParams,
 }
 
 

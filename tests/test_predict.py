@@ -320,14 +320,14 @@ def test_ten_megabyte_single_line(capsys, tiny_model_path, tmp_path):
     words = "sanctions must be tightened or lifted says the council ".split()
     text = " ".join(words[i % len(words)] for i in range(1_800_000))[:10_000_000].strip()
     f = write(tmp_path / "long.txt", text + "\n")
-    rc, out, _ = run(capsys, "--model", tiny_model_path, "--input", f)
+    rc, out, _ = run(capsys, "--model", tiny_model_path, "--input", f, "--max-chars", "10000000")
     assert rc == 0
     rec = json.loads(out)
     assert rec["text"] == text and rec["label"] in LABELS
     g = tmp_path / "long.csv"
     with open(g, "w", newline="", encoding="utf-8") as fh:
         csv.writer(fh).writerows([["text"], [text]])
-    rc, out, _ = run(capsys, "--model", tiny_model_path, "--input", g, "--format", "table")
+    rc, out, _ = run(capsys, "--model", tiny_model_path, "--input", g, "--format", "table", "--max-chars", "10000000")
     assert rc == 0 and len(out.splitlines()) == 2 and len(out) < 1000
 
 
