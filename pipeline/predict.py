@@ -295,7 +295,23 @@ def _max_chars(given: int | None) -> int:
     return params.max_chars if params is not None else DEFAULT_MAX_CHARS
 
 
-def summarize_article(model, path: str | os.PathLike, top: int = 3, params=None) -> dict[str, Any]:
+def hand_labels(path: str | os.PathLike | None) -> dict[str, str]:
+    """``sentence_id -> label`` of the non-empty labels in a labels CSV; ``{}`` when *path* is
+    None or missing. Read with the csv module only (the predict path stays light)."""
+    import csv
+
+    if path is None or not Path(path).is_file():
+        return {}
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            return {r["sentence_id"].strip(): r["label"].strip() for r in csv.DictReader(fh)
+                    if (r.get("sentence_id") or "").strip() and (r.get("label") or "").strip()}
+    except (KeyError, AttributeError, UnicodeDecodeError, csv.Error) as exc:
+        raise StanceError(f"{path}: not a labels file (sentence_id,label,...): {exc}") from None
+
+
+def summarize_article(model, path: str | os.PathLike, top: int = 3, params=None,
+                      labels: str | os.PathLike | None = None) -> dict[str, Any]:
     """Split an article with the pipeline's splitter, label each sentence and summarise.
 
     Parameters
@@ -308,6 +324,9 @@ def summarize_article(model, path: str | os.PathLike, top: int = 3, params=None)
     params : SplitParams or mapping, optional
         The ``split`` parameters (default: the project's params.yaml when found, else
         the splitter's defaults).
+    labels : str or path-like, optional
+        A labels CSV (``sentence_id,label,...``): sentences already labelled by hand get
+        their ``hand_label`` beside the prediction.
 
     Returns
     -------
@@ -316,7 +335,9 @@ def summarize_article(model, path: str | os.PathLike, top: int = 3, params=None)
         class, in support/oppose/neutral order; shares rounded to 4 decimals),
         ``most_confident`` (``support`` and ``oppose``: up to *top* sentences predicted
         so, highest score first, each ``sentence_id, position, text, score``) and
-        ``sentences`` (every sentence: ``sentence_id, position, text, label, scores``).
+        ``sentences`` (every sentence: ``sentence_id, position, text, label, scores,
+        hand_label`` -- ``None`` when not labelled by hand), ``n_hand_labeled`` and
+        ``hand_agree`` (how many of those the model predicts as labelled).
     """
     from pipeline.split import split_article
 
@@ -330,6 +351,7 @@ def summarize_article(model, path: str | os.PathLike, top: int = 3, params=None)
         raise StanceError(f"article file {p} not found")
     _meta, sentences, _report = split_article(p, params)
     scorer = Scorer(model)
+    hand = hand_labels(labels)
     rows: list[dict[str, Any]] = []
     if sentences:
         import numpy as np
@@ -344,6 +366,7 @@ def summarize_article(model, path: str | os.PathLike, top: int = 3, params=None)
                 "text": s["text"],
                 "label": lab,
                 "scores": dict(zip(scorer.classes, rd)),
+                "hand_label": hand.get(s["sentence_id"]),
                 "_score": pr[scorer.classes.index(lab)],
                 "_rounded": rd[scorer.classes.index(lab)],
             })
@@ -367,6 +390,8 @@ def summarize_article(model, path: str | os.PathLike, top: int = 3, params=None)
         "counts": counts,
         "shares": shares,
         "most_confident": most,
+        "n_hand_labeled": sum(r["hand_label"] is not None for r in rows),
+        "hand_agree": sum(r["hand_label"] == r["label"] for r in rows if r["hand_label"] is not None),
         "sentences": rows,
     }
 
@@ -375,6 +400,9 @@ def _summary_text(summary: dict[str, Any], width: int = 100) -> str:
     lines = [f"\nArticle {summary['article_id']}: {summary['n_sentences']} sentences"]
     for c, k in summary["counts"].items():
         lines.append(f"  {c:<8} {k:>5}  {summary['shares'][c]:6.1%}")
+    if summary.get("n_hand_labeled"):
+        lines.append(f"Hand-labelled: {summary['n_hand_labeled']} sentences; the model agrees on "
+                     f"{summary['hand_agree']} (column 'hand label')")
     for side, items in summary["most_confident"].items():
         lines.append(f"Most confident {side}:")
         if not items:
@@ -393,10 +421,11 @@ def _write_article(summary: dict[str, Any], classes: list[str], fmt: str, out: I
         out.write(json.dumps({"summary": head}, ensure_ascii=False) + "\n")
         return
     width = table_width()
-    extra = ("sentence_id", "position") if fmt == "csv" else ("position",)
+    extra = ("sentence_id", "position", "hand_label") if fmt == "csv" else ("position", "hand label")
     formatter = Formatter(classes, fmt, width=width, extra=extra)
     rows = summary["sentences"]
-    extras = [(r["sentence_id"], r["position"]) if fmt == "csv" else (r["position"],) for r in rows]
+    extras = [(r["sentence_id"], r["position"], r["hand_label"] or "") if fmt == "csv"
+              else (r["position"], r["hand_label"] or "-") for r in rows]
     chunk = ([r["text"] for r in rows], [r["position"] for r in rows], extras)
     out.write(formatter.header())
     out.write(formatter.format(chunk, {}, [r["label"] for r in rows],
@@ -443,6 +472,9 @@ def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
                      help="split an article with the pipeline's splitter, label every sentence, then summarise")
     src.add_argument("--top", type=int, default=3, metavar="K",
                      help="with --article: most confident sentences shown per side (default: 3)")
+    src.add_argument("--labels", metavar="FILE", default=None,
+                     help="with --article: show the hand labels of this labels CSV beside the predictions "
+                          f"(default: <repo>/{PATHS['labels']} when it exists)")
     out = parser.add_argument_group("output")
     out.add_argument("--output", "-o", metavar="FILE",
                      help="write here (atomically) instead of standard output")
@@ -484,7 +516,8 @@ def run_predict(args: argparse.Namespace) -> int:
     fmt = resolve_output_format(args.format, args.output)
 
     if args.article is not None:
-        summary = summarize_article(model, args.article, top=args.top)
+        labels = args.labels if args.labels is not None else repo_root() / PATHS["labels"]
+        summary = summarize_article(model, args.article, top=args.top, labels=labels)
         with Output(args.output) as out:
             _write_article(summary, model_classes(model), fmt, out)
         return 0
