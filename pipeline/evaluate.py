@@ -1,24 +1,29 @@
-"""Evaluate stage: grouped, repeated cross-validation of the saved model's configuration.
+"""Evaluate stage: nested grouped cross-validation, cross-source tests, learning curve.
 
-``stance evaluate`` takes the hyperparameters of ``models/model.joblib`` (an unfitted
-``sklearn.base.clone`` of it), and for each seed in ``evaluate.seeds`` makes out-of-fold (OOF)
-predictions with ``StratifiedGroupKFold`` grouped by article. The two baselines -- the
+``stance evaluate`` scores the *training procedure* of the ``train`` section, not one fitted
+model: for each seed in ``evaluate.seeds``, ``StratifiedGroupKFold`` (``cv_folds`` outer folds,
+grouped by article); inside every outer fold the hyperparameters are chosen by grouped CV
+(``inner_folds``) on the outer-training articles only, the winner is refitted there and
+predicts the held-out articles (nested CV, :mod:`pipeline.crossval`). The two baselines -- the
 training folds' majority class and a keyword lexicon -- are scored on the very same folds.
+
+Also: cross-source evaluation (train on one kind of document, e.g. official UN/US texts, test
+on another, e.g. news; kinds from regular expressions over the ``# source`` URL and article id,
+``evaluate.cross_source``) and a learning curve (nested CV on a share of the training articles,
+``evaluate.learning_curve``).
 
 Outputs (all deterministic):
 
 * ``reports/metrics.json``: for ``model``, ``majority`` and ``lexicon``: macro-F1, F_avg
   (mean F1 of support and oppose, the SemEval-2016 stance metric), accuracy and per-class
   precision/recall/F1, each the mean over seeds with a bootstrap interval that resamples
-  *articles*; paired differences model - baseline with their intervals; fold-score summaries.
+  *articles*; paired differences model - baseline with their intervals; fold-score summaries;
+  which grid candidate won how often; ``cross_source`` and ``learning_curve`` sections.
 * ``reports/plots/confusion_matrix.json`` (DVC plot records ``{actual, predicted}``) and
   ``.png``; ``reports/plots/precision_recall.json`` (interpolated per-class PR curves);
-  ``reports/misclassified.csv``; ``reports/classification_report.txt``. These use the OOF
-  predictions of the first seed.
+  ``reports/plots/learning_curve.{json,png}``; ``reports/misclassified.csv``;
+  ``reports/classification_report.txt``. These use the nested OOF predictions of the first seed.
 * An MLflow run with the registered model (see :mod:`pipeline.tracking`), unless disabled.
-
-Caveat: hyperparameters were chosen by CV on the same sentences (``stance train``), so these
-figures are slightly optimistic; with a small grid the effect is small but not nil.
 """
 
 from __future__ import annotations
@@ -41,7 +46,6 @@ __all__ = [
     "evaluate",
     "interpolated_pr_curves",
     "load_model",
-    "oof_predictions",
     "run_evaluate",
     "scores_from_confusion",
     "summarize",
@@ -83,67 +87,6 @@ def load_model(path: str | Path):
         raise StanceError(f"{p}: not a stance model (classes {classes}, expected a subset of {list(LABELS)} "
                           f"and predict_proba)")
     return model
-
-
-def _fit_predict(template, texts, labels, train_idx, test_idx):
-    import numpy as np
-    from sklearn.base import clone
-    from sklearn.dummy import DummyClassifier
-
-    x_train = [texts[i] for i in train_idx]
-    y_train = [labels[i] for i in train_idx]
-    x_test = [texts[i] for i in test_idx]
-    est = clone(template).fit(x_train, y_train)
-    proba = np.zeros((len(test_idx), len(LABELS)))
-    raw = est.predict_proba(x_test)
-    for j, c in enumerate(est.classes_):
-        proba[:, LABELS.index(str(c))] = raw[:, j]
-    majority = DummyClassifier(strategy="most_frequent").fit(x_train, y_train).predict(x_test)
-    return np.asarray(est.predict(x_test), dtype=object), proba, np.asarray(majority, dtype=object)
-
-
-def oof_predictions(template, texts: list[str], labels: list[str], groups: list[str],
-                    seeds: list[int], n_splits: int, n_jobs: int = 1) -> dict[str, Any]:
-    """Out-of-fold predictions of *template* and of the majority baseline, one pass per seed.
-
-    Parameters
-    ----------
-    template : unfitted scikit-learn classifier (cloned for every fold)
-    texts, labels, groups : lists of length n_samples (groups are article ids)
-    seeds : list of int, length n_seeds
-    n_splits : int
-        Folds per seed (capped at the number of articles).
-
-    Returns
-    -------
-    oof : dict
-        ``model`` and ``majority``: object arrays ``(n_seeds, n_samples)`` of labels;
-        ``proba``: float array ``(n_seeds, n_samples, 3)``, columns in ``LABELS`` order;
-        ``fold``: int array ``(n_seeds, n_samples)``, the fold where each sample was held out;
-        ``n_splits``: folds actually used.
-    """
-    import numpy as np
-    from joblib import Parallel, delayed
-
-    from pipeline.train import fit_errors, grouped_splits
-
-    n, s = len(texts), len(seeds)
-    jobs, where = [], []
-    for si, seed in enumerate(seeds):
-        for k, (tr, te) in enumerate(grouped_splits(labels, groups, n_splits, seed)):
-            jobs.append(delayed(_fit_predict)(template, texts, labels, tr, te))
-            where.append((si, k, te))
-    with fit_errors("out-of-fold evaluation"):
-        results = Parallel(n_jobs=n_jobs)(jobs)
-    model = np.empty((s, n), dtype=object)
-    majority = np.empty((s, n), dtype=object)
-    proba = np.zeros((s, n, len(LABELS)))
-    fold = np.full((s, n), -1, dtype=int)
-    for (si, k, te), (pred, prob, maj) in zip(where, results):
-        model[si, te], proba[si, te], majority[si, te], fold[si, te] = pred, prob, maj, k
-    assert (fold >= 0).all(), "every sample is held out once per seed"
-    return {"model": model, "majority": majority, "proba": proba, "fold": fold,
-            "n_splits": int(fold.max()) + 1}
 
 
 # --------------------------------------------------------------------------- metrics
@@ -417,7 +360,8 @@ def _misclassified(df, oof, seed_index: int):
 def _classification_report(y, predictions: dict[str, Any], seed: int, n_splits: int) -> str:
     from sklearn.metrics import classification_report
 
-    parts = [f"Out-of-fold predictions, seed {seed}, {n_splits}-fold StratifiedGroupKFold by article\n"]
+    parts = [f"Nested CV out-of-fold predictions, seed {seed}, {n_splits}-fold StratifiedGroupKFold by article "
+             f"(hyperparameters chosen inside each outer fold)\n"]
     for name, pred in predictions.items():
         parts.append(f"== {name} ==\n")
         parts.append(classification_report(y, list(pred), labels=list(LABELS), digits=3, zero_division=0))
@@ -425,18 +369,99 @@ def _classification_report(y, predictions: dict[str, Any], seed: int, n_splits: 
     return "".join(parts)
 
 
+def _selection_counts(selected) -> dict[str, int]:
+    """How often each grid candidate won the inner selection (over seeds and outer folds)."""
+    counts: dict[str, int] = {}
+    for per_seed in selected:
+        for info in per_seed:
+            key = " ".join(f"{k}:{v}" for k, v in sorted(info["best_params"].items())) or "as configured"
+            if info["selection"] != "inner_cv":
+                key += " no inner CV"
+            counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def _fold_summary(scores) -> dict[str, float]:
+    return {"mean": round(float(scores.mean()), _ROUND), "std": round(float(scores.std()), _ROUND),
+            "min": round(float(scores.min()), _ROUND), "max": round(float(scores.max()), _ROUND)}
+
+
+def _learning_curve_png(path: str | Path, records: list[dict[str, Any]], title: str) -> None:
+    """Macro-F1 against training articles, with the interval as a band, as a reproducible PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    x = [r["n_train_articles"] for r in records]
+    with matplotlib.rc_context({"svg.hashsalt": "stance", "font.family": "DejaVu Sans"}):
+        fig = Figure(figsize=(5.6, 4.0), dpi=100)
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot(1, 1, 1)
+        for key, label, color in (("macro_f1", "model", "tab:blue"), ("lexicon_macro_f1", "keyword lexicon", "tab:gray")):
+            ax.plot(x, [r[key] for r in records], marker="o", color=color, label=label)
+        ax.fill_between(x, [r["ci_low"] for r in records], [r["ci_high"] for r in records], color="tab:blue",
+                        alpha=0.2, label="95% article bootstrap")
+        ax.plot(x, [r["oppose_f1"] for r in records], marker="s", linestyle="--", color="tab:red",
+                label="model, oppose F1")
+        ax.set_xlabel("training articles per outer fold (mean)")
+        ax.set_ylabel("macro-F1 (nested grouped CV)")
+        ax.set_ylim(0, 1)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="lower right")
+        ax.set_title(title, fontsize=9)
+        fig.tight_layout()
+        with atomic_open(path, "wb") as fh:
+            fig.savefig(fh, format="png", metadata={"Software": None})
+
+
+def _article_sources(articles_path: str | Path | None) -> dict[str, str]:
+    """article id -> ``# source`` URL from ``data/interim/articles.csv`` ({} without the file)."""
+    import csv
+
+    if articles_path is None or not Path(articles_path).is_file():
+        return {}
+    p = Path(articles_path)
+    try:
+        with open(p, newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise StanceError(f"{p}: not a readable CSV file: {exc}") from None
+    if rows and ("article_id" not in rows[0] or "source" not in rows[0]):
+        raise StanceError(f"{p}: needs the columns article_id and source")
+    return {r["article_id"]: r["source"] or "" for r in rows}
+
+
+def _int_list(value, where: str) -> list[int]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, int) and not isinstance(v, bool)
+                                                           for v in value):
+        raise StanceError(f"{where}: expected a non-empty list of integers, got {value!r}")
+    return list(value)
+
+
 def evaluate(dataset_path: str | Path, model_path: str | Path, params: dict[str, Any], *,
-             metrics_path: str | Path, plots_dir: str | Path, misclassified_path: str | Path,
-             report_path: str | Path) -> dict[str, Any]:
+             train_params: dict[str, Any], metrics_path: str | Path, plots_dir: str | Path,
+             misclassified_path: str | Path, report_path: str | Path,
+             articles_path: str | Path | None = None, log=None) -> dict[str, Any]:
     """Compute and write every evaluation output (not the MLflow run).
 
     Parameters
     ----------
-    dataset_path, model_path : inputs (``dataset.csv``, ``model.joblib``)
+    dataset_path, model_path : inputs (``dataset.csv``, ``model.joblib``; the model is checked
+        and registered, the scores come from refitting the training procedure)
     params : dict
-        The ``evaluate`` section: ``seeds``, ``cv_folds``, ``bootstrap``, ``bootstrap_seed``,
-        ``ci``, ``n_jobs``, ``lexicon`` (``support``, ``oppose``, ``negators``).
+        The ``evaluate`` section: ``seeds``, ``cv_folds`` (outer), ``inner_folds``,
+        ``bootstrap``, ``bootstrap_seed``, ``ci``, ``n_jobs``, ``lexicon`` (``support``,
+        ``oppose``, ``negators``), ``cross_source`` (``enabled``, ``kinds``,
+        ``default_kind``, ``pairs``), ``learning_curve`` (``enabled``, ``fractions``, ``seeds``).
+    train_params : dict
+        The ``train`` section: the procedure (grid, features, classifier) that nested CV runs
+        inside every outer fold.
     metrics_path, plots_dir, misclassified_path, report_path : outputs.
+    articles_path : ``data/interim/articles.csv`` (``# source`` URLs for the cross-source
+        kinds); without it the kinds are matched on article ids only.
+    log : callable(str), optional; progress messages.
 
     Returns
     -------
@@ -444,56 +469,143 @@ def evaluate(dataset_path: str | Path, model_path: str | Path, params: dict[str,
         ``metrics`` (what went to metrics.json), ``fold_scores`` (system -> array
         ``(n_seeds, n_splits)``), ``paths`` (output name -> Path), ``n_splits``.
     """
-    import numpy as np
-    from sklearn.base import clone
+    import time
 
+    import numpy as np
+
+    from pipeline.crossval import CVEngine, article_kinds, cross_source, learning_curve, nested_oof
     from pipeline.features import lexicon_predict, word_list
     from pipeline.train import load_dataset, single_threaded_blas
 
-    seeds = params.get("seeds", [0])
-    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool)
-                                                          for s in seeds):
-        raise StanceError(f"evaluate.seeds: expected a non-empty list of integers, got {seeds!r}")
+    log = log or (lambda msg: None)
+    seeds = _int_list(params.get("seeds", [0]), "evaluate.seeds")
     ci = float(params.get("ci", 0.95))
     if not 0 < ci < 1:
         raise StanceError(f"evaluate.ci: expected a coverage between 0 and 1, got {ci!r}")
     n_boot = int(params.get("bootstrap", 1000))
     if n_boot < 1:
         raise StanceError(f"evaluate.bootstrap: expected a positive number of replicates, got {n_boot!r}")
+    outer = int(params.get("cv_folds", 5))
+    inner = int(params.get("inner_folds") or train_params.get("cv_folds", 5))
+    if outer < 2 or inner < 2:
+        raise StanceError(f"evaluate.cv_folds / inner_folds: need at least 2 folds, got {outer} / {inner}")
+    n_jobs = int(params.get("n_jobs", 1) or 1)
     lex = params.get("lexicon") or {}
     lex_words = {k: word_list(lex, k, "evaluate.lexicon") for k in ("support", "oppose", "negators")}
+    cs = params.get("cross_source") or {}
+    lc = params.get("learning_curve") or {}
+    boot_seed = int(params.get("bootstrap_seed", 0))
 
     df = load_dataset(dataset_path)
-    model = load_model(model_path)
+    load_model(model_path)
     texts, labels, groups = df["text"].tolist(), df["label"].tolist(), df["article_id"].tolist()
-    with single_threaded_blas():
-        oof = oof_predictions(clone(model), texts, labels, groups, seeds, int(params.get("cv_folds", 5)),
-                              n_jobs=int(params.get("n_jobs", 1) or 1))
+    y, g = np.asarray(labels, dtype=object), np.asarray(groups, dtype=object)
     lexicon = np.asarray(lexicon_predict(texts, **lex_words), dtype=object)
+    kind_of = None
+    if cs.get("enabled", True):
+        kind_of = article_kinds(sorted(set(groups)), _article_sources(articles_path), cs.get("kinds") or {},
+                                cs.get("default_kind"))
+    engine = CVEngine(texts, labels, groups, train_params, inner_folds=inner)
+
+    t0 = time.perf_counter()
+    with single_threaded_blas():
+        oof = nested_oof(engine, seeds, outer, n_jobs=n_jobs)
+    log(f"nested CV: {len(seeds)} seed(s) x {oof['n_splits']} outer folds, {inner} inner folds "
+        f"({time.perf_counter() - t0:.1f} s)")
     predictions = {"model": oof["model"], "majority": oof["majority"],
                    "lexicon": np.tile(lexicon, (len(seeds), 1))}
     n_articles = len(set(groups))
-    weights = bootstrap_weights(n_articles, n_boot, int(params.get("bootstrap_seed", 0)))
+    weights = bootstrap_weights(n_articles, n_boot, boot_seed)
     metrics = summarize(labels, predictions, groups, weights, ci)
     folds = {name: fold_scores(labels, pred, oof["fold"]) for name, pred in predictions.items()}
     for name in SYSTEMS:
-        f = folds[name]
-        metrics[name]["fold_macro_f1"] = {"mean": round(float(f.mean()), _ROUND), "std": round(float(f.std()), _ROUND),
-                                          "min": round(float(f.min()), _ROUND), "max": round(float(f.max()), _ROUND)}
+        metrics[name]["fold_macro_f1"] = _fold_summary(folds[name])
     metrics["data"] = {"n_sentences": len(df), "n_articles": n_articles,
                        **{f"n_{label}": int((df["label"] == label).sum()) for label in LABELS}}
-    metrics["cv"] = {"n_splits": oof["n_splits"], "n_seeds": len(seeds), "bootstrap": n_boot, "ci": ci}
+    metrics["cv"] = {"nested": True, "n_splits": oof["n_splits"], "inner_folds": inner, "n_seeds": len(seeds),
+                     "bootstrap": n_boot, "ci": ci}
+    metrics["selection"] = _selection_counts(oof["selected"])
+
+    # ---- cross-source: train on one kind of document, test on another
+    if kind_of is not None:
+        metrics["cross_source"] = {}
+        counts = {}
+        for art, kind in kind_of.items():
+            counts[kind] = counts.get(kind, 0) + 1
+        metrics["data"]["articles_per_kind"] = dict(sorted(counts.items()))
+        for pair in cs.get("pairs") or []:
+            if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(k, str) for k in pair)):
+                raise StanceError(f"evaluate.cross_source.pairs: expected [train_kind, test_kind] pairs, got {pair!r}")
+            t0 = time.perf_counter()
+            with single_threaded_blas():
+                res = cross_source(engine, kind_of, pair[0], pair[1], seeds)
+            if res is None:
+                log(f"cross-source {pair[0]} -> {pair[1]}: skipped (no labelled sentences on one side)")
+                continue
+            te = res["test_idx"]
+            test_groups = g[te].tolist()
+            w = bootstrap_weights(len(set(test_groups)), n_boot, boot_seed)
+            summary = summarize(y[te].tolist(), {"model": res["model"], "majority": res["majority"],
+                                                 "lexicon": np.tile(lexicon[te], (len(seeds), 1))},
+                                test_groups, w, ci)
+            summary["data"] = {"n_train_sentences": int(len(res["train_idx"])),
+                               "n_train_articles": len(set(g[res["train_idx"]].tolist())),
+                               "n_test_sentences": int(len(te)), "n_test_articles": len(set(test_groups))}
+            summary["selection"] = _selection_counts([res["selected"]])
+            metrics["cross_source"][f"{pair[0]}_to_{pair[1]}"] = summary
+            log(f"cross-source {pair[0]} -> {pair[1]}: macro-F1 {summary['model']['macro_f1']['value']:.3f} "
+                f"({time.perf_counter() - t0:.1f} s)")
+
+    # ---- learning curve: nested CV on a share of the training articles
+    lc_records = []
+    if lc.get("enabled", True):
+        lc_seeds = _int_list(lc.get("seeds", seeds[:1]), "evaluate.learning_curve.seeds")
+        fractions = lc.get("fractions") or [1.0]
+        if not isinstance(fractions, list) or not all(isinstance(f, (int, float)) and not isinstance(f, bool)
+                                                       for f in fractions):
+            raise StanceError(f"evaluate.learning_curve.fractions: expected a list of numbers, got {fractions!r}")
+        reuse = {}
+        if set(lc_seeds) <= set(seeds):
+            rows = [seeds.index(s) for s in lc_seeds]
+            reuse[1.0] = {"model": oof["model"][rows], "n_train_articles": [
+                n for si in rows for n in oof["n_train_articles"][si * oof["n_splits"]:(si + 1) * oof["n_splits"]]]}
+        t0 = time.perf_counter()
+        with single_threaded_blas():
+            curve = learning_curve(engine, lc_seeds, outer, sorted(float(f) for f in fractions), reuse=reuse,
+                                   n_jobs=n_jobs)
+        log(f"learning curve: fractions {sorted(fractions)} x {len(lc_seeds)} seed(s) ({time.perf_counter() - t0:.1f} s)")
+        lex_tiled = np.tile(lexicon, (len(lc_seeds), 1))
+        metrics["learning_curve"] = {}
+        for f, res in curve.items():
+            s = summarize(labels, {"model": res["model"], "lexicon": lex_tiled}, groups, weights, ci)
+            n_train = float(np.mean(res["n_train_articles"]))
+            record = {"fraction": round(f, 4), "n_train_articles": round(n_train, 2),
+                      "macro_f1": s["model"]["macro_f1"]["value"], "ci_low": s["model"]["macro_f1"]["ci_low"],
+                      "ci_high": s["model"]["macro_f1"]["ci_high"],
+                      "oppose_f1": s["model"]["per_class"]["oppose"]["f1"]["value"],
+                      "lexicon_macro_f1": s["lexicon"]["macro_f1"]["value"]}
+            lc_records.append(record)
+            metrics["learning_curve"][f"pct_{int(round(f * 100)):03d}"] = {
+                "n_train_articles": record["n_train_articles"], "macro_f1": s["model"]["macro_f1"],
+                "oppose_f1": s["model"]["per_class"]["oppose"]["f1"]}
 
     plots = Path(plots_dir)
     paths = {"metrics": Path(metrics_path), "confusion_json": plots / "confusion_matrix.json",
              "confusion_png": plots / "confusion_matrix.png", "precision_recall": plots / "precision_recall.json",
+             "learning_curve": plots / "learning_curve.json", "learning_curve_png": plots / "learning_curve.png",
              "misclassified": Path(misclassified_path), "classification_report": Path(report_path)}
     first = oof["model"][0]
     write_json_atomic(paths["confusion_json"], [{"actual": a, "predicted": str(p)} for a, p in zip(labels, first)])
     cm, _ = confusion_by_article(labels, first[None, :], groups)
     _confusion_png(paths["confusion_png"], cm.sum(axis=(0, 1)),
-                   f"Out-of-fold, seed {seeds[0]}, {oof['n_splits']} grouped folds, n={len(df)}")
+                   f"Nested CV out-of-fold, seed {seeds[0]}, {oof['n_splits']} grouped folds, n={len(df)}")
     write_json_atomic(paths["precision_recall"], interpolated_pr_curves(labels, oof["proba"][0]))
+    write_json_atomic(paths["learning_curve"], lc_records)
+    if lc_records:
+        _learning_curve_png(paths["learning_curve_png"], lc_records,
+                            f"Learning curve: nested grouped CV, {oof['n_splits']} outer folds, n={len(df)}")
+    else:
+        paths.pop("learning_curve_png")
     write_csv_atomic(paths["misclassified"], _misclassified(df, oof, 0))
     write_text_atomic(paths["classification_report"], _classification_report(
         labels, {name: pred[0] for name, pred in predictions.items()}, seeds[0], oof["n_splits"]))
@@ -508,6 +620,9 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--params", default=None, help=f"parameters file (default: <repo>/{PATHS['params']})")
     parser.add_argument("--dataset", default=None, help=f"labelled dataset CSV (default: <repo>/{PATHS['dataset']})")
     parser.add_argument("--model", default=None, help=f"trained model (default: <repo>/{PATHS['model']})")
+    parser.add_argument("--articles", default=None,
+                        help=f"articles CSV with the source URLs for cross-source kinds "
+                             f"(default: <repo>/{PATHS['articles']})")
     parser.add_argument("--train-report", default=None,
                         help=f"CV report of `stance train`, logged to MLflow if present "
                              f"(default: <repo>/{PATHS['train_report']})")
@@ -528,6 +643,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     params_path = Path(args.params) if args.params else root / PATHS["params"]
     all_params = load_params(params_path)
     params = load_params(params_path, "evaluate")
+    train_params = load_params(params_path, "train")
     ml = all_params.get("mlflow") or {}
     if not isinstance(ml, dict):
         raise StanceError(f"{params_path}: section 'mlflow' must be a mapping")
@@ -544,6 +660,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
             Path(args.dataset) if args.dataset else root / PATHS["dataset"],
             Path(args.model) if args.model else root / PATHS["model"],
             params,
+            train_params=train_params,
+            articles_path=Path(args.articles) if args.articles else root / PATHS["articles"],
+            log=lambda msg: print(f"stance evaluate: {msg}", file=sys.stderr),
             metrics_path=Path(args.metrics) if args.metrics else root / PATHS["metrics"],
             plots_dir=Path(args.plots) if args.plots else root / PATHS["plots"],
             misclassified_path=Path(args.misclassified) if args.misclassified else root / PATHS["misclassified"],
@@ -551,13 +670,14 @@ def run_evaluate(args: argparse.Namespace) -> int:
             else root / PATHS["classification_report"],
         )
     except StanceError as exc:
-        if str(exc).startswith("evaluate."):
+        if str(exc).startswith(("evaluate.", "train.")):
             raise StanceError(f"{params_path}: {exc}") from None
         raise
     m = result["metrics"]
     line = ", ".join(f"{name} {m[name]['macro_f1']['value']:.3f} [{m[name]['macro_f1']['ci_low']:.3f}, "
                      f"{m[name]['macro_f1']['ci_high']:.3f}]" for name in SYSTEMS)
-    print(f"stance evaluate: macro-F1 (mean of {m['cv']['n_seeds']} seeds, {m['cv']['ci']:.0%} article bootstrap): "
+    print(f"stance evaluate: nested-CV macro-F1 (mean of {m['cv']['n_seeds']} seeds, {m['cv']['ci']:.0%} article "
+          f"bootstrap): "
           f"{line}", file=sys.stderr)
     if use_mlflow:
         train_report = Path(args.train_report) if args.train_report else root / PATHS["train_report"]

@@ -398,6 +398,9 @@ def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_p
             for key in ("metrics", "classification_report", "misclassified"):
                 mlflow.log_artifact(str(paths[key]), artifact_path="reports")
             mlflow.log_artifact(str(paths["confusion_png"]), artifact_path="plots")
+            for key in ("learning_curve_png", "learning_curve"):
+                if key in paths:
+                    mlflow.log_artifact(str(paths[key]), artifact_path="plots")
             mlflow.log_artifact(str(params_path), artifact_path="params")
             version = log_registered_model(model_path, name, alias, client)
     except MlflowException as exc:

@@ -245,6 +245,9 @@ def grouped_splits(labels, groups, n_splits: int, seed: int) -> list[tuple[Any, 
 def select_model(texts, labels, groups, params: dict[str, Any]) -> dict[str, Any]:
     """Score every grid candidate by grouped CV (macro-F1) and pick the best.
 
+    The same procedure runs inside every outer fold of ``stance evaluate`` (nested CV); see
+    :class:`pipeline.crossval.CVEngine`.
+
     Parameters
     ----------
     texts : list of str, length n_samples
@@ -261,41 +264,14 @@ def select_model(texts, labels, groups, params: dict[str, Any]) -> dict[str, Any
         The best candidate has the highest mean; ties go to the earliest in grid order.
     """
     import numpy as np
-    from sklearn.model_selection import cross_validate
 
-    from pipeline.features import build_pipeline
+    from pipeline.crossval import CVEngine
 
-    seed = int(params.get("seed", 0))
-    splits = grouped_splits(labels, groups, int(params.get("cv_folds", 5)), seed)
-    y = np.asarray(labels, dtype=object)
-    candidates = []
-    for overrides in grid_candidates(params):
-        estimator = build_pipeline(apply_overrides(params, overrides))
-        with fit_errors(f"cross-validating candidate {overrides or 'as configured'}"):
-            scores = cross_validate(estimator, list(texts), y, cv=splits, scoring="f1_macro",
-                                    n_jobs=int(params.get("n_jobs", 1) or 1), error_score="raise")["test_score"]
-        candidates.append({
-            "params": overrides,
-            "fold_macro_f1": [round(float(s), _ROUND) for s in scores],
-            "mean_macro_f1": round(float(np.mean(scores)), _ROUND),
-            "std_macro_f1": round(float(np.std(scores)), _ROUND),
-        })
-    means = [c["mean_macro_f1"] for c in candidates]
-    order = sorted(range(len(candidates)), key=lambda i: (-means[i], i))
-    for rank, i in enumerate(order, start=1):
-        candidates[i]["rank"] = rank
-    best = order[0]
-    return {
-        "scoring": "f1_macro",
-        "cv": {"n_splits": len(splits), "seed": seed, "grouped_by": "article_id",
-               "splitter": "StratifiedGroupKFold"},
-        "classifier": params.get("classifier", "logreg"),
-        "candidates": candidates,
-        "best_index": best,
-        "best_params": candidates[best]["params"],
-        "best_mean_macro_f1": candidates[best]["mean_macro_f1"],
-        "best_std_macro_f1": candidates[best]["std_macro_f1"],
-    }
+    engine = CVEngine(texts, labels, groups, params)
+    report = engine.select(np.arange(len(engine.texts)), int(params.get("seed", 0)))
+    report.pop("oof_proba")
+    report.pop("selected")
+    return report
 
 
 def fit_final(texts, labels, params: dict[str, Any], overrides: dict[str, Any] | None = None):

@@ -115,7 +115,10 @@ def small_params(char: bool = False) -> dict:
     train = params["train"]
     train["grid"] = {name: {"C": [1.0]} if name != "sgd" else {"alpha": [1e-4]} for name in ("logreg", "linearsvc", "sgd")}
     train["features"]["char"]["enabled"] = char
-    params["evaluate"].update({"seeds": [0, 1], "bootstrap": 200})
+    params["evaluate"].update({"seeds": [0, 1], "bootstrap": 200, "inner_folds": 2})
+    params["evaluate"]["learning_curve"].update({"fractions": [0.7, 1.0], "seeds": [0]})
+    # Fixture articles a1-a3 are "official", the others fall back to "news".
+    params["evaluate"]["cross_source"].update({"kinds": {"official": ["\\ba[123]$"]}, "default_kind": "news"})
     return params
 
 
