@@ -50,6 +50,7 @@ IDEAS: dict[str, tuple[str, dict]] = {
     "priors": ("class priors (thresholds) tuned for macro-F1 on the inner CV", {"priors.tune": True}),
     "cues_w2": ("cue block weight 2", {"features.cues.weight": 2.0}),
     "linearsvc": ("calibrated linear SVM instead of logistic regression", {"classifier": "linearsvc"}),
+    "vote": ("one classifier per block (word, char, cues), probabilities averaged", {"combine": "vote"}),
     "nblr": ("NB-LR: log-count-ratio scaled features (Wang & Manning 2012), one ratio per class",
              {"classifier": "nblr"}),
 }

@@ -117,15 +117,18 @@ class CVEngine:
 
         from pipeline.features import build_features
 
+        mats = [m * w if w != 1.0 else m for _name, w, m in self.blocks(params, train_idx, rows)]
+        return sp.hstack(mats, format="csr") if len(mats) > 1 else sp.csr_matrix(mats[0])
+
+    def blocks(self, params: dict[str, Any], train_idx, rows) -> list[tuple[str, float, Any]]:
+        """``(name, weight, unweighted matrix of rows)`` for every enabled feature block."""
+        from pipeline.features import build_features
+
         fcfg = params.get("features") or {}
         union = build_features(fcfg)
         weights = union.transformer_weights or {}
-        mats = []
-        for name, transformer in union.transformer_list:
-            m = self._block(name, transformer, fcfg.get(name), train_idx, rows)
-            w = weights.get(name, 1.0)
-            mats.append(m * w if w != 1.0 else m)
-        return sp.hstack(mats, format="csr") if len(mats) > 1 else sp.csr_matrix(mats[0])
+        return [(name, float(weights.get(name, 1.0)), self._block(name, transformer, fcfg.get(name), train_idx, rows))
+                for name, transformer in union.transformer_list]
 
     def fit_predict(self, params: dict[str, Any], train_idx, test_idx, what: str = "cross-validation fit"):
         """Fit the model of ``params`` on ``train_idx``; class probabilities of ``test_idx``.
@@ -141,11 +144,20 @@ class CVEngine:
         from pipeline.train import fit_errors
 
         with fit_errors(what):
-            x_train = self.features(params, train_idx, train_idx)
-            x_test = self.features(params, train_idx, test_idx)
-            clf = fit_classifier(params, x_train, self.y[train_idx])
+            if params.get("combine", "union") == "vote":  # one classifier per block, weighted mean
+                parts = zip(self.blocks(params, train_idx, train_idx), self.blocks(params, train_idx, test_idx))
+                proba, total = np.zeros((len(test_idx), len(LABELS))), 0.0
+                for (_name, w, x_train), (_n, _w, x_test) in parts:
+                    clf = fit_classifier(params, x_train, self.y[train_idx])
+                    proba += w * _label_order(clf, clf.predict_proba(x_test), len(test_idx))
+                    total += w
+                proba /= total
+            else:
+                x_train = self.features(params, train_idx, train_idx)
+                x_test = self.features(params, train_idx, test_idx)
+                clf = fit_classifier(params, x_train, self.y[train_idx])
+                proba = _label_order(clf, clf.predict_proba(x_test), len(test_idx))
         self.fits += 1
-        proba = _label_order(clf, clf.predict_proba(x_test), len(test_idx))
         if embeddings_enabled(params):
             from pipeline.features import build_dense_model
 

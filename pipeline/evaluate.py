@@ -34,8 +34,9 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import LABELS
-from pipeline.config import (PATHS, StanceError, atomic_open, load_params, repo_root, write_csv_atomic,
-                             write_json_atomic, write_text_atomic)
+from pipeline._plots import _confusion_png, _learning_curve_png
+from pipeline.config import (PATHS, StanceError, load_params, repo_root, write_csv_atomic, write_json_atomic,
+                             write_text_atomic)
 
 __all__ = [
     "METRIC_NAMES",
@@ -309,35 +310,6 @@ def interpolated_pr_curves(y_true, proba, n_points: int = 101) -> list[dict[str,
 
 # --------------------------------------------------------------------------- outputs
 
-def _confusion_png(path: str | Path, cm, title: str) -> None:
-    """Write a confusion-matrix heat map (rows actual, columns predicted) as a reproducible PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    with matplotlib.rc_context({"svg.hashsalt": "stance", "font.family": "DejaVu Sans"}):
-        fig = Figure(figsize=(4.8, 4.2), dpi=100)
-        FigureCanvasAgg(fig)
-        ax = fig.add_subplot(1, 1, 1)
-        ax.imshow(cm, cmap="Blues", vmin=0)
-        ax.set_xticks(range(len(LABELS)), labels=list(LABELS))
-        ax.set_yticks(range(len(LABELS)), labels=list(LABELS))
-        ax.set_xlabel("predicted")
-        ax.set_ylabel("actual")
-        ax.set_title(title, fontsize=9)
-        top = cm.max() if cm.size else 0
-        for i in range(len(LABELS)):
-            for j in range(len(LABELS)):
-                ax.text(j, i, str(int(cm[i, j])), ha="center", va="center",
-                        color="white" if top and cm[i, j] > top / 2 else "black")
-        fig.tight_layout()
-        with atomic_open(path, "wb") as fh:
-            # No "Software" chunk (it carries the matplotlib version); Agg PNGs have no date.
-            fig.savefig(fh, format="png", metadata={"Software": None})
-
-
 def _misclassified(df, oof, seed_index: int):
     import numpy as np
     import pandas as pd
@@ -386,36 +358,6 @@ def _fold_summary(scores) -> dict[str, float]:
             "min": round(float(scores.min()), _ROUND), "max": round(float(scores.max()), _ROUND)}
 
 
-def _learning_curve_png(path: str | Path, records: list[dict[str, Any]], title: str) -> None:
-    """Macro-F1 against training articles, with the interval as a band, as a reproducible PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    x = [r["n_train_articles"] for r in records]
-    with matplotlib.rc_context({"svg.hashsalt": "stance", "font.family": "DejaVu Sans"}):
-        fig = Figure(figsize=(5.6, 4.0), dpi=100)
-        FigureCanvasAgg(fig)
-        ax = fig.add_subplot(1, 1, 1)
-        for key, label, color in (("macro_f1", "model", "tab:blue"), ("lexicon_macro_f1", "keyword lexicon", "tab:gray")):
-            ax.plot(x, [r[key] for r in records], marker="o", color=color, label=label)
-        ax.fill_between(x, [r["ci_low"] for r in records], [r["ci_high"] for r in records], color="tab:blue",
-                        alpha=0.2, label="95% article bootstrap")
-        ax.plot(x, [r["oppose_f1"] for r in records], marker="s", linestyle="--", color="tab:red",
-                label="model, oppose F1")
-        ax.set_xlabel("training articles per outer fold (mean)")
-        ax.set_ylabel("macro-F1 (nested grouped CV)")
-        ax.set_ylim(0, 1)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8, loc="lower right")
-        ax.set_title(title, fontsize=9)
-        fig.tight_layout()
-        with atomic_open(path, "wb") as fh:
-            fig.savefig(fh, format="png", metadata={"Software": None})
-
-
 def _article_sources(articles_path: str | Path | None) -> dict[str, str]:
     """article id -> ``# source`` URL from ``data/interim/articles.csv`` ({} without the file)."""
     import csv
@@ -438,6 +380,142 @@ def _int_list(value, where: str) -> list[int]:
                                                            for v in value):
         raise StanceError(f"{where}: expected a non-empty list of integers, got {value!r}")
     return list(value)
+
+
+def _settings(params: dict[str, Any], train_params: dict[str, Any]) -> dict[str, Any]:
+    """The ``evaluate`` section checked and with defaults filled in."""
+    from pipeline.features import word_list
+
+    seeds = _int_list(params.get("seeds", [0]), "evaluate.seeds")
+    ci = float(params.get("ci", 0.95))
+    if not 0 < ci < 1:
+        raise StanceError(f"evaluate.ci: expected a coverage between 0 and 1, got {ci!r}")
+    n_boot = int(params.get("bootstrap", 1000))
+    if n_boot < 1:
+        raise StanceError(f"evaluate.bootstrap: expected a positive number of replicates, got {n_boot!r}")
+    outer = int(params.get("cv_folds", 5))
+    inner = int(params.get("inner_folds") or train_params.get("cv_folds", 5))
+    if outer < 2 or inner < 2:
+        raise StanceError(f"evaluate.cv_folds / inner_folds: need at least 2 folds, got {outer} / {inner}")
+    lex = params.get("lexicon") or {}
+    lc = params.get("learning_curve") or {}
+    fractions = lc.get("fractions") or [1.0]
+    if not isinstance(fractions, list) or not all(isinstance(f, (int, float)) and not isinstance(f, bool)
+                                                   for f in fractions):
+        raise StanceError(f"evaluate.learning_curve.fractions: expected a list of numbers, got {fractions!r}")
+    return {"seeds": seeds, "ci": ci, "n_boot": n_boot, "outer": outer, "inner": inner,
+            "n_jobs": int(params.get("n_jobs", 1) or 1), "boot_seed": int(params.get("bootstrap_seed", 0)),
+            "lexicon": {k: word_list(lex, k, "evaluate.lexicon") for k in ("support", "oppose", "negators")},
+            "cross_source": params.get("cross_source") or {}, "lc_enabled": bool(lc.get("enabled", True)),
+            "lc_seeds": _int_list(lc.get("seeds", seeds[:1]), "evaluate.learning_curve.seeds"),
+            "fractions": sorted(float(f) for f in fractions)}
+
+
+def _nested_metrics(oof, labels, groups, lexicon, cfg) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """metrics.json's nested-CV part; also the predictions and fold scores per system."""
+    import numpy as np
+
+    predictions = {"model": oof["model"], "majority": oof["majority"],
+                   "lexicon": np.tile(lexicon, (len(cfg["seeds"]), 1))}
+    weights = bootstrap_weights(len(set(groups)), cfg["n_boot"], cfg["boot_seed"])
+    metrics = summarize(labels, predictions, groups, weights, cfg["ci"])
+    folds = {name: fold_scores(labels, pred, oof["fold"]) for name, pred in predictions.items()}
+    for name in SYSTEMS:
+        metrics[name]["fold_macro_f1"] = _fold_summary(folds[name])
+    metrics["cv"] = {"nested": True, "n_splits": oof["n_splits"], "inner_folds": cfg["inner"],
+                     "n_seeds": len(cfg["seeds"]), "bootstrap": cfg["n_boot"], "ci": cfg["ci"]}
+    metrics["selection"] = _selection_counts(oof["selected"])
+    return metrics, predictions, folds
+
+
+def _cross_source_metrics(engine, kind_of: dict[str, str], lexicon, cfg, log) -> dict[str, Any]:
+    """``cross_source`` of metrics.json: per ``[train_kind, test_kind]`` pair, every system's
+    scores on the test kind with an article bootstrap over the test articles."""
+    import time
+
+    import numpy as np
+
+    from pipeline.crossval import cross_source
+    from pipeline.train import single_threaded_blas
+
+    out = {}
+    y, g, seeds = engine.y, engine.groups, cfg["seeds"]
+    for pair in cfg["cross_source"].get("pairs") or []:
+        if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(k, str) for k in pair)):
+            raise StanceError(f"evaluate.cross_source.pairs: expected [train_kind, test_kind] pairs, got {pair!r}")
+        t0 = time.perf_counter()
+        with single_threaded_blas():
+            res = cross_source(engine, kind_of, pair[0], pair[1], seeds)
+        if res is None:
+            log(f"cross-source {pair[0]} -> {pair[1]}: skipped (no labelled sentences on one side)")
+            continue
+        te = res["test_idx"]
+        test_groups = g[te].tolist()
+        w = bootstrap_weights(len(set(test_groups)), cfg["n_boot"], cfg["boot_seed"])
+        summary = summarize(y[te].tolist(), {"model": res["model"], "majority": res["majority"],
+                                             "lexicon": np.tile(lexicon[te], (len(seeds), 1))},
+                            test_groups, w, cfg["ci"])
+        summary["data"] = {"n_train_sentences": int(len(res["train_idx"])),
+                           "n_train_articles": len(set(g[res["train_idx"]].tolist())),
+                           "n_test_sentences": int(len(te)), "n_test_articles": len(set(test_groups))}
+        summary["selection"] = _selection_counts([res["selected"]])
+        out[f"{pair[0]}_to_{pair[1]}"] = summary
+        log(f"cross-source {pair[0]} -> {pair[1]}: macro-F1 {summary['model']['macro_f1']['value']:.3f} "
+            f"({time.perf_counter() - t0:.1f} s)")
+    return out
+
+
+def _learning_curve_metrics(engine, oof, labels, groups, lexicon, cfg, log) -> tuple[dict, list[dict]]:
+    """``learning_curve`` of metrics.json and the plot records (one per training fraction)."""
+    import time
+
+    import numpy as np
+
+    from pipeline.crossval import learning_curve
+    from pipeline.train import single_threaded_blas
+
+    seeds, lc_seeds = cfg["seeds"], cfg["lc_seeds"]
+    reuse = {}
+    if set(lc_seeds) <= set(seeds):  # 100% = the nested run already made for these seeds
+        rows = [seeds.index(s) for s in lc_seeds]
+        k = oof["n_splits"]
+        reuse[1.0] = {"model": oof["model"][rows],
+                      "n_train_articles": [n for si in rows for n in oof["n_train_articles"][si * k:(si + 1) * k]]}
+    t0 = time.perf_counter()
+    with single_threaded_blas():
+        curve = learning_curve(engine, lc_seeds, cfg["outer"], cfg["fractions"], reuse=reuse, n_jobs=cfg["n_jobs"])
+    log(f"learning curve: fractions {cfg['fractions']} x {len(lc_seeds)} seed(s) ({time.perf_counter() - t0:.1f} s)")
+    weights = bootstrap_weights(len(set(groups)), cfg["n_boot"], cfg["boot_seed"])
+    lex_tiled = np.tile(lexicon, (len(lc_seeds), 1))
+    metrics, records = {}, []
+    for f, res in curve.items():
+        s = summarize(labels, {"model": res["model"], "lexicon": lex_tiled}, groups, weights, cfg["ci"])
+        macro, oppose = s["model"]["macro_f1"], s["model"]["per_class"]["oppose"]["f1"]
+        n_train = round(float(np.mean(res["n_train_articles"])), 2)
+        records.append({"fraction": round(f, 4), "n_train_articles": n_train, "macro_f1": macro["value"],
+                        "ci_low": macro["ci_low"], "ci_high": macro["ci_high"], "oppose_f1": oppose["value"],
+                        "lexicon_macro_f1": s["lexicon"]["macro_f1"]["value"]})
+        metrics[f"pct_{int(round(f * 100)):03d}"] = {"n_train_articles": n_train, "macro_f1": macro,
+                                                     "oppose_f1": oppose}
+    return metrics, records
+
+
+def _write_outputs(paths: dict[str, Path], df, oof, predictions, metrics, lc_records, seed: int) -> None:
+    labels, groups = df["label"].tolist(), df["article_id"].tolist()
+    first = oof["model"][0]
+    write_json_atomic(paths["confusion_json"], [{"actual": a, "predicted": str(p)} for a, p in zip(labels, first)])
+    cm, _ = confusion_by_article(labels, first[None, :], groups)
+    _confusion_png(paths["confusion_png"], cm.sum(axis=(0, 1)),
+                   f"Nested CV out-of-fold, seed {seed}, {oof['n_splits']} grouped folds, n={len(df)}")
+    write_json_atomic(paths["precision_recall"], interpolated_pr_curves(labels, oof["proba"][0]))
+    write_json_atomic(paths["learning_curve"], lc_records)
+    if lc_records:
+        _learning_curve_png(paths["learning_curve_png"], lc_records,
+                            f"Learning curve: nested grouped CV, {oof['n_splits']} outer folds, n={len(df)}")
+    write_csv_atomic(paths["misclassified"], _misclassified(df, oof, 0))
+    write_text_atomic(paths["classification_report"], _classification_report(
+        labels, {name: pred[0] for name, pred in predictions.items()}, seed, oof["n_splits"]))
+    write_json_atomic(paths["metrics"], metrics)
 
 
 def evaluate(dataset_path: str | Path, model_path: str | Path, params: dict[str, Any], *,
@@ -473,143 +551,45 @@ def evaluate(dataset_path: str | Path, model_path: str | Path, params: dict[str,
 
     import numpy as np
 
-    from pipeline.crossval import CVEngine, article_kinds, cross_source, learning_curve, nested_oof
-    from pipeline.features import lexicon_predict, word_list
+    from pipeline.crossval import CVEngine, article_kinds, nested_oof
+    from pipeline.features import lexicon_predict
     from pipeline.train import load_dataset, single_threaded_blas
 
     log = log or (lambda msg: None)
-    seeds = _int_list(params.get("seeds", [0]), "evaluate.seeds")
-    ci = float(params.get("ci", 0.95))
-    if not 0 < ci < 1:
-        raise StanceError(f"evaluate.ci: expected a coverage between 0 and 1, got {ci!r}")
-    n_boot = int(params.get("bootstrap", 1000))
-    if n_boot < 1:
-        raise StanceError(f"evaluate.bootstrap: expected a positive number of replicates, got {n_boot!r}")
-    outer = int(params.get("cv_folds", 5))
-    inner = int(params.get("inner_folds") or train_params.get("cv_folds", 5))
-    if outer < 2 or inner < 2:
-        raise StanceError(f"evaluate.cv_folds / inner_folds: need at least 2 folds, got {outer} / {inner}")
-    n_jobs = int(params.get("n_jobs", 1) or 1)
-    lex = params.get("lexicon") or {}
-    lex_words = {k: word_list(lex, k, "evaluate.lexicon") for k in ("support", "oppose", "negators")}
-    cs = params.get("cross_source") or {}
-    lc = params.get("learning_curve") or {}
-    boot_seed = int(params.get("bootstrap_seed", 0))
-
+    cfg = _settings(params, train_params)
     df = load_dataset(dataset_path)
     load_model(model_path)
     texts, labels, groups = df["text"].tolist(), df["label"].tolist(), df["article_id"].tolist()
-    y, g = np.asarray(labels, dtype=object), np.asarray(groups, dtype=object)
-    lexicon = np.asarray(lexicon_predict(texts, **lex_words), dtype=object)
+    lexicon = np.asarray(lexicon_predict(texts, **cfg["lexicon"]), dtype=object)
+    cs = cfg["cross_source"]
     kind_of = None
     if cs.get("enabled", True):
         kind_of = article_kinds(sorted(set(groups)), _article_sources(articles_path), cs.get("kinds") or {},
                                 cs.get("default_kind"))
-    engine = CVEngine(texts, labels, groups, train_params, inner_folds=inner)
-
+    engine = CVEngine(texts, labels, groups, train_params, inner_folds=cfg["inner"])
     t0 = time.perf_counter()
     with single_threaded_blas():
-        oof = nested_oof(engine, seeds, outer, n_jobs=n_jobs)
-    log(f"nested CV: {len(seeds)} seed(s) x {oof['n_splits']} outer folds, {inner} inner folds "
+        oof = nested_oof(engine, cfg["seeds"], cfg["outer"], n_jobs=cfg["n_jobs"])
+    log(f"nested CV: {len(cfg['seeds'])} seed(s) x {oof['n_splits']} outer folds, {cfg['inner']} inner folds "
         f"({time.perf_counter() - t0:.1f} s)")
-    predictions = {"model": oof["model"], "majority": oof["majority"],
-                   "lexicon": np.tile(lexicon, (len(seeds), 1))}
-    n_articles = len(set(groups))
-    weights = bootstrap_weights(n_articles, n_boot, boot_seed)
-    metrics = summarize(labels, predictions, groups, weights, ci)
-    folds = {name: fold_scores(labels, pred, oof["fold"]) for name, pred in predictions.items()}
-    for name in SYSTEMS:
-        metrics[name]["fold_macro_f1"] = _fold_summary(folds[name])
-    metrics["data"] = {"n_sentences": len(df), "n_articles": n_articles,
+    metrics, predictions, folds = _nested_metrics(oof, labels, groups, lexicon, cfg)
+    metrics["data"] = {"n_sentences": len(df), "n_articles": len(set(groups)),
                        **{f"n_{label}": int((df["label"] == label).sum()) for label in LABELS}}
-    metrics["cv"] = {"nested": True, "n_splits": oof["n_splits"], "inner_folds": inner, "n_seeds": len(seeds),
-                     "bootstrap": n_boot, "ci": ci}
-    metrics["selection"] = _selection_counts(oof["selected"])
-
-    # ---- cross-source: train on one kind of document, test on another
     if kind_of is not None:
-        metrics["cross_source"] = {}
-        counts = {}
-        for art, kind in kind_of.items():
-            counts[kind] = counts.get(kind, 0) + 1
-        metrics["data"]["articles_per_kind"] = dict(sorted(counts.items()))
-        for pair in cs.get("pairs") or []:
-            if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(k, str) for k in pair)):
-                raise StanceError(f"evaluate.cross_source.pairs: expected [train_kind, test_kind] pairs, got {pair!r}")
-            t0 = time.perf_counter()
-            with single_threaded_blas():
-                res = cross_source(engine, kind_of, pair[0], pair[1], seeds)
-            if res is None:
-                log(f"cross-source {pair[0]} -> {pair[1]}: skipped (no labelled sentences on one side)")
-                continue
-            te = res["test_idx"]
-            test_groups = g[te].tolist()
-            w = bootstrap_weights(len(set(test_groups)), n_boot, boot_seed)
-            summary = summarize(y[te].tolist(), {"model": res["model"], "majority": res["majority"],
-                                                 "lexicon": np.tile(lexicon[te], (len(seeds), 1))},
-                                test_groups, w, ci)
-            summary["data"] = {"n_train_sentences": int(len(res["train_idx"])),
-                               "n_train_articles": len(set(g[res["train_idx"]].tolist())),
-                               "n_test_sentences": int(len(te)), "n_test_articles": len(set(test_groups))}
-            summary["selection"] = _selection_counts([res["selected"]])
-            metrics["cross_source"][f"{pair[0]}_to_{pair[1]}"] = summary
-            log(f"cross-source {pair[0]} -> {pair[1]}: macro-F1 {summary['model']['macro_f1']['value']:.3f} "
-                f"({time.perf_counter() - t0:.1f} s)")
-
-    # ---- learning curve: nested CV on a share of the training articles
-    lc_records = []
-    if lc.get("enabled", True):
-        lc_seeds = _int_list(lc.get("seeds", seeds[:1]), "evaluate.learning_curve.seeds")
-        fractions = lc.get("fractions") or [1.0]
-        if not isinstance(fractions, list) or not all(isinstance(f, (int, float)) and not isinstance(f, bool)
-                                                       for f in fractions):
-            raise StanceError(f"evaluate.learning_curve.fractions: expected a list of numbers, got {fractions!r}")
-        reuse = {}
-        if set(lc_seeds) <= set(seeds):
-            rows = [seeds.index(s) for s in lc_seeds]
-            reuse[1.0] = {"model": oof["model"][rows], "n_train_articles": [
-                n for si in rows for n in oof["n_train_articles"][si * oof["n_splits"]:(si + 1) * oof["n_splits"]]]}
-        t0 = time.perf_counter()
-        with single_threaded_blas():
-            curve = learning_curve(engine, lc_seeds, outer, sorted(float(f) for f in fractions), reuse=reuse,
-                                   n_jobs=n_jobs)
-        log(f"learning curve: fractions {sorted(fractions)} x {len(lc_seeds)} seed(s) ({time.perf_counter() - t0:.1f} s)")
-        lex_tiled = np.tile(lexicon, (len(lc_seeds), 1))
-        metrics["learning_curve"] = {}
-        for f, res in curve.items():
-            s = summarize(labels, {"model": res["model"], "lexicon": lex_tiled}, groups, weights, ci)
-            n_train = float(np.mean(res["n_train_articles"]))
-            record = {"fraction": round(f, 4), "n_train_articles": round(n_train, 2),
-                      "macro_f1": s["model"]["macro_f1"]["value"], "ci_low": s["model"]["macro_f1"]["ci_low"],
-                      "ci_high": s["model"]["macro_f1"]["ci_high"],
-                      "oppose_f1": s["model"]["per_class"]["oppose"]["f1"]["value"],
-                      "lexicon_macro_f1": s["lexicon"]["macro_f1"]["value"]}
-            lc_records.append(record)
-            metrics["learning_curve"][f"pct_{int(round(f * 100)):03d}"] = {
-                "n_train_articles": record["n_train_articles"], "macro_f1": s["model"]["macro_f1"],
-                "oppose_f1": s["model"]["per_class"]["oppose"]["f1"]}
-
+        metrics["data"]["articles_per_kind"] = {k: sum(v == k for v in kind_of.values())
+                                                for k in sorted(set(kind_of.values()))}
+        metrics["cross_source"] = _cross_source_metrics(engine, kind_of, lexicon, cfg, log)
+    lc_records: list[dict] = []
+    if cfg["lc_enabled"]:
+        metrics["learning_curve"], lc_records = _learning_curve_metrics(engine, oof, labels, groups, lexicon, cfg, log)
     plots = Path(plots_dir)
     paths = {"metrics": Path(metrics_path), "confusion_json": plots / "confusion_matrix.json",
              "confusion_png": plots / "confusion_matrix.png", "precision_recall": plots / "precision_recall.json",
              "learning_curve": plots / "learning_curve.json", "learning_curve_png": plots / "learning_curve.png",
              "misclassified": Path(misclassified_path), "classification_report": Path(report_path)}
-    first = oof["model"][0]
-    write_json_atomic(paths["confusion_json"], [{"actual": a, "predicted": str(p)} for a, p in zip(labels, first)])
-    cm, _ = confusion_by_article(labels, first[None, :], groups)
-    _confusion_png(paths["confusion_png"], cm.sum(axis=(0, 1)),
-                   f"Nested CV out-of-fold, seed {seeds[0]}, {oof['n_splits']} grouped folds, n={len(df)}")
-    write_json_atomic(paths["precision_recall"], interpolated_pr_curves(labels, oof["proba"][0]))
-    write_json_atomic(paths["learning_curve"], lc_records)
-    if lc_records:
-        _learning_curve_png(paths["learning_curve_png"], lc_records,
-                            f"Learning curve: nested grouped CV, {oof['n_splits']} outer folds, n={len(df)}")
-    else:
+    if not lc_records:
         paths.pop("learning_curve_png")
-    write_csv_atomic(paths["misclassified"], _misclassified(df, oof, 0))
-    write_text_atomic(paths["classification_report"], _classification_report(
-        labels, {name: pred[0] for name, pred in predictions.items()}, seeds[0], oof["n_splits"]))
-    write_json_atomic(paths["metrics"], metrics)
+    _write_outputs(paths, df, oof, predictions, metrics, lc_records, cfg["seeds"][0])
     return {"metrics": metrics, "fold_scores": folds, "paths": paths, "n_splits": oof["n_splits"]}
 
 

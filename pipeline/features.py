@@ -538,6 +538,9 @@ def embeddings_enabled(params: dict[str, Any]) -> bool:
 def build_pipeline(params: dict[str, Any]):
     """Unfitted model: ``Pipeline([("features", FeatureUnion), ("clf", classifier)])``.
 
+    With ``train.combine: vote``, one such pipeline per feature block (word, char, cues...) and a
+    soft ``VotingClassifier`` averaging their probabilities with the block weights.
+
     With ``train.features.embeddings.enabled`` (opt-in, needs the [embeddings] extra): a soft
     ``VotingClassifier`` of that pipeline (weight 1) and :func:`build_dense_model` (weight
     ``train.features.embeddings.weight``): a weighted average of the two models' probabilities.
@@ -553,10 +556,24 @@ def build_pipeline(params: dict[str, Any]):
         ``fit(texts, labels)`` with texts an iterable of n_samples str; ``predict`` gives labels,
         ``predict_proba`` an array ``(n_samples, n_classes)`` ordered by ``classes_``.
     """
-    from sklearn.pipeline import Pipeline
+    from sklearn.pipeline import FeatureUnion, Pipeline
 
-    tfidf = Pipeline([("features", build_features(params.get("features") or {})),
-                      ("clf", build_classifier(params))])
+    union = build_features(params.get("features") or {})
+    combine = params.get("combine", "union")
+    if combine == "union":
+        tfidf = Pipeline([("features", union), ("clf", build_classifier(params))])
+    elif combine == "vote":
+        from sklearn.ensemble import VotingClassifier
+
+        if params.get("classifier") == "nblr" or (params.get("priors") or {}).get("tune", False):
+            raise StanceError("train.combine: vote is not available with the nblr classifier or train.priors.tune")
+        weights = union.transformer_weights or {}
+        tfidf = VotingClassifier(
+            [(name, Pipeline([("features", FeatureUnion([(name, block)])), ("clf", build_classifier(params))]))
+             for name, block in union.transformer_list],
+            voting="soft", weights=[float(weights.get(name, 1.0)) for name, _ in union.transformer_list])
+    else:
+        raise StanceError(f"train.combine: expected union or vote, got {combine!r}")
     if not embeddings_enabled(params):
         return tfidf
     from sklearn.ensemble import VotingClassifier

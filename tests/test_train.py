@@ -593,3 +593,23 @@ def test_nblr_equals_its_engine_and_scales_by_log_count_ratios(dataset):
     np.testing.assert_allclose(got, want, atol=1e-9)
     plain = fit_final(df["text"].tolist(), df["label"].tolist(), small_params()["train"])
     assert not np.allclose(plain.named_steps["clf"].coef_, clf.coef_)
+
+
+def test_block_vote_equals_its_engine_and_loads_without_the_package(dataset, tmp_path):
+    import numpy as np
+
+    from pipeline.crossval import CVEngine
+    from pipeline.train import fit_final, load_dataset
+
+    df = load_dataset(dataset)
+    params = small_params(char=True)["train"]
+    params["combine"] = "vote"
+    model = fit_final(df["text"].tolist(), df["label"].tolist(), params)
+    assert type(model).__name__ == "VotingClassifier"
+    assert [n for n, _ in model.estimators] == ["word", "char", "cues"]
+    engine = CVEngine(df["text"].tolist(), df["label"].tolist(), df["article_id"].tolist(), params)
+    tr, te = np.arange(0, 30), np.arange(30, len(df))
+    got = engine.fit_predict(params, tr, te)
+    ref = fit_final([df["text"][i] for i in tr], [df["label"][i] for i in tr], params)
+    want = ref.predict_proba([df["text"][i] for i in te])[:, [list(ref.classes_).index(c) for c in LABELS]]
+    np.testing.assert_allclose(got, want, atol=1e-9)
