@@ -257,12 +257,46 @@ def bench_long_lines(quick: bool) -> list[dict]:
     return rows
 
 
+def bench_large_file(sizes_mb: list[float], tmp: Path, params_file: Path) -> list[dict]:
+    """One file of N MB (generated articles back to back) through ``stance split``.
+
+    Reports wall seconds and the child's CPU seconds (user + system, from getrusage: the
+    figure to compare when the machine is shared) and its peak RSS. If the stage is linear,
+    CPU seconds per MB stay flat.
+    """
+    import resource
+
+    rows = []
+    for mb in sizes_mb:
+        folder = tmp / f"large_{mb}"
+        folder.mkdir()
+        parts, size, i = [], 0, 0
+        while size < mb * 1_000_000:
+            article = make_article(i)
+            parts.append(article)
+            size += len(article) + 2
+            i += 1
+        (folder / "large.txt").write_text("\n\n".join(parts), encoding="utf-8")
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        wall = run_cli(folder, tmp / "large_out", 1, params_file)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        n_sent = _count_rows(tmp / "large_out" / "sentences.csv")
+        rows.append({"mb": mb, "sentences": n_sent, "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
+                     "cpu_s_per_mb": round(cpu / mb, 2), "peak_rss_mb_max_child": round(after.ru_maxrss / 1024)})
+        print(f"  large file {mb} MB: {cpu:.1f} s CPU, {wall:.1f} s wall, {n_sent} sentences", file=sys.stderr, flush=True)
+        shutil.rmtree(folder)
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--articles", type=int, default=10_000, help="corpus size (default 10,000)")
     ap.add_argument("--jobs", type=int, nargs="+", default=[1, 2], help="--jobs values to time (default 1 2)")
     ap.add_argument("--quick", action="store_true", help="500 articles, one run of each long-line case")
-    ap.add_argument("--skip", nargs="*", default=[], choices=["corpus", "scaling", "long"],
+    ap.add_argument("--large-mb", type=float, nargs="+", default=[2, 8, 32],
+                    help="sizes of the one-large-file case in MB (default 2 8 32)")
+    ap.add_argument("--skip", nargs="*", default=[], choices=["corpus", "scaling", "long", "large"],
                     help="parts to leave out")
     ap.add_argument("--json", help="also write the results to this file")
     args = ap.parse_args(argv)
@@ -288,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
             results["scaling"] = bench_scaling(min(n, 2000), tmp)
         if "long" not in args.skip:
             results["long_lines"] = bench_long_lines(args.quick)
+        if "large" not in args.skip:
+            results["large_file"] = bench_large_file([1, 2] if args.quick else args.large_mb, tmp, params_file)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]

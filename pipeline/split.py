@@ -797,6 +797,35 @@ def _resolve(params: dict[str, Any] | None) -> dict[str, Any]:
     return p
 
 
+def _containers(toks: list[list[str]], keep: list[bool], min_words: int) -> dict[int, list[int]]:
+    """For each kept sentence of at least *min_words* words, the longer kept sentences that
+    contain its words as a contiguous run.
+
+    Every run of a longer sentence that starts with a candidate's first three words and has
+    a candidate's length is looked up in a hash table, so the work grows with the number of
+    sentences times the square of their length (bounded by ``max_sentence_chars``), never
+    with the square of the number of sentences: a 50 MB file of repetitive text stays linear.
+    """
+    targets: dict[tuple[str, ...], int] = {}
+    lengths: dict[tuple[str, ...], set[int]] = {}
+    for i, words in enumerate(toks):
+        if keep[i] and len(words) >= min_words:
+            targets[tuple(words)] = i
+            lengths.setdefault(tuple(words[:3]), set()).add(len(words))
+    found: dict[int, list[int]] = {}
+    for k, words in enumerate(toks):
+        if not keep[k] or len(words) <= min_words:
+            continue
+        n = len(words)
+        for j in range(n - 2):
+            for m in lengths.get(tuple(words[j:j + 3]), ()):
+                if m < n and j + m <= n:
+                    i = targets.get(tuple(words[j:j + m]))
+                    if i is not None:
+                        found.setdefault(i, []).append(k)
+    return found
+
+
 def _merge_duplicates(sentences: list[dict[str, Any]], min_contained: int, report: Report,
                       keep_duplicate: str = "first") -> list[dict[str, Any]]:
     """Merge repeats inside one article.
@@ -825,25 +854,12 @@ def _merge_duplicates(sentences: list[dict[str, Any]], min_contained: int, repor
     for i in sorted(dropped):
         keep[i] = False
         report.add("duplicate", sentences[i]["text"])
-    # index 3-word shingles -> sentences containing them, to find containment in linear-ish time
-    shingles: dict[tuple[str, ...], set[int]] = {}
     toks = [n.split() for n in norms]
+    containers = _containers(toks, keep, min_contained)
     for i, words in enumerate(toks):
-        if keep[i]:
-            for j in range(len(words) - 2):
-                shingles.setdefault(tuple(words[j:j + 3]), set()).add(i)
-    for i, words in enumerate(toks):
-        if not keep[i] or len(words) < min_contained:
-            continue
-        needle = f" {norms[i]} "
-        # a sentence containing this one contains every one of its shingles: only the
-        # sentences holding its rarest shingle need a look (keeps repetitive text fast)
-        candidates = min((shingles.get(tuple(words[j:j + 3]), set()) for j in range(len(words) - 2)), key=len)
-        for k in sorted(candidates):
-            if k != i and keep[k] and len(toks[k]) > len(words) and needle in f" {norms[k]} ":
-                keep[i] = False
-                report.add("repeated_quote", sentences[i]["text"])
-                break
+        if keep[i] and len(words) >= min_contained and any(keep[k] for k in containers.get(i, ())):
+            keep[i] = False
+            report.add("repeated_quote", sentences[i]["text"])
     return [s for s, k in zip(sentences, keep) if k]
 
 

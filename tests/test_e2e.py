@@ -111,3 +111,40 @@ def test_second_repro_is_a_no_op(built):
 def test_metrics_show_works_after_clone(built):
     out = _run([str(BIN / "dvc"), "metrics", "show", "--json"], built["repo"], built["env"]).stdout
     assert "reports/metrics.json" in out
+
+
+def test_plots_page_renders_offline(built):
+    """`dvc plots show` uses the project's template: vega, vega-lite and vega-embed inlined, no CDN."""
+    import re
+
+    repo, env = built["repo"], built["env"]
+    _run([str(BIN / "dvc"), "plots", "show"], repo, env)
+    page = (repo / "dvc_plots" / "index.html").read_text(encoding="utf-8")
+    assert not re.search(r"<script[^>]+src=", page), "a script is loaded from outside the page"
+    assert "cdn.jsdelivr" not in page and "cdn.plot.ly" not in page
+    for name in ("vega 5.20.2", "vega-lite 5.2.0", "vega-embed 6.18.2"):
+        assert f"<!-- {name} (npm)" in page, name
+    assert page.count("vegaEmbed('#") >= 2          # both interactive plots are on the page
+    ignored = subprocess.run(["git", "check-ignore", "-q", "dvc_plots/index.html"], cwd=repo)
+    assert ignored.returncode == 0, "dvc_plots/ must be git-ignored"
+
+
+def test_failed_stage_outputs_come_back(built):
+    """DVC deletes a stage's outputs before running it; `dvc checkout` and `git restore reports`
+    (the README's recovery commands) bring back the last good ones. Runs last: it edits the copy."""
+    repo, env = built["repo"], built["env"]
+    before = {rel: (repo / rel).read_bytes() for rel in
+              ["data/processed/dataset.csv", "data/processed/queue.csv", "reports/dataset_report.json"]}
+    labels = repo / "data/labels/labels.csv"
+    good = labels.read_bytes()
+    labels.write_bytes(good + b"0123456789abcdef,maybe,broken row,\n")
+    proc = subprocess.run([str(BIN / "dvc"), "repro", "dataset"], cwd=repo, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode != 0
+    assert "maybe" in proc.stdout + proc.stderr
+    assert not (repo / "data/processed/dataset.csv").exists()     # DVC removed it before running
+    _run([str(BIN / "dvc"), "checkout"], repo, env)
+    _run(["git", "restore", "reports"], repo, env)
+    for rel, data in before.items():
+        assert (repo / rel).read_bytes() == data, rel
+    labels.write_bytes(good)

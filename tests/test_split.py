@@ -666,3 +666,23 @@ def test_news_page_furniture_rules():
 ])
 def test_news_furniture_rules_keep_real_sentences(line):
     assert split_string(line)[0] == [line]
+
+
+def test_containment_lookup_matches_brute_force():
+    """split._containers (hash lookup, linear in the number of sentences) finds exactly the
+    longer sentences that contain a sentence's words as a run - checked against a brute force."""
+    import random
+
+    rng = random.Random(3)
+    vocab = "china russia sanctions council vote oppose support the of new talks".split()
+    toks = [[rng.choice(vocab) for _ in range(rng.randint(3, 12))] for _ in range(300)]
+    keep = [rng.random() > 0.1 for _ in toks]
+    got = S._containers(toks, keep, 5)
+    for i, words in enumerate(toks):
+        if not keep[i] or len(words) < 5:
+            assert i not in got
+            continue
+        needle = f" {' '.join(words)} "
+        want = [k for k, other in enumerate(toks)
+                if keep[k] and len(other) > len(words) and needle in f" {' '.join(other)} "]
+        assert sorted(got.get(i, [])) == want, i
