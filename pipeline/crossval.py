@@ -46,6 +46,77 @@ def _label_order(clf, raw, n: int):
     return proba
 
 
+def _block_kind(transformer) -> tuple[str, list, Any]:
+    """How the engine may compute a feature block without refitting it per training set.
+
+    ``fixed``: a Pipeline of row-wise FunctionTransformers ending in a CountVectorizer with a
+    fixed vocabulary (cue and phrase blocks): one matrix for all texts. ``tfidf``: a
+    TfidfVectorizer (after row-wise FunctionTransformers, e.g. masks) without ``max_features``:
+    TF-IDF of any training set follows from the corpus-wide raw counts. ``generic``: fit as is.
+    """
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    steps = [s for _n, s in transformer.steps[:-1]] if isinstance(transformer, Pipeline) else []
+    last = transformer.steps[-1][1] if isinstance(transformer, Pipeline) else transformer
+    if not all(isinstance(s, FunctionTransformer) for s in steps):
+        return "generic", steps, last
+    if isinstance(last, TfidfVectorizer):
+        plain = (last.max_features is None and last.vocabulary is None and last.norm == "l2" and last.use_idf
+                 and last.smooth_idf and not last.binary and last.stop_words is None)
+        return ("tfidf" if plain else "generic"), steps, last
+    if isinstance(last, CountVectorizer) and last.vocabulary is not None:
+        return "fixed", steps, last
+    return "generic", steps, last
+
+
+def _corpus_counts(texts, steps, vectorizer):
+    """Raw term counts of every text under *vectorizer*'s analyzer: (matrix, terms sorted)."""
+    from sklearn.base import clone
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    docs = list(texts)
+    for step in steps:
+        docs = list(step.transform(docs))
+    params = {k: v for k, v in clone(vectorizer).get_params().items()
+              if k in CountVectorizer().get_params() and k not in ("min_df", "max_df", "max_features", "binary")}
+    counts = CountVectorizer(**params).fit(docs)
+    return counts.transform(docs).tocsr()
+
+
+def _fit_tfidf(counts, train_idx, vectorizer):
+    """What ``vectorizer.fit`` on the training rows learns: kept columns and idf weights."""
+    import numpy as np
+
+    sub = counts[train_idx]
+    n = sub.shape[0]
+    df = np.bincount(sub.indices, minlength=counts.shape[1])
+    hi = vectorizer.max_df if isinstance(vectorizer.max_df, (int, np.integer)) else vectorizer.max_df * n
+    lo = vectorizer.min_df if isinstance(vectorizer.min_df, (int, np.integer)) else vectorizer.min_df * n
+    keep = np.flatnonzero((df <= hi) & (df >= lo) & (df > 0))
+    if keep.size == 0:
+        raise ValueError("After pruning, no terms remain. Try a lower min_df or a higher max_df.")
+    dfk = df[keep].astype(np.float64)
+    idf = np.log((1 + n) / (1 + dfk)) + 1
+    return keep, idf
+
+
+def _apply_tfidf(counts, rows, fitted, vectorizer):
+    """``vectorizer.transform`` of the rows: (sublinear) tf times idf, rows scaled to unit length."""
+    import numpy as np
+    from sklearn.preprocessing import normalize
+
+    keep, idf = fitted
+    x = counts[rows][:, keep].astype(np.float64)
+    x.sort_indices()
+    if vectorizer.sublinear_tf:
+        np.log(x.data, x.data)
+        x.data += 1.0
+    x.data *= idf[x.indices]
+    return normalize(x, norm="l2", copy=False).tocsr()
+
+
 class InnerCVImpossible(StanceError):
     """Too few articles or labels in a training part for the inner grouped CV."""
 
@@ -83,6 +154,7 @@ class CVEngine:
         self.inner_folds = int(inner_folds if inner_folds is not None else params.get("cv_folds", 5))
         self._fitted: dict[tuple, Any] = {}
         self._embeddings: dict[str, Any] = {}
+        self._static: dict[tuple, Any] = {}   # training-independent matrices over all texts
         self._transformed: dict[tuple, Any] = {}
         self.fits = 0
 
@@ -94,9 +166,26 @@ class CVEngine:
         self._transformed.clear()
 
     def _block(self, name: str, transformer, cfg: Any, train_idx, rows):
+        cfg = {k: v for k, v in cfg.items() if k != "weight"} if isinstance(cfg, dict) else cfg
+        kind, steps, last = _block_kind(transformer)
+        if kind == "fixed":  # fixed vocabulary, row-wise steps: does not learn from the training rows
+            key = ("fixed", name, _key(cfg))
+            if key not in self._static:
+                self._static[key] = transformer.fit_transform(self.texts).tocsr()
+            return self._static[key][rows]
+        if kind == "tfidf":  # TF-IDF from the corpus-wide counts, restricted to the training rows
+            key = ("counts", name, _key(cfg))
+            if key not in self._static:
+                self._static[key] = _corpus_counts(self.texts, steps, last)
+            tkey = (_rows_key(train_idx), name, _key(cfg))
+            if tkey not in self._fitted:
+                self._fitted[tkey] = _fit_tfidf(self._static[key], train_idx, last)
+            return _apply_tfidf(self._static[key], rows, self._fitted[tkey], last)
+        return self._generic_block(name, transformer, cfg, train_idx, rows)
+
+    def _generic_block(self, name: str, transformer, cfg: Any, train_idx, rows):
         from sklearn.base import clone
 
-        cfg = {k: v for k, v in cfg.items() if k != "weight"} if isinstance(cfg, dict) else cfg
         tkey = (_rows_key(train_idx), name, _key(cfg))
         if tkey not in self._fitted:
             est = clone(transformer)
