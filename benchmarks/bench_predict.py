@@ -34,7 +34,6 @@ import csv
 import json
 import os
 import random
-import resource
 import shutil
 import statistics
 import subprocess
@@ -147,8 +146,14 @@ def main(argv: list[str] | None = None) -> int:
             model_path = work / "model.joblib"
             results["model"] = _stand_in_model(model_path)
         stance = _stance()
+        # A stand-in model (or a --model file) is not recorded by training: trusted explicitly,
+        # since this script made or was given it; the project's model needs no flag.
+        from pipeline.model import file_sha256, trusted_hashes
+
+        trust = [] if file_sha256(model_path) in trusted_hashes() else ["--trust-model"]
+        results["trust_model_flag"] = bool(trust)
         base_cmd = [sys.executable, "-c", BASELINE_IMPORT]
-        one_cmd = [*stance, "predict", "--model", str(model_path), "Sanctions on the DPRK must be enforced."]
+        one_cmd = [*stance, "predict", *trust, "--model", str(model_path), "Sanctions on the DPRK must be enforced."]
 
         texts = _texts()
         n = args.lines
@@ -184,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
                 t = time.perf_counter()
                 model.predict_proba(lines)
                 t_inproc.append(time.perf_counter() - t)
-                t_cli.append(_timed([*stance, "predict", "--model", str(model_path), "--input", str(small),
+                t_cli.append(_timed([*stance, "predict", *trust, "--model", str(model_path), "--input", str(small),
                                      "--output", str(out)], stderr=subprocess.DEVNULL))
             del lines, model
             med_in, med_cli = statistics.median(t_inproc), statistics.median(t_cli)
@@ -208,8 +213,8 @@ def main(argv: list[str] | None = None) -> int:
             runs: dict[int, list] = {j: [] for j in [1, *args.jobs]}
             for _ in range(args.tp_runs):
                 for j in runs:
-                    runs[j].append(_measure([*stance, "predict", "--model", str(model_path), "--input", str(small),
-                                             "--output", str(out), "--jobs", str(j)]))
+                    runs[j].append(_measure([*stance, "predict", *trust, "--model", str(model_path),
+                                             "--input", str(small), "--output", str(out), "--jobs", str(j)]))
             for j, rs in runs.items():
                 res[f"jobs_{j}_s"] = round(statistics.median(r[0] for r in rs), 3)
                 res[f"jobs_{j}_cpu_s"] = round(statistics.median(r[1] for r in rs), 3)
@@ -226,11 +231,11 @@ def main(argv: list[str] | None = None) -> int:
             _write_lines(big, texts, big_n, seed=1)
             mem: dict = {}
             for path, cnt in ((small, n), (big, big_n)):
-                dt, _cpu, rss = _measure([*stance, "predict", "--model", str(model_path), "--input", str(path)])
+                dt, _cpu, rss = _measure([*stance, "predict", *trust, "--model", str(model_path), "--input", str(path)])
                 mem[f"{cnt}_lines"] = {"peak_rss_mb": round(rss, 1), "wall_s": round(dt, 2),
                                        "input_mb": round(path.stat().st_size / 2**20, 1)}
             j = max(args.jobs or [2])
-            dt, _cpu, rss = _measure([*stance, "predict", "--model", str(model_path), "--input", str(big),
+            dt, _cpu, rss = _measure([*stance, "predict", *trust, "--model", str(model_path), "--input", str(big),
                                       "--jobs", str(j)])
             mem[f"{big_n}_lines_jobs_{j}"] = {"peak_rss_mb_largest_process": round(rss, 1), "wall_s": round(dt, 2)}
             results["memory"] = mem

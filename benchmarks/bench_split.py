@@ -57,7 +57,8 @@ VERBS = [
 OBJECTS = [
     "tougher sanctions on North Korea", "a new draft resolution", "the cap on refined petroleum imports",
     "the asset freeze on shipping firms", "unilateral measures outside the Council", "a return to the six-party talks",
-    "the ban on coal and iron exports", "an easing of the humanitarian exemptions", "the travel ban on senior officials",
+    "the ban on coal and iron exports", "an easing of the humanitarian exemptions",
+    "the travel ban on senior officials",
     "closer inspection of cargo at sea", "the mandate of the expert panel", "further pressure on Pyongyang",
 ]
 WHEN = [
@@ -238,7 +239,8 @@ def bench_long_lines(quick: bool) -> list[dict]:
         ("one 1 MB token", "x" * 1_000_000),
         ("1 MB line, 1,900 tokens of 500 chars between short sentences",
          " ".join("y" * 500 + f" Sentence number {i} is here." for i in range(1900))),
-        ("1 MB line, 10,001 tokens of 99 chars (just under max_token_chars)", " ".join("z" * 99 for _ in range(10_001))),
+        ("1 MB line, 10,001 tokens of 99 chars (just under max_token_chars)",
+         " ".join("z" * 99 for _ in range(10_001))),
         ('1 MB line, "No! " repeated', "No! " * 250_000),
         ('1 MB line, "U.S. " repeated', "U.S. " * 200_000),
     ]
@@ -284,7 +286,8 @@ def bench_large_file(sizes_mb: list[float], tmp: Path, params_file: Path) -> lis
         n_sent = _count_rows(tmp / "large_out" / "sentences.csv")
         rows.append({"mb": mb, "sentences": n_sent, "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
                      "cpu_s_per_mb": round(cpu / mb, 2), "peak_rss_mb_max_child": round(after.ru_maxrss / 1024)})
-        print(f"  large file {mb} MB: {cpu:.1f} s CPU, {wall:.1f} s wall, {n_sent} sentences", file=sys.stderr, flush=True)
+        print(f"  large file {mb} MB: {cpu:.1f} s CPU, {wall:.1f} s wall, {n_sent} sentences",
+              file=sys.stderr, flush=True)
         shutil.rmtree(folder)
     return rows
 

@@ -16,10 +16,11 @@ scored by
 
 An idea is *kept* when the mean of its nested and cross-source macro-F1 gains over the baseline
 is at least ``--min-gain`` and neither drops by more than ``--max-loss``; the "combined" row
-measures every kept idea together, and the opt-in rows (embeddings) are measured on top of it. Results: ``benchmarks/model_ideas.json`` and a Markdown table
-(``benchmarks/model_ideas.md``) pasted into the README. Nothing here is a test, and the choice
-of ideas is made on the same labelled data the README reports (a meta-level choice; the
-maintainers' held-out articles are the unbiased check).
+measures every kept idea together, and the opt-in rows (embeddings) are measured on top of it.
+Results: ``benchmarks/model_ideas.json`` and a Markdown table (``benchmarks/model_ideas.md``)
+pasted into the README. Nothing here is a test, and the choice of ideas is made on the same
+labelled data the README reports (a meta-level choice; the maintainers' held-out articles are
+the unbiased check).
 """
 
 from __future__ import annotations
@@ -224,7 +225,8 @@ def main(argv=None) -> int:
     lines = [f"Nested grouped CV ({args.outer} outer x {len(seeds)} seeds, {args.inner} inner folds) and "
              f"cross-source on {meta['n_sentences']} sentences / {meta['n_articles']} articles "
              f"(`benchmarks/model_ideas.py`):", "",
-             "| idea | nested macro-F1 | cross-source macro-F1 (official→news / news→official) | oppose F1 | decision |",
+             "| idea | nested macro-F1 | cross-source macro-F1 (official→news / news→official) | oppose F1 "
+             "| decision |",
              "|---|---|---|---|---|"]
     for name, r in results.items():
         c = r["cross_source"]

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pipeline import LABELS
-from pipeline.config import atomic_open
+from pipeline.data import LABELS, atomic_open
 
 
 def _confusion_png(path: str | Path, cm, title: str) -> None:
@@ -51,7 +50,8 @@ def _learning_curve_png(path: str | Path, records: list[dict[str, Any]], title: 
         fig = Figure(figsize=(5.6, 4.0), dpi=100)
         FigureCanvasAgg(fig)
         ax = fig.add_subplot(1, 1, 1)
-        for key, label, color in (("macro_f1", "model", "tab:blue"), ("lexicon_macro_f1", "keyword lexicon", "tab:gray")):
+        lines = (("macro_f1", "model", "tab:blue"), ("lexicon_macro_f1", "keyword lexicon", "tab:gray"))
+        for key, label, color in lines:
             ax.plot(x, [r[key] for r in records], marker="o", color=color, label=label)
         ax.fill_between(x, [r["ci_low"] for r in records], [r["ci_high"] for r in records], color="tab:blue",
                         alpha=0.2, label="95% article bootstrap")

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import sys
 
 from pipeline import __version__
-from pipeline.config import StanceError
+from pipeline.config import StanceError, resolve_path_arguments
 
 #: command -> (module, one-line help). Order is the order shown by ``stance --help``.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -24,9 +25,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("pipeline.evaluate", "grouped cross-validation, baselines, plots, MLflow run (DVC stage)"),
     "predict": ("pipeline.predict", "label new sentences, files or whole articles with the saved model"),
     "label": ("pipeline.labeler", "label sentences interactively in the terminal (or --set one)"),
-    "agreement": ("pipeline.labels", "inter-annotator agreement between two label files"),
+    "agreement": ("pipeline.agreement", "inter-annotator agreement between two label files"),
     "export-queue": ("pipeline.labelstudio", "export unlabeled sentences as Label Studio JSON tasks"),
     "import-labels": ("pipeline.labelstudio", "import a Label Studio JSON export into the labels file"),
+    "export-model": ("pipeline.model", "write the model as a .skops file, safe to share (no code runs on load)"),
 }
 
 
@@ -53,6 +55,29 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+class _Prefix(logging.Formatter):
+    """``stance <command>: message``; a record with ``plain=True`` (via ``extra``) is printed as is."""
+
+    def __init__(self, command: str) -> None:
+        super().__init__()
+        self.command = command
+
+    def format(self, record: logging.LogRecord) -> str:
+        msg = record.getMessage()
+        return msg if getattr(record, "plain", False) else f"stance {self.command}: {msg}"
+
+
+def setup_logging(command: str) -> logging.Logger:
+    """The one ``stance`` logger: INFO and up to the current stderr, each line prefixed ``stance <command>:``."""
+    logger = logging.getLogger("stance")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Prefix(command))
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    return logger
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``stance`` console script. Returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -62,13 +87,15 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help(sys.stderr)
         return 2
+    log = setup_logging(args.command)
+    resolve_path_arguments(args)
     try:
         return int(args._run(args) or 0)
     except StanceError as exc:
-        print(f"stance {args.command}: error: {exc}", file=sys.stderr)
+        log.error("error: %s", exc)
         return 2
     except KeyboardInterrupt:
-        print(f"stance {args.command}: interrupted", file=sys.stderr)
+        log.error("interrupted")
         return 130
     except BrokenPipeError:
         # e.g. `stance predict ... | head`: the reader left; not worth a traceback.

@@ -1,30 +1,24 @@
-"""Parameters, default paths, user-facing errors and atomic file writes.
+"""Default paths, the repository root, the user-facing error type and raw params.yaml loading.
 
-Everything here is standard library only, so every module (including the fast
-``stance predict`` path) can import it without paying for pandas, mlflow or dvc.
+Typed, validated parameters are in :mod:`pipeline.params`; labels, columns, the CSV reader
+and the atomic writer in :mod:`pipeline.data`. Standard library only (yaml on demand), so
+every module, including the fast ``stance predict`` path, can import it.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
-import tempfile
 from pathlib import Path
-from typing import IO, Any, Iterator
-
-from pipeline import LABELS
+from typing import Any
 
 __all__ = [
-    "LABELS",
     "PATHS",
+    "add_path_argument",
+    "resolve_path_arguments",
     "StanceError",
-    "atomic_open",
     "load_params",
     "repo_root",
-    "write_csv_atomic",
-    "write_json_atomic",
-    "write_text_atomic",
+    "resolve_path",
 ]
 
 #: Default locations, relative to the repository root (DVC runs stages from there).
@@ -75,6 +69,29 @@ def repo_root(start: str | os.PathLike | None = None) -> Path:
     return here
 
 
+def resolve_path(value: str | os.PathLike | None, key: str) -> Path:
+    """*value* as a Path when given (relative to the working directory, as typed), else the default
+    ``PATHS[key]`` under :func:`repo_root`: every command resolves its default paths this way."""
+    return Path(value) if value is not None else repo_root() / PATHS[key]
+
+
+def add_path_argument(parser, flag: str, key: str, help: str, **kwargs: Any) -> None:
+    """Add ``--flag PATH`` whose default, ``PATHS[key]`` under :func:`repo_root`, is filled in by
+    :func:`resolve_path_arguments` (the CLI calls it after parsing)."""
+    dest = kwargs.pop("dest", flag.lstrip("-").replace("-", "_"))
+    parser.add_argument(flag, dest=dest, default=None, help=f"{help} (default: <repo>/{PATHS[key]})", **kwargs)
+    paths = dict(parser.get_default("_repo_paths") or {})
+    paths[dest] = key
+    parser.set_defaults(_repo_paths=paths)
+
+
+def resolve_path_arguments(args) -> None:
+    """Replace every unset path option added by :func:`add_path_argument` with its repo-root default."""
+    for dest, key in (getattr(args, "_repo_paths", None) or {}).items():
+        if getattr(args, dest, None) is None:
+            setattr(args, dest, str(resolve_path(None, key)))
+
+
 def load_params(path: str | os.PathLike | None = None, section: str | None = None) -> dict[str, Any]:
     """Load ``params.yaml`` (or *path*) and return it, or just one stage's *section*.
 
@@ -83,7 +100,7 @@ def load_params(path: str | os.PathLike | None = None, section: str | None = Non
     """
     import yaml  # local import: keeps `import pipeline.config` cheap
 
-    p = Path(path) if path is not None else Path(PATHS["params"])
+    p = resolve_path(path, "params")
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -104,45 +121,3 @@ def load_params(path: str | os.PathLike | None = None, section: str | None = Non
     if not isinstance(value, dict):
         raise StanceError(f"{p}: section '{section}' must be a mapping, got {value!r}")
     return value
-
-
-@contextlib.contextmanager
-def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8",
-                newline: str | None = "") -> Iterator[IO]:
-    """Open a temporary file next to *path*; on success fsync it and rename it over *path*.
-
-    If the block raises (or the process dies), *path* keeps its previous content and
-    the temporary file is removed (or left as an ignorable ``.<name>.*.tmp``).
-    """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    binary = "b" in mode
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, mode, **({} if binary else {"encoding": encoding, "newline": newline})) as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def write_text_atomic(path: str | os.PathLike, text: str) -> None:
-    """Write *text* to *path* atomically (UTF-8, ``\\n`` line endings kept as given)."""
-    with atomic_open(path, "w") as fh:
-        fh.write(text)
-
-
-def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
-    """Write *obj* as stable, human-readable JSON (sorted keys, 2-space indent, final newline)."""
-    write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
-
-
-def write_csv_atomic(path: str | os.PathLike, frame) -> None:
-    """Write a pandas DataFrame to CSV atomically, without index, with ``\\n`` line endings."""
-    with atomic_open(path, "w") as fh:
-        frame.to_csv(fh, index=False, lineterminator="\n")

@@ -16,13 +16,15 @@ FeatureUnion concatenates its blocks' outputs, each times its weight); a test ch
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import warnings
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
-from pipeline import LABELS
 from pipeline.config import StanceError
+from pipeline.data import LABELS
 
 __all__ = [
     "CVEngine",
@@ -150,6 +152,10 @@ class CVEngine:
         self.texts = list(texts)
         self.y = np.asarray(labels, dtype=object)
         self.groups = np.asarray(groups, dtype=object)
+        if dataclasses.is_dataclass(params):  # a typed TrainParams: the engine works on plain dicts
+            from pipeline.params import to_dict
+
+            params = to_dict(params)
         self.params = params
         self.inner_folds = int(inner_folds if inner_folds is not None else params.get("cv_folds", 5))
         self._fitted: dict[tuple, Any] = {}
@@ -204,7 +210,6 @@ class CVEngine:
         """
         import scipy.sparse as sp
 
-        from pipeline.features import build_features
 
         mats = [m * w if w != 1.0 else m for _name, w, m in self.blocks(params, train_idx, rows)]
         return sp.hstack(mats, format="csr") if len(mats) > 1 else sp.csr_matrix(mats[0])

@@ -29,14 +29,17 @@ Outputs (all deterministic):
 from __future__ import annotations
 
 import argparse
-import sys
+import logging
 from pathlib import Path
 from typing import Any
 
-from pipeline import LABELS
 from pipeline._plots import _confusion_png, _learning_curve_png
-from pipeline.config import (PATHS, StanceError, load_params, repo_root, write_csv_atomic, write_json_atomic,
-                             write_text_atomic)
+from pipeline.config import PATHS, StanceError, load_params, repo_root
+from pipeline.data import LABELS, write_csv_atomic, write_json_atomic, write_text_atomic
+from pipeline.model import add_trust_argument
+from pipeline.params import EvaluateParams, MlflowParams, TrainParams, coerce, load_section, to_dict
+
+log = logging.getLogger("stance")
 
 __all__ = [
     "METRIC_NAMES",
@@ -66,28 +69,15 @@ def default_path(key: str) -> Path:
 
 # --------------------------------------------------------------------------- model & folds
 
-def load_model(path: str | Path):
-    """Load the joblib model and check it predicts only known labels.
+def load_model(path: str | Path, *, trust: bool = False, train_report: str | Path | None = None):
+    """Load the model with :func:`pipeline.model.load_model` and check it predicts only known labels.
 
-    Returns
-    -------
-    model : fitted scikit-learn estimator with ``predict_proba`` and ``classes_``.
+    *train_report* adds a training report whose recorded sha256 is trusted.
     """
-    import joblib
+    from pipeline import model as M
 
-    p = Path(path)
-    if not p.is_file():
-        raise StanceError(f"{p}: model not found (run `stance train` first)")
-    try:
-        model = joblib.load(p)
-    except Exception as exc:  # unpickling errors have many types
-        raise StanceError(f"{p}: cannot load the model: {type(exc).__name__}: {exc}") from None
-    classes = [str(c) for c in getattr(model, "classes_", [])]
-    unknown = [c for c in classes if c not in LABELS]
-    if not classes or unknown or not hasattr(model, "predict_proba"):
-        raise StanceError(f"{p}: not a stance model (classes {classes}, expected a subset of {list(LABELS)} "
-                          f"and predict_proba)")
-    return model
+    reports = M.default_reports() + ([Path(train_report)] if train_report else [])
+    return M.load_model(path, trust=trust, reports=reports, labels=LABELS)
 
 
 # --------------------------------------------------------------------------- metrics
@@ -518,34 +508,40 @@ def _write_outputs(paths: dict[str, Path], df, oof, predictions, metrics, lc_rec
     write_json_atomic(paths["metrics"], metrics)
 
 
-def evaluate(dataset_path: str | Path, model_path: str | Path, params: dict[str, Any], *,
-             train_params: dict[str, Any], metrics_path: str | Path, plots_dir: str | Path,
-             misclassified_path: str | Path, report_path: str | Path,
-             articles_path: str | Path | None = None, log=None) -> dict[str, Any]:
+def evaluate(dataset_path: str | Path, model_path: str | Path, params: EvaluateParams | dict[str, Any], *,
+             train_params: TrainParams | dict[str, Any], metrics_path: str | Path, plots_dir: str | Path,
+             misclassified_path: str | Path, report_path: str | Path, articles_path: str | Path | None = None,
+             train_report: str | Path | None = None, trust_model: bool = False, log=None) -> dict[str, Any]:
     """Compute and write every evaluation output (not the MLflow run).
 
     Parameters
     ----------
     dataset_path, model_path : inputs (``dataset.csv``, ``model.joblib``; the model is checked
         and registered, the scores come from refitting the training procedure)
-    params : dict
+    params : EvaluateParams or mapping
         The ``evaluate`` section: ``seeds``, ``cv_folds`` (outer), ``inner_folds``,
         ``bootstrap``, ``bootstrap_seed``, ``ci``, ``n_jobs``, ``lexicon`` (``support``,
         ``oppose``, ``negators``), ``cross_source`` (``enabled``, ``kinds``,
         ``default_kind``, ``pairs``), ``learning_curve`` (``enabled``, ``fractions``, ``seeds``).
-    train_params : dict
+    train_params : TrainParams or mapping
         The ``train`` section: the procedure (grid, features, classifier) that nested CV runs
         inside every outer fold.
     metrics_path, plots_dir, misclassified_path, report_path : outputs.
     articles_path : ``data/interim/articles.csv`` (``# source`` URLs for the cross-source
         kinds); without it the kinds are matched on article ids only.
     log : callable(str), optional; progress messages.
+    train_report : path, optional
+        The training report of the model: its recorded sha256 makes the model trusted
+        (see :mod:`pipeline.model`).
+    trust_model : bool
+        Load the model even if no report records its sha256 (``--trust-model``).
 
     Returns
     -------
     result : dict
         ``metrics`` (what went to metrics.json), ``fold_scores`` (system -> array
-        ``(n_seeds, n_splits)``), ``paths`` (output name -> Path), ``n_splits``.
+        ``(n_seeds, n_splits)``), ``paths`` (output name -> Path), ``n_splits``, ``model``
+        (the loaded model).
     """
     import time
 
@@ -556,9 +552,11 @@ def evaluate(dataset_path: str | Path, model_path: str | Path, params: dict[str,
     from pipeline.train import load_dataset, single_threaded_blas
 
     log = log or (lambda msg: None)
+    params = to_dict(coerce(EvaluateParams, params, "evaluate"))
+    train_params = to_dict(coerce(TrainParams, train_params, "train"))
     cfg = _settings(params, train_params)
     df = load_dataset(dataset_path)
-    load_model(model_path)
+    model = load_model(model_path, trust=trust_model, train_report=train_report)
     texts, labels, groups = df["text"].tolist(), df["label"].tolist(), df["article_id"].tolist()
     lexicon = np.asarray(lexicon_predict(texts, **cfg["lexicon"]), dtype=object)
     cs = cfg["cross_source"]
@@ -590,7 +588,7 @@ def evaluate(dataset_path: str | Path, model_path: str | Path, params: dict[str,
     if not lc_records:
         paths.pop("learning_curve_png")
     _write_outputs(paths, df, oof, predictions, metrics, lc_records, cfg["seeds"][0])
-    return {"metrics": metrics, "fold_scores": folds, "paths": paths, "n_splits": oof["n_splits"]}
+    return {"metrics": metrics, "fold_scores": folds, "paths": paths, "n_splits": oof["n_splits"], "model": model}
 
 
 # --------------------------------------------------------------------------- CLI
@@ -615,6 +613,7 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-mlflow", action="store_true", help="do not log an MLflow run (overrides mlflow.enabled)")
     parser.add_argument("--tracking-uri", default=None,
                         help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///<repo>/mlflow.db)")
+    add_trust_argument(parser)
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
@@ -622,45 +621,38 @@ def run_evaluate(args: argparse.Namespace) -> int:
     root = repo_root()
     params_path = Path(args.params) if args.params else root / PATHS["params"]
     all_params = load_params(params_path)
-    params = load_params(params_path, "evaluate")
-    train_params = load_params(params_path, "train")
-    ml = all_params.get("mlflow") or {}
-    if not isinstance(ml, dict):
-        raise StanceError(f"{params_path}: section 'mlflow' must be a mapping")
-    use_mlflow = bool(ml.get("enabled", True)) and not args.no_mlflow
+    params = load_section("evaluate", params_path)
+    train_params = load_section("train", params_path)
+    ml = load_section("mlflow", params_path)
+    use_mlflow = ml.enabled and not args.no_mlflow
+    train_report = Path(args.train_report) if args.train_report else root / PATHS["train_report"]
     tracking = None
     if use_mlflow:
         from pipeline import tracking
 
         # Fail fast, before minutes of cross-validation, if the store cannot be reached.
         uri = tracking.resolve_tracking_uri(args.tracking_uri, root)
-        tracking.check_tracking_uri(uri, float(ml.get("connect_timeout", 3)))
-    try:
-        result = evaluate(
-            Path(args.dataset) if args.dataset else root / PATHS["dataset"],
-            Path(args.model) if args.model else root / PATHS["model"],
-            params,
-            train_params=train_params,
-            articles_path=Path(args.articles) if args.articles else root / PATHS["articles"],
-            log=lambda msg: print(f"stance evaluate: {msg}", file=sys.stderr),
-            metrics_path=Path(args.metrics) if args.metrics else root / PATHS["metrics"],
-            plots_dir=Path(args.plots) if args.plots else root / PATHS["plots"],
-            misclassified_path=Path(args.misclassified) if args.misclassified else root / PATHS["misclassified"],
-            report_path=Path(args.classification_report) if args.classification_report
-            else root / PATHS["classification_report"],
-        )
-    except StanceError as exc:
-        if str(exc).startswith(("evaluate.", "train.")):
-            raise StanceError(f"{params_path}: {exc}") from None
-        raise
+        tracking.check_tracking_uri(uri, ml.connect_timeout)
+    result = evaluate(
+        Path(args.dataset) if args.dataset else root / PATHS["dataset"],
+        Path(args.model) if args.model else root / PATHS["model"],
+        params,
+        train_params=train_params,
+        articles_path=Path(args.articles) if args.articles else root / PATHS["articles"],
+        log=log.info,
+        metrics_path=Path(args.metrics) if args.metrics else root / PATHS["metrics"],
+        plots_dir=Path(args.plots) if args.plots else root / PATHS["plots"],
+        misclassified_path=Path(args.misclassified) if args.misclassified else root / PATHS["misclassified"],
+        report_path=Path(args.classification_report) if args.classification_report
+        else root / PATHS["classification_report"],
+        train_report=train_report, trust_model=args.trust_model,
+    )
     m = result["metrics"]
     line = ", ".join(f"{name} {m[name]['macro_f1']['value']:.3f} [{m[name]['macro_f1']['ci_low']:.3f}, "
                      f"{m[name]['macro_f1']['ci_high']:.3f}]" for name in SYSTEMS)
-    print(f"stance evaluate: nested-CV macro-F1 (mean of {m['cv']['n_seeds']} seeds, {m['cv']['ci']:.0%} article "
-          f"bootstrap): "
-          f"{line}", file=sys.stderr)
+    log.info(f"nested-CV macro-F1 (mean of {m['cv']['n_seeds']} seeds, {m['cv']['ci']:.0%} article bootstrap): "
+             f"{line}")
     if use_mlflow:
-        train_report = Path(args.train_report) if args.train_report else root / PATHS["train_report"]
         run = tracking.log_evaluation(
             uri, root=root, all_params=all_params, mlflow_params=ml, result=result,
             model_path=Path(args.model) if args.model else root / PATHS["model"],
@@ -668,26 +660,26 @@ def run_evaluate(args: argparse.Namespace) -> int:
             train_report_path=train_report if train_report.is_file() else None,
             params_path=params_path,
         )
-        print(f"stance evaluate: MLflow run {run['run_id']} in experiment {run['experiment']!r}; "
-              f"model {run['model_name']} version {run['version']} is @{run['alias']}", file=sys.stderr)
+        log.info(f"MLflow run {run['run_id']} in experiment {run['experiment']!r}; "
+                 f"model {run['model_name']} version {run['version']} is @{run['alias']}")
     _write_mlflow_record(Path(args.model) if args.model else root / PATHS["model"], ml if use_mlflow else None)
     return 0
 
 
-def _write_mlflow_record(model_path: Path, mlflow_params: dict[str, Any] | None) -> None:
+def _write_mlflow_record(model_path: Path, mlflow_params: MlflowParams | None) -> None:
     """Write ``mlflow.json`` next to the model: what was logged, without run ids or paths.
 
     It is a cached (not git-tracked) DVC output of this stage, so a fresh clone lacks it and its
     first ``dvc repro`` re-runs ``evaluate`` and logs an MLflow run there too; its content is
     deterministic, so ``dvc.lock`` stays byte-identical.
     """
-    from pipeline.train import file_sha256
+    from pipeline.model import file_sha256
 
     record: dict[str, Any] = {"logged": mlflow_params is not None, "model_sha256": file_sha256(model_path)}
     if mlflow_params is not None:
         record.update({
-            "experiment": str(mlflow_params.get("experiment", "sanctions-stance")),
-            "registered_model": str(mlflow_params.get("registered_model", "sanctions-stance")),
-            "alias": str(mlflow_params.get("alias", "champion")),
+            "experiment": mlflow_params.experiment,
+            "registered_model": mlflow_params.registered_model,
+            "alias": mlflow_params.alias,
         })
     write_json_atomic(model_path.with_name("mlflow.json"), record)

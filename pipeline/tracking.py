@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import PATHS, StanceError
+from pipeline.model import file_sha256
+from pipeline.params import MlflowParams, coerce
 
 __all__ = [
     "MODEL_ARTIFACT",
@@ -45,11 +47,6 @@ __all__ = [
 MODEL_ARTIFACT = "model"
 #: Default ports of network tracking / database stores, for the reachability check.
 _PORTS = {"http": 80, "https": 443, "postgresql": 5432, "mysql": 3306, "mssql": 1433}
-#: Non-scikit-learn types the logged model may contain, trusted when MLflow loads it with skops
-#: (MLflow's default, safe format): ``functools.partial(re.sub, "pattern", "repl")``, ``map``,
-#: ``list``, ``operator.itemgetter("text")``. Anything else is refused (see :func:`skops_trusted_types`).
-SKOPS_ALLOWED = ("functools.partial", "operator.itemgetter", "re.sub", "builtins.map", "builtins.list",
-                 "pipeline.embeddings.encode")
 #: Example input logged with the model (invented sentences, not training data or labels).
 EXAMPLE_TEXTS = (
     "The Security Council decided to tighten the sanctions on the DPRK.",
@@ -233,22 +230,14 @@ def pyfunc_model(model):
 
 
 def skops_trusted_types(model) -> list[str]:
-    """Types of *model* that skops does not trust by default; each must be in :data:`SKOPS_ALLOWED`
-    or belong to scikit-learn (e.g. ``sklearn.calibration._SigmoidCalibration``).
+    """Types of *model* that skops does not trust by default (see :func:`pipeline.model.skops_types`).
 
-    Returns
-    -------
-    types : sorted list of str
-        Passed to ``mlflow.sklearn.log_model(skops_trusted_types=...)`` so the registered model
-        loads without arbitrary-code unpickling.
+    Passed to ``mlflow.sklearn.log_model(skops_trusted_types=...)`` so the registered model
+    loads without arbitrary-code unpickling.
     """
-    import skops.io as sio
+    from pipeline.model import skops_types
 
-    found = sorted(sio.get_untrusted_types(data=sio.dumps(model)))
-    unexpected = [t for t in found if t not in SKOPS_ALLOWED and not t.startswith("sklearn.")]
-    if unexpected:
-        raise StanceError(f"the model contains types that are not allowed in the MLflow model: {unexpected}")
-    return found
+    return skops_types(model)
 
 
 def _requirements(dense: bool = False) -> list[str]:
@@ -283,8 +272,9 @@ def ensure_experiment(client, name: str, uri: str) -> str:
         return exp.experiment_id
 
 
-def log_registered_model(model_path: str | os.PathLike, name: str, alias: str, client) -> str:
-    """Log the joblib model (wrapped by :func:`pyfunc_model`) to the active run, register it as
+def log_registered_model(model, name: str, alias: str, client) -> str:
+    """Log the model (a fitted estimator, or a path loaded by :func:`pipeline.model.load_model`;
+    wrapped by :func:`pyfunc_model`) to the active run, register it as
     *name* and point *alias* at the new version.
 
     The logged model has a signature for a one-column DataFrame ``text`` (string), an input
@@ -295,14 +285,16 @@ def log_registered_model(model_path: str | os.PathLike, name: str, alias: str, c
     version : str
         The new model version.
     """
-    import joblib
-    import pandas as pd
-
     import mlflow
     import mlflow.sklearn
+    import pandas as pd
     from mlflow.models import infer_signature
 
-    wrapped = pyfunc_model(joblib.load(model_path))
+    from pipeline.model import load_model
+
+    if isinstance(model, (str, os.PathLike)):
+        model = load_model(model)
+    wrapped = pyfunc_model(model)
     example = pd.DataFrame({"text": list(EXAMPLE_TEXTS)})
     signature = infer_signature(example, wrapped.predict(example))
     info = mlflow.sklearn.log_model(
@@ -319,7 +311,7 @@ def log_registered_model(model_path: str | os.PathLike, name: str, alias: str, c
     return version
 
 
-def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_params: dict[str, Any],
+def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_params: MlflowParams | dict[str, Any],
                    result: dict[str, Any], model_path: Path, dataset_path: Path,
                    train_report_path: Path | None, params_path: Path) -> dict[str, Any]:
     """Log one MLflow run for an evaluation and register its model under an alias.
@@ -351,15 +343,12 @@ def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_p
     StanceError
         Any MLflow failure, with the URI in the message.
     """
-    from pipeline.train import file_sha256
-
     import mlflow
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
-    experiment = str(mlflow_params.get("experiment", "sanctions-stance"))
-    name = str(mlflow_params.get("registered_model", "sanctions-stance"))
-    alias = str(mlflow_params.get("alias", "champion"))
+    ml = coerce(MlflowParams, mlflow_params, "mlflow")
+    experiment, name, alias = ml.experiment, ml.registered_model, ml.alias
     metrics = result["metrics"]
     try:
         mlflow.set_tracking_uri(uri)
@@ -408,7 +397,7 @@ def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_p
                 if key in paths:
                     mlflow.log_artifact(str(paths[key]), artifact_path="plots")
             mlflow.log_artifact(str(params_path), artifact_path="params")
-            version = log_registered_model(model_path, name, alias, client)
+            version = log_registered_model(result.get("model", model_path), name, alias, client)
     except MlflowException as exc:
         first = str(getattr(exc, "message", exc)).splitlines()[0][:500]
         raise StanceError(f"MLflow tracking store {uri}: {first}") from None

@@ -15,14 +15,18 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
-import hashlib
 import itertools
-import sys
+import logging
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from pipeline import LABELS
-from pipeline.config import PATHS, StanceError, atomic_open, load_params, repo_root, write_json_atomic
+from pipeline.config import PATHS, StanceError, resolve_path
+from pipeline.data import DATASET_COLUMNS, LABELS, read_csv_rows, write_json_atomic
+from pipeline.model import file_sha256, record_model, save_model, strip_volatile_state
+from pipeline.params import TrainParams, coerce, load_section, to_dict
+
+log = logging.getLogger("stance")
 
 __all__ = [
     "REQUIRED_COLUMNS",
@@ -42,7 +46,7 @@ __all__ = [
     "train",
 ]
 
-REQUIRED_COLUMNS = ("sentence_id", "article_id", "position", "text", "label")
+REQUIRED_COLUMNS = DATASET_COLUMNS
 _ROUND = 6
 
 
@@ -81,20 +85,11 @@ def fit_errors(what: str) -> Iterator[None]:
 
 def default_path(key: str) -> Path:
     """Default location of ``PATHS[key]``, anchored at :func:`pipeline.config.repo_root`."""
-    return repo_root() / PATHS[key]
-
-
-def file_sha256(path: str | Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return resolve_path(None, key)
 
 
 def load_dataset(path: str | Path):
-    """Read and validate the labelled dataset.
+    """Read and validate the labelled dataset with the strict reader of :mod:`pipeline.data`.
 
     Parameters
     ----------
@@ -115,30 +110,24 @@ def load_dataset(path: str | Path):
     import pandas as pd
 
     p = Path(path)
-    try:
-        df = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8")
-    except FileNotFoundError:
-        raise StanceError(f"{p}: dataset not found (run `stance dataset` first)") from None
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise StanceError(f"{p}: not a readable CSV file: {str(exc).splitlines()[0]}") from None
-    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
-    if missing:
-        raise StanceError(f"{p}: missing column(s) {', '.join(missing)}; found {', '.join(map(str, df.columns))}")
-    for i, row in enumerate(df[list(REQUIRED_COLUMNS)].itertuples(index=False), start=2):
-        if row.label not in LABELS:
-            raise StanceError(f"{p}: line {i}: label {row.label!r} is not one of {', '.join(LABELS)}")
-        if not row.text.strip():
-            raise StanceError(f"{p}: line {i}: empty text (sentence_id {row.sentence_id!r})")
-        if not row.sentence_id.strip() or not row.article_id.strip():
-            raise StanceError(f"{p}: line {i}: empty sentence_id or article_id")
-        if not row.position.strip().lstrip("-").isdigit():
-            raise StanceError(f"{p}: line {i}: position {row.position!r} is not an integer")
-    dup = df["sentence_id"].duplicated()
-    if dup.any():
-        i = int(dup.to_numpy().nonzero()[0][0])
-        raise StanceError(f"{p}: line {i + 2}: duplicate sentence_id {df['sentence_id'].iloc[i]!r}")
-    if df.empty:
+    fields, records = read_csv_rows(p, DATASET_COLUMNS, what="dataset (run `stance dataset` first)")
+    seen: dict[str, int] = {}
+    for line, row in records:
+        if row["label"] not in LABELS:
+            raise StanceError(f"{p}, line {line}: label {row['label']!r} is not one of {', '.join(LABELS)}")
+        if not row["text"].strip():
+            raise StanceError(f"{p}, line {line}: empty text (sentence_id {row['sentence_id']!r})")
+        if not row["sentence_id"].strip() or not row["article_id"].strip():
+            raise StanceError(f"{p}, line {line}: empty sentence_id or article_id")
+        if not row["position"].strip().lstrip("-").isdigit():
+            raise StanceError(f"{p}, line {line}: position {row['position']!r} is not an integer")
+        if row["sentence_id"] in seen:
+            raise StanceError(f"{p}, line {line}: duplicate sentence_id {row['sentence_id']!r} "
+                              f"(first on line {seen[row['sentence_id']]})")
+        seen[row["sentence_id"]] = line
+    if not records:
         raise StanceError(f"{p}: no labelled sentences")
+    df = pd.DataFrame([row for _, row in records], columns=fields)
     df["position"] = df["position"].astype(int)
     return df
 
@@ -151,13 +140,13 @@ def _flatten_grid(node: Any, prefix: str, out: dict[str, list]) -> None:
         out[prefix] = list(node) if isinstance(node, list) else [node]
 
 
-def grid_candidates(params: dict[str, Any]) -> list[dict[str, Any]]:
+def grid_candidates(params: TrainParams | dict[str, Any]) -> list[dict[str, Any]]:
     """Candidates of ``train.grid.<classifier>``, in a fixed order.
 
     Parameters
     ----------
-    params : dict
-        The ``train`` section. The grid mirrors its nesting; each searched leaf is a list.
+    params : TrainParams or mapping
+        The ``train`` section (a mapping is validated, grid included, by :mod:`pipeline.params`).
 
     Returns
     -------
@@ -166,31 +155,20 @@ def grid_candidates(params: dict[str, Any]) -> list[dict[str, Any]]:
         the Cartesian product of the axes, keys sorted, last key varying fastest. A grid that
         is missing or empty gives one candidate, ``{}`` (the params as they are).
     """
-    name = params.get("classifier", "logreg")
-    grid = (params.get("grid") or {}).get(name) or {}
-    if not isinstance(grid, dict):
-        raise StanceError(f"train.grid.{name}: expected a mapping of parameters to lists of values")
+    p = coerce(TrainParams, params, "train")
     axes: dict[str, list] = {}
-    _flatten_grid(grid, "", axes)
-    for key, values in axes.items():
-        _lookup(params, key, f"train.grid.{name}.{key}")
-        if not values:
-            raise StanceError(f"train.grid.{name}.{key}: empty list of values")
+    _flatten_grid((p.grid or {}).get(p.classifier) or {}, "", axes)
     keys = list(axes)
     return [dict(zip(keys, combo)) for combo in itertools.product(*(axes[k] for k in keys))]
 
 
-def _lookup(params: dict[str, Any], dotted: str, where: str) -> Any:
-    node: Any = params
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node or part == "grid":
-            raise StanceError(f"{where}: no parameter train.{dotted} to search over")
-        node = node[part]
-    return node
+def apply_overrides(params: TrainParams | dict[str, Any], overrides: dict[str, Any]):
+    """Return a copy of *params* with dotted-path *overrides* set (input untouched).
 
-
-def apply_overrides(params: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """Return a deep copy of *params* with dotted-path *overrides* set (input untouched)."""
+    A :class:`~pipeline.params.TrainParams` gives a checked TrainParams; a mapping a deep-copied dict.
+    """
+    if isinstance(params, TrainParams):
+        return params.with_overrides(overrides)
     out = copy.deepcopy(params)
     for dotted, value in overrides.items():
         node = out
@@ -267,8 +245,9 @@ def select_model(texts, labels, groups, params: dict[str, Any]) -> dict[str, Any
 
     from pipeline.crossval import CVEngine
 
-    engine = CVEngine(texts, labels, groups, params)
-    report = engine.select(np.arange(len(engine.texts)), int(params.get("seed", 0)))
+    p = coerce(TrainParams, params, "train")
+    engine = CVEngine(texts, labels, groups, p)
+    report = engine.select(np.arange(len(engine.texts)), p.seed)
     report.pop("oof_proba")
     report.pop("selected")
     if not report["priors"]:
@@ -286,7 +265,7 @@ def fit_final(texts, labels, params: dict[str, Any], overrides: dict[str, Any] |
     """
     from pipeline.features import build_pipeline, fit_classifier
 
-    chosen = apply_overrides(params, overrides or {})
+    chosen = to_dict(coerce(TrainParams, params, "train").with_overrides(overrides or {}))
     model = build_pipeline(chosen)
     with fit_errors("fitting the final model"):
         if chosen.get("classifier") == "nblr":  # NB-LR: weights set by fit_classifier
@@ -295,46 +274,6 @@ def fit_final(texts, labels, params: dict[str, Any], overrides: dict[str, Any] |
         else:
             model.fit(list(texts), list(labels))
     return strip_volatile_state(model)
-
-
-def strip_volatile_state(model):
-    """Remove fitted attributes that differ between identical runs, in place; return *model*.
-
-    scikit-learn 1.9's text vectorizers cache ``_stop_words_id = id(self.stop_words)`` (a
-    memory address) when they build their analyzer. It is only a "checked already" marker:
-    without it the vectorizer re-checks its stop words on the next call, so dropping it
-    changes no prediction but makes the pickled bytes reproducible. (``stop_words_``, a set
-    with hash-seed-dependent order, is no longer stored by 1.9; it is removed if present.)
-    """
-    seen: set[int] = set()
-
-    def visit(obj: Any) -> None:
-        if id(obj) in seen:
-            return
-        seen.add(id(obj))
-        if isinstance(obj, (list, tuple)):
-            for item in obj:
-                visit(item)
-        elif isinstance(obj, dict):
-            for item in obj.values():
-                visit(item)
-        elif hasattr(obj, "get_params") and hasattr(obj, "__dict__"):
-            for attr in ("_stop_words_id", "stop_words_"):
-                if attr in vars(obj):
-                    delattr(obj, attr)
-            for value in list(vars(obj).values()):
-                visit(value)
-
-    visit(model)
-    return model
-
-
-def save_model(model, path: str | Path) -> None:
-    """Pickle *model* with joblib (zlib level 3) atomically to *path*."""
-    import joblib
-
-    with atomic_open(path, "wb") as fh:
-        joblib.dump(model, fh, compress=("zlib", 3))
 
 
 def train(dataset_path: str | Path, params: dict[str, Any], model_path: str | Path,
@@ -355,6 +294,7 @@ def train(dataset_path: str | Path, params: dict[str, Any], model_path: str | Pa
         (``n_sentences``, ``n_articles``, ``label_counts``, ``sha256``) and
         ``effective_params`` (the ``train`` section with the best candidate applied).
     """
+    params = coerce(TrainParams, params, "train")
     df = load_dataset(dataset_path)
     texts, labels, groups = df["text"].tolist(), df["label"].tolist(), df["article_id"].tolist()
     with single_threaded_blas():
@@ -364,7 +304,7 @@ def train(dataset_path: str | Path, params: dict[str, Any], model_path: str | Pa
             from pipeline.features import apply_priors
 
             apply_priors(model, report["priors"])
-    effective = apply_overrides(params, report["best_params"])
+    effective = to_dict(params.with_overrides(report["best_params"]))
     effective.pop("grid", None)
     report["effective_params"] = effective
     report["data"] = {
@@ -375,6 +315,7 @@ def train(dataset_path: str | Path, params: dict[str, Any], model_path: str | Pa
     }
     report["classes"] = [str(c) for c in model.classes_]
     save_model(model, model_path)
+    record_model(report, model_path)  # stance unpickles only models whose sha256 training recorded
     write_json_atomic(report_path, report)
     return report
 
@@ -390,23 +331,16 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     """Entry point of ``stance train``; returns the exit status."""
-    params_path = Path(args.params) if args.params else default_path("params")
-    params = load_params(params_path, "train")
-    try:
-        report = train(
-            Path(args.dataset) if args.dataset else default_path("dataset"),
-            params,
-            Path(args.model) if args.model else default_path("model"),
-            Path(args.report) if args.report else default_path("train_report"),
-        )
-    except StanceError as exc:
-        msg = str(exc)
-        if msg.startswith("train."):
-            raise StanceError(f"{params_path}: {msg}") from None
-        raise
+    params = load_section("train", args.params)
+    report = train(
+        Path(args.dataset) if args.dataset else default_path("dataset"),
+        params,
+        Path(args.model) if args.model else default_path("model"),
+        Path(args.report) if args.report else default_path("train_report"),
+    )
     best = report["candidates"][report["best_index"]]
-    print(f"stance train: {report['data']['n_sentences']} sentences from {report['data']['n_articles']} articles; "
-          f"{len(report['candidates'])} candidate(s), {report['cv']['n_splits']}-fold grouped CV; "
-          f"best {report['classifier']} {best['params']} macro-F1 {best['mean_macro_f1']:.3f} "
-          f"+/- {best['std_macro_f1']:.3f}", file=sys.stderr)
+    log.info(f"{report['data']['n_sentences']} sentences from {report['data']['n_articles']} articles; "
+             f"{len(report['candidates'])} candidate(s), {report['cv']['n_splits']}-fold grouped CV; "
+             f"best {report['classifier']} {best['params']} macro-F1 {best['mean_macro_f1']:.3f} "
+             f"+/- {best['std_macro_f1']:.3f}")
     return 0

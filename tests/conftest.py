@@ -52,17 +52,35 @@ def tiny_sentences() -> list[tuple[str, str]]:
 
 @pytest.fixture(scope="session")
 def tiny_model():
-    """A fitted sklearn Pipeline(TfidfVectorizer, LogisticRegression) on :data:`TINY_SENTENCES` (shared, do not mutate)."""
+    """A fitted sklearn Pipeline(TfidfVectorizer, LogisticRegression) on :data:`TINY_SENTENCES`
+    (shared, do not mutate)."""
     return _fit(TINY_SENTENCES)
+
+
+def record_trusted(model_path: Path, root: Path) -> None:
+    """Record *model_path*'s sha256 in ``<root>/reports/train.json``, as ``stance train`` does, so that
+    ``stance`` run with *root* as the project root unpickles it (see pipeline.model)."""
+    import json
+
+    from pipeline.model import file_sha256
+
+    report = root / "reports" / "train.json"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    data = json.loads(report.read_text()) if report.exists() else {}
+    old = data.get("model_sha256", [])
+    data["model_sha256"] = ([old] if isinstance(old, str) else old) + [file_sha256(model_path)]
+    report.write_text(json.dumps(data))
 
 
 @pytest.fixture
 def tiny_model_path(tiny_model, tmp_path: Path) -> Path:
-    """Path of ``tiny_model`` dumped with joblib into this test's tmp_path (``model.joblib``)."""
+    """Path of ``tiny_model`` dumped with joblib into this test's tmp_path (``model.joblib``), its sha256
+    recorded in ``tmp_path/reports/train.json`` (trusted when tmp_path is the project root)."""
     import joblib
 
     path = tmp_path / "model.joblib"
     joblib.dump(tiny_model, path)
+    record_trusted(path, tmp_path)
     return path
 
 
@@ -73,4 +91,5 @@ def two_class_model_path(tmp_path: Path) -> Path:
 
     path = tmp_path / "model_two_classes.joblib"
     joblib.dump(_fit([p for p in TINY_SENTENCES if p[1] != "neutral"]), path)
+    record_trusted(path, tmp_path)
     return path

@@ -1,13 +1,10 @@
-"""pipeline.config: params loading, repo root, atomic writes."""
+"""pipeline.config: raw params loading, repo root."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from pipeline.config import (StanceError, atomic_open, load_params, repo_root, write_json_atomic,
-                             write_text_atomic)
+from pipeline.config import StanceError, load_params, repo_root
 
 
 def test_load_params_section(tmp_path):
@@ -43,23 +40,3 @@ def test_repo_root_prefers_dvc_root(tmp_path, monkeypatch):
     assert repo_root(tmp_path / "a" / "b") == (tmp_path / "a").resolve()
     monkeypatch.setenv("DVC_ROOT", str(tmp_path))
     assert repo_root(tmp_path / "a" / "b") == tmp_path.resolve()
-
-
-def test_atomic_write_keeps_old_content_on_failure(tmp_path):
-    target = tmp_path / "out.txt"
-    target.write_text("old\n")
-    with pytest.raises(RuntimeError):
-        with atomic_open(target) as fh:
-            fh.write("half of the new cont")
-            raise RuntimeError("crash in the middle")
-    assert target.read_text() == "old\n"
-    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"], "temporary file left behind"
-
-
-def test_atomic_writers(tmp_path):
-    write_text_atomic(tmp_path / "sub" / "a.txt", "x\n")
-    assert (tmp_path / "sub" / "a.txt").read_text() == "x\n"
-    write_json_atomic(tmp_path / "b.json", {"b": 1, "a": [1, 2]})
-    text = (tmp_path / "b.json").read_text()
-    assert text.endswith("\n") and text.index('"a"') < text.index('"b"')
-    assert json.loads(text) == {"a": [1, 2], "b": 1}

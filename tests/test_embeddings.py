@@ -102,11 +102,13 @@ def test_engine_matches_the_saved_dense_model():
 
 
 def test_predict_and_evaluate_work_with_the_dense_model(dense, tmp_path, capsys):
-    assert main(["predict", "--model", str(dense["model"]), "Russia called for lifting the sanctions."]) == 0
+    assert main(["predict", "--model", str(dense["model"]), "--trust-model",
+                 "Russia called for lifting the sanctions."]) == 0
     line = json.loads(capsys.readouterr().out.strip().splitlines()[0])
     assert line["label"] in LABELS and set(line["scores"]) == set(LABELS)
     code = main(["evaluate", "--no-mlflow", "--params", str(dense["params_path"]), "--dataset", str(dense["dataset"]),
-                 "--model", str(dense["model"]), "--metrics", str(tmp_path / "m.json"),
+                 "--model", str(dense["model"]), "--train-report", str(dense["train_report"]),
+                 "--metrics", str(tmp_path / "m.json"),
                  "--plots", str(tmp_path / "plots"), "--misclassified", str(tmp_path / "mis.csv"),
                  "--classification-report", str(tmp_path / "cr.txt")])
     assert code == 0, capsys.readouterr().err
@@ -130,7 +132,8 @@ def test_mlflow_pyfunc_round_trip_with_the_dense_model(dense, tmp_path):
     code = f"""
 import json, sys, pandas as pd
 sys.argv = ["stance", "evaluate", "--params", {str(dense['params_path'])!r}, "--dataset", {str(dense['dataset'])!r},
-            "--model", {str(dense['model'])!r}, "--metrics", {str(tmp_path / 'm.json')!r},
+            "--model", {str(dense['model'])!r}, "--train-report", {str(dense['train_report'])!r},
+            "--metrics", {str(tmp_path / 'm.json')!r},
             "--plots", {str(tmp_path / 'plots')!r}, "--misclassified", {str(tmp_path / 'mis.csv')!r},
             "--classification-report", {str(tmp_path / 'cr.txt')!r},
             "--tracking-uri", "sqlite:///{tmp_path / 'mlflow.db'}"]

@@ -49,7 +49,8 @@ def run_evaluate(trained, out: Path, params=None):
     params = params or trained["params"]
     return evaluate(trained["dataset"], trained["model"], params["evaluate"], train_params=params["train"],
                     metrics_path=out / "metrics.json", plots_dir=out / "plots",
-                    misclassified_path=out / "misclassified.csv", report_path=out / "classification_report.txt")
+                    misclassified_path=out / "misclassified.csv", report_path=out / "classification_report.txt",
+                    train_report=trained["train_report"])
 
 
 @pytest.fixture(scope="module")
@@ -263,7 +264,7 @@ def test_metrics_file_has_every_field(evaluated):
     assert sum(m["selection"].values()) == 2 * 5
     # cross-source: fixture articles a1-a3 are official, a4-a6 news
     assert set(m["cross_source"]) == {"official_to_news", "news_to_official"}
-    for name, block in m["cross_source"].items():
+    for block in m["cross_source"].values():
         assert block["data"]["n_train_articles"] == 3 and block["data"]["n_test_articles"] == 3
         assert block["data"]["n_test_sentences"] == 24
         for system in ("model", "majority", "lexicon"):
@@ -355,7 +356,8 @@ def test_png_is_identical_in_a_fresh_process(evaluated, tmp_path):
 
 def test_cli_without_mlflow(trained, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")  # must not be touched
-    code = main(["evaluate", "--no-mlflow", "--params", str(trained["params_path"]), "--dataset", str(trained["dataset"]),
+    code = main(["evaluate", "--no-mlflow", "--params", str(trained["params_path"]), "--train-report",
+                 str(trained["train_report"]), "--dataset", str(trained["dataset"]),
                  "--model", str(trained["model"]), "--metrics", str(tmp_path / "m.json"),
                  "--plots", str(tmp_path / "plots"), "--misclassified", str(tmp_path / "mis.csv"),
                  "--classification-report", str(tmp_path / "cr.txt")])
@@ -371,7 +373,8 @@ def test_cli_mlflow_disabled_by_param(trained, tmp_path, capsys, monkeypatch):
     params["mlflow"]["enabled"] = False
     params_path = write_params(tmp_path / "params.yaml", params)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")
-    code = main(["evaluate", "--params", str(params_path), "--dataset", str(trained["dataset"]),
+    code = main(["evaluate", "--params", str(params_path), "--train-report", str(trained["train_report"]),
+                 "--dataset", str(trained["dataset"]),
                  "--model", str(trained["model"]), "--metrics", str(tmp_path / "m.json"),
                  "--plots", str(tmp_path / "plots"), "--misclassified", str(tmp_path / "mis.csv"),
                  "--classification-report", str(tmp_path / "cr.txt")])
@@ -379,9 +382,9 @@ def test_cli_mlflow_disabled_by_param(trained, tmp_path, capsys, monkeypatch):
 
 
 @pytest.mark.parametrize("what, message", [
-    ("model", "model not found"),
+    ("model", "missing.joblib not found"),
     ("seeds", "evaluate.seeds: expected a non-empty list of integers"),
-    ("junk_model", "cannot load the model"),
+    ("junk_model", "junk.joblib was not produced by this project's training"),
 ])
 def test_cli_errors_exit_2(trained, tmp_path, capsys, what, message):
     params = small_params()
@@ -394,7 +397,8 @@ def test_cli_errors_exit_2(trained, tmp_path, capsys, what, message):
         model = tmp_path / "junk.joblib"
         model.write_bytes(b"not a pickle")
     params_path = write_params(tmp_path / "params.yaml", params)
-    code = main(["evaluate", "--no-mlflow", "--params", str(params_path), "--dataset", str(trained["dataset"]),
+    code = main(["evaluate", "--no-mlflow", "--params", str(params_path), "--train-report",
+                 str(trained["train_report"]), "--dataset", str(trained["dataset"]),
                  "--model", str(model), "--metrics", str(tmp_path / "m.json"), "--plots", str(tmp_path / "p"),
                  "--misclassified", str(tmp_path / "x.csv"), "--classification-report", str(tmp_path / "c.txt")])
     err = capsys.readouterr().err
@@ -504,7 +508,8 @@ def test_evaluate_writes_a_deterministic_mlflow_record_next_to_the_model(trained
 
     model = tmp_path / "model.joblib"
     shutil.copy(trained["model"], model)
-    args = ["evaluate", "--no-mlflow", "--params", str(trained["params_path"]), "--dataset", str(trained["dataset"]),
+    args = ["evaluate", "--no-mlflow", "--params", str(trained["params_path"]), "--train-report",
+            str(trained["train_report"]), "--dataset", str(trained["dataset"]),
             "--model", str(model), "--metrics", str(tmp_path / "m.json"), "--plots", str(tmp_path / "p"),
             "--misclassified", str(tmp_path / "x.csv"), "--classification-report", str(tmp_path / "c.txt")]
     assert main(args) == 0

@@ -13,10 +13,15 @@ import time
 from pathlib import Path
 
 import pytest
-
 from labelkit import HEADER, rows, write
+
 from pipeline.cli import main
 from pipeline.labeler import build_queue, model_guesses, run_session
+
+try:
+    from conftest import record_trusted
+except ImportError:  # pragma: no cover - run as a package
+    from tests.conftest import record_trusted
 from pipeline.labels import read_labels, read_sentences
 
 SENTENCES = """sentence_id,article_id,position,paragraph,start,end,text
@@ -394,6 +399,7 @@ def al_model(tmp_path):
     path = tmp_path / "models" / "model.joblib"
     path.parent.mkdir(parents=True)
     joblib.dump(model, path)
+    record_trusted(path, tmp_path)
     write(tmp_path / "sentences.csv", AL_SENTENCES)
     return model, path
 
@@ -434,7 +440,9 @@ def test_uncertainty_without_model_or_with_broken_model_is_an_error(project):
     assert proc.returncode == 2 and "needs a model" in proc.stderr
     write(project / "broken.joblib", "not a pickle")
     proc = run_piped(project, "q\n", "--model", str(project / "broken.joblib"))
-    assert proc.returncode == 2 and "broken.joblib: cannot load model" in proc.stderr
+    assert proc.returncode == 2 and "broken.joblib was not produced by this project's training" in proc.stderr
+    proc = run_piped(project, "q\n", "--model", str(project / "broken.joblib"), "--trust-model")
+    assert proc.returncode == 2 and "broken.joblib is corrupt" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 

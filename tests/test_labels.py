@@ -8,16 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from labelkit import HEADER, write
+
+from pipeline.agreement import agreement, cohen_kappa, confusion_matrix
 from pipeline.cli import main
-from pipeline.labels import (
-    agreement,
-    build_dataset,
-    cohen_kappa,
-    confusion_matrix,
-    read_labels,
-)
+from pipeline.labels import build_dataset, read_labels
 
 SENTENCES = """sentence_id,article_id,position,paragraph,start,end,text
 a0,art1,0,0,0,39,The Council welcomed the new sanctions.
@@ -115,7 +110,8 @@ def test_reattach_ambiguous_already_labeled_and_disabled(project):
     assert report["reattached"] == 0 and report["labeled"] == 1
     assert "a0" in {q["sentence_id"] for q in queue}
 
-    labels2 = write(project / "labels2.csv", "sentence_id,label,text,note\nOLD,oppose,China opposed further measures.,\n")
+    labels2 = write(project / "labels2.csv",
+                    "sentence_id,label,text,note\nOLD,oppose,China opposed further measures.,\n")
     _d, _q, report = build_dataset(project / "sentences.csv", labels2, reattach_by_text=False)
     assert report["reattached"] == 0 and report["orphan_details"][0]["status"] == "disabled"
     params = write(project / "p2.yaml", "dataset:\n  reattach_by_text: false\n")

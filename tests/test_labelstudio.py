@@ -8,8 +8,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-
 from labelkit import HEADER, rows, write
+
 from pipeline import LABELS
 from pipeline.cli import main
 from pipeline.labels import build_dataset
@@ -116,7 +116,7 @@ def test_round_trip_export_annotate_import(project, capsys):
     capsys.readouterr()
     assert import_(project, path) == 0
     captured = capsys.readouterr()
-    assert "3 added, 1 filled in, 0 overwritten, 0 unchanged, 0 task(s) without annotation" in captured.out
+    assert "3 added, 1 filled in, 0 overwritten, 0 unchanged, 0 task(s) without annotation" in captured.err
     assert "annotators disagree on b2: oppose, support (skipped)" in captured.err
     assert rows(project / "labels.csv") == [
         ["sentence_id", "label", "text", "note"],
@@ -133,7 +133,7 @@ def test_round_trip_export_annotate_import(project, capsys):
     # Importing the same export again changes nothing.
     before = (project / "labels.csv").read_bytes()
     assert import_(project, path) == 0
-    assert "0 added, 0 filled in, 0 overwritten, 4 unchanged" in capsys.readouterr().out
+    assert "0 added, 0 filled in, 0 overwritten, 4 unchanged" in capsys.readouterr().err
     assert (project / "labels.csv").read_bytes() == before
 
 
@@ -148,7 +148,7 @@ def test_conflicts_are_reported_and_kept_unless_overwrite(project, capsys):
     assert (project / "labels.csv").read_bytes() == before
 
     assert import_(project, path, "--dry-run", "--overwrite") == 0
-    assert "1 overwritten" in capsys.readouterr().out
+    assert "1 overwritten" in capsys.readouterr().err
     assert (project / "labels.csv").read_bytes() == before
 
     assert import_(project, path, "--overwrite") == 0
@@ -168,7 +168,7 @@ def test_legacy_completions_json_min_unannotated_and_reattach(project, capsys):
     path = write(project / "export.json", json.dumps(export_data))
     assert import_(project, path) == 0
     captured = capsys.readouterr()
-    assert "2 added" in captured.out and "1 task(s) without annotation" in captured.out
+    assert "2 added" in captured.err and "1 task(s) without annotation" in captured.err
     assert "OLD is no longer in" in captured.err and "matches b2" in captured.err
     assert "unknown sentence_id GONE" in captured.err
     assert [r[:2] for r in rows(project / "labels.csv")][3:] == [["a1", "oppose"], ["b2", "support"]]

@@ -15,9 +15,14 @@ import numpy as np
 import pytest
 
 from pipeline import LABELS
+from pipeline import predict as P
 from pipeline.cli import main
 from pipeline.config import StanceError
-from pipeline import predict as P
+
+try:
+    from conftest import record_trusted
+except ImportError:  # pragma: no cover - run as a package
+    from tests.conftest import record_trusted
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,7 +55,7 @@ def assert_record(rec: dict, text: str, model) -> None:
     assert list(rec) == ["text", "label", "scores"]
     assert rec["text"] == text
     assert list(rec["scores"]) == [c for c in LABELS if c in {str(x) for x in model.classes_}]
-    for c, v in rec["scores"].items():
+    for v in rec["scores"].values():
         assert isinstance(v, float) and round(v, 4) == v
     exp = expected_scores(model, [text])[0]
     for c in exp:
@@ -125,6 +130,8 @@ def test_corrupt_model_files_exit_2(capsys, tmp_path):
     joblib.dump({"vocabulary": [1, 2, 3]}, not_model)
     folder = tmp_path / "folder.joblib"
     folder.mkdir()
+    for path in (garbage, empty, not_model):
+        record_trusted(path, tmp_path)  # trusted, so the file's own problem is reported
     for path, words in ((garbage, "corrupt"), (empty, "corrupt"), (not_model, "predict_proba"),
                         (folder, "directory")):
         rc, out, err = run(capsys, "--model", path, "Sanctions must be enforced.")
@@ -142,7 +149,7 @@ def test_unfitted_model_is_a_clear_error(tmp_path):
     path = tmp_path / "unfitted.joblib"
     joblib.dump(Pipeline([("v", TfidfVectorizer()), ("c", LogisticRegression())]), path)
     with pytest.raises(StanceError, match="not fitted"):
-        P.load_model(path)
+        P.load_model(path, trust=True)
 
 
 # --------------------------------------------------------------------------- Python API
@@ -300,7 +307,7 @@ def test_missing_input_file(capsys, tiny_model_path, tmp_path):
 
 
 def test_stdin_input(capsys, tiny_model_path, tiny_model, monkeypatch):
-    data = "Sanctions must be enforced.\nLift the sanctions.\n".encode()
+    data = b"Sanctions must be enforced.\nLift the sanctions.\n"
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"))
     rc, out, _ = run(capsys, "--model", tiny_model_path, "--input", "-")
     assert rc == 0
@@ -374,7 +381,7 @@ def test_output_is_atomic_on_failure(capsys, tiny_model_path, tmp_path):
     rc, _, err = run(capsys, "--model", tiny_model_path, "--input", f, "--output", out_path, "--chunk-size", "2")
     assert rc == 2 and "in.txt line 6" in err
     assert out_path.read_text(encoding="utf-8") == "old content\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt", "model.joblib", "out.jsonl"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt", "model.joblib", "out.jsonl", "reports"]
     # and on success the whole file is replaced
     f.write_bytes(b"good sentence one\n" * 5)
     rc, _, _ = run(capsys, "--model", tiny_model_path, "--input", f, "--output", out_path, "--chunk-size", "2")

@@ -45,12 +45,13 @@ def register_fixture_model(tmp_path, uri: str) -> None:
     texts = [t for rows in ARTICLES.values() for t, _ in rows]
     labels = [lab for rows in ARTICLES.values() for _, lab in rows]
     model_path = tmp_path / "model.joblib"
-    save_model(fit_final(texts, labels, small_params()["train"]), model_path)
+    model = fit_final(texts, labels, small_params()["train"])
+    save_model(model, model_path)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     with mlflow.start_run(experiment_id=ensure_experiment(client, "sanctions-stance", uri)):
-        log_registered_model(model_path, "sanctions-stance", "champion", client)
+        log_registered_model(model, "sanctions-stance", "champion", client)
 
 
 def stop(proc: subprocess.Popen) -> None:

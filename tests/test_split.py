@@ -17,6 +17,7 @@ import pytest
 
 from pipeline import cli
 from pipeline import split as S
+from pipeline.data import normalize_text
 
 ROOT = Path(__file__).resolve().parents[1]
 FIX = Path(__file__).resolve().parent / "fixtures" / "split"
@@ -203,7 +204,7 @@ def test_mark_dense_text_gets_smaller_chunks_without_changing_sentences(monkeypa
 
 def test_pull_quotes_and_near_duplicates_yield_one_example():
     got = texts("pull_quotes")
-    norm = [S.normalize_text(t) for t in got]
+    norm = [normalize_text(t) for t in got]
     for phrase in ("sanctions are a tool not an end in themselves", "we will keep the door to dialogue open",
                    "we will also keep up the pressure", "the talks lasted three hours"):
         assert sum(phrase in n for n in norm) == 1, phrase
@@ -460,7 +461,7 @@ def test_all_files_bad_fails_even_when_skipping(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("split_params, fragment", [
-    ({"min_word": 3}, "unknown key 'min_word'"),
+    ({"min_word": 3}, "split.min_word: unknown key (did you mean min_words?)"),
     ({"min_words": "three"}, "split.min_words"),
     ({"min_words": 0}, "split.min_words"),
     ({"n_jobs": True}, "split.n_jobs"),
@@ -512,7 +513,8 @@ def test_outputs_are_sorted_and_consistent(tmp_path):
     assert keys == sorted(keys)
     assert sentences["sentence_id"].is_unique
     counts = sentences.groupby("article_id").size()
-    assert dict(zip(articles["article_id"], articles["n_sentences"])) == {a: counts.get(a, 0) for a in articles["article_id"]}
+    expected = {a: counts.get(a, 0) for a in articles["article_id"]}
+    assert dict(zip(articles["article_id"], articles["n_sentences"])) == expected
     assert list(report.columns) == ["article_id", "rule", "count", "example"]
     assert (report["count"] > 0).all()
 
@@ -606,7 +608,7 @@ def test_seed_broken_sentences_are_whole(seeds):
 
 
 def test_seed_pull_quotes_appear_once(seeds):
-    norm = [S.normalize_text(t) for t in seeds["001"]]
+    norm = [normalize_text(t) for t in seeds["001"]]
     for phrase in ("our position will not be swayed by specific events",
                    "it s not enough to agree on the goal",
                    "we believe we need to agree on the meaningful steps"):
@@ -630,11 +632,13 @@ def test_seed_sentence_count_is_in_the_expected_range(seeds):
 
 def test_project_params_split_section_is_valid():
     from pipeline.config import load_params
+    from pipeline.params import SplitParams, to_dict
 
     params = load_params(ROOT / "params.yaml", "split")
     resolved = S._resolve(params)
-    assert set(params) == set(S.DEFAULTS)               # every knob is documented in params.yaml
-    assert {k: resolved[k] for k in S.DEFAULTS} == {**S.DEFAULTS, **params}
+    defaults = to_dict(SplitParams())
+    assert set(params) == set(defaults)               # every knob is documented in params.yaml
+    assert {k: resolved[k] for k in defaults} == {**defaults, **params}
 
 
 def test_news_page_furniture_rules():
@@ -669,7 +673,7 @@ def test_news_furniture_rules_keep_real_sentences(line):
 
 
 def test_containment_lookup_matches_brute_force():
-    """split._containers (hash lookup, linear in the number of sentences) finds exactly the
+    """_split_duplicates._containers (hash lookup, linear in the number of sentences) finds exactly the
     longer sentences that contain a sentence's words as a run - checked against a brute force."""
     import random
 
@@ -677,7 +681,9 @@ def test_containment_lookup_matches_brute_force():
     vocab = "china russia sanctions council vote oppose support the of new talks".split()
     toks = [[rng.choice(vocab) for _ in range(rng.randint(3, 12))] for _ in range(300)]
     keep = [rng.random() > 0.1 for _ in toks]
-    got = S._containers(toks, keep, 5)
+    from pipeline._split_duplicates import _containers
+
+    got = _containers(toks, keep, 5)
     for i, words in enumerate(toks):
         if not keep[i] or len(words) < 5:
             assert i not in got
@@ -686,3 +692,4 @@ def test_containment_lookup_matches_brute_force():
         want = [k for k, other in enumerate(toks)
                 if keep[k] and len(other) > len(words) and needle in f" {' '.join(other)} "]
         assert sorted(got.get(i, [])) == want, i
+

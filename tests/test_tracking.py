@@ -94,7 +94,8 @@ def test_http_server_must_answer_like_mlflow(health, api, ok):
         if ok:
             check_tracking_uri(uri, timeout=2)
         else:
-            with pytest.raises(StanceError, match=rf"{uri}: does not look like an MLflow tracking server \(HTTP {health}"):
+            match = rf"{uri}: does not look like an MLflow tracking server \(HTTP {health}"
+            with pytest.raises(StanceError, match=match):
                 check_tracking_uri(uri, timeout=2)
     finally:
         server.shutdown()

@@ -1,0 +1,271 @@
+"""The project's data vocabulary and file I/O: labels, columns, one strict CSV reader, one atomic writer.
+
+* :data:`LABELS` -- ``support``, ``oppose``, ``neutral``: the only labels.
+* Column tuples of every table the pipeline reads or writes (:data:`SENTENCE_COLUMNS`,
+  :data:`ARTICLE_COLUMNS`, :data:`SPLIT_REPORT_COLUMNS`, :data:`LABEL_COLUMNS`,
+  :data:`DATASET_COLUMNS`, :data:`QUEUE_COLUMNS`).
+* :func:`read_csv_rows` -- the strict CSV reader (file, line and value named in every error).
+* :func:`atomic_open` and the ``write_*`` helpers -- the atomic writer (temporary file, fsync,
+  rename) behind every output of every stage.
+* :func:`normalize_text` and :func:`sentence_id` -- the comparison form of a sentence and its
+  stable id (used by the splitter, the dataset join and the label tools).
+
+Standard library only, so every module (including the fast ``stance predict`` path) can import it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import io
+import json
+import os
+import re
+import tempfile
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from pipeline.config import StanceError
+
+__all__ = [
+    "ARTICLE_COLUMNS",
+    "DATASET_COLUMNS",
+    "LABELS",
+    "LABEL_COLUMNS",
+    "LABEL_REQUIRED",
+    "QUEUE_COLUMNS",
+    "SENTENCE_COLUMNS",
+    "SENTENCE_REQUIRED",
+    "SPLIT_REPORT_COLUMNS",
+    "atomic_open",
+    "normalize_text",
+    "read_csv_rows",
+    "sentence_id",
+    "write_csv_atomic",
+    "write_json_atomic",
+    "write_rows_csv",
+    "write_text_atomic",
+]
+
+#: The labels, in the order used for every output (columns, reports, plots).
+LABELS: tuple[str, ...] = ("support", "oppose", "neutral")
+
+#: ``data/interim/sentences.csv`` (``start``/``end``: character offsets into the article file).
+SENTENCE_COLUMNS: tuple[str, ...] = ("sentence_id", "article_id", "position", "paragraph", "start", "end", "text")
+#: Columns the label tools and the dataset stage need from ``sentences.csv``.
+SENTENCE_REQUIRED: tuple[str, ...] = ("sentence_id", "article_id", "position", "text")
+#: ``data/interim/articles.csv``.
+ARTICLE_COLUMNS: tuple[str, ...] = ("article_id", "source", "title", "license", "n_sentences")
+#: ``reports/split_report.csv``.
+SPLIT_REPORT_COLUMNS: tuple[str, ...] = ("article_id", "rule", "count", "example")
+#: Columns of the labels file, in the order new files are written.
+LABEL_COLUMNS: tuple[str, ...] = ("sentence_id", "label", "text", "note")
+#: Columns a labels file must have (``note`` may be absent; it is added when the file is rewritten).
+LABEL_REQUIRED: tuple[str, ...] = ("sentence_id", "label", "text")
+#: ``data/processed/dataset.csv``: the labelled sentences.
+DATASET_COLUMNS: tuple[str, ...] = ("sentence_id", "article_id", "position", "text", "label")
+#: ``data/processed/queue.csv``: the unlabelled sentences.
+QUEUE_COLUMNS: tuple[str, ...] = ("sentence_id", "article_id", "position", "text")
+
+
+# --------------------------------------------------------------------------- text and ids
+
+_FOLD = str.maketrans({
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-",
+    "\u2212": "-", "\u00a0": " ", "\u2009": " ", "\u202f": " ",
+})
+
+
+def normalize_text(text: str) -> str:
+    """Return the comparison form of a sentence.
+
+    NFKC, curly quotes and all dashes folded to ASCII, case folded, punctuation other
+    than letters/digits dropped, whitespace collapsed. Two sentences that differ only in
+    quoting, dashes, spacing or case normalise to the same string. Used for sentence ids,
+    duplicate detection and re-attaching labels.
+    """
+    t = unicodedata.normalize("NFKC", text).translate(_FOLD).casefold()
+    t = re.sub(r"[^\w\s]", " ", t)
+    return " ".join(t.split())
+
+
+def sentence_id(article_id: str, text: str) -> str:
+    """Stable id of a sentence: 16 hex digits of sha1(article_id + NUL + normalised text).
+
+    Depends only on the article and the sentence's own words, never on its position, so
+    editing other parts of an article leaves the id (and its hand label) untouched.
+    """
+    digest = hashlib.sha1(f"{article_id}\0{normalize_text(text)}".encode()).hexdigest()
+    return digest[:16]
+
+
+
+# --------------------------------------------------------------------------- strict CSV reading
+
+def short(value: str, limit: int = 60) -> str:
+    """``repr`` of *value*, cut to *limit* characters for error messages."""
+    return repr(value if len(value) <= limit else value[:limit] + "...")
+
+
+def _decode(p: Path, what: str) -> str:
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise StanceError(f"{p}: {what} not found") from None
+    except IsADirectoryError:
+        raise StanceError(f"{p}: is a directory, expected a {what}") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        bad = raw[exc.start: exc.start + 4]
+        raise StanceError(f"{p}, line {line}: not UTF-8 text (byte {bad[:1]!r} at offset {exc.start}); "
+                          f"save the file as UTF-8") from None
+
+
+def _header(p: Path, record: list[str], start: int, required: Sequence[str]) -> list[str]:
+    fieldnames = [name.strip() for name in record]
+    seen: set[str] = set()
+    for name in fieldnames:
+        if not name:
+            raise StanceError(f"{p}, line {start}: empty column name in header {short(','.join(record))}")
+        if name in seen:
+            raise StanceError(f"{p}, line {start}: duplicate column {name!r} in header")
+        seen.add(name)
+    missing = [c for c in required if c not in seen]
+    if missing:
+        raise StanceError(f"{p}, line {start}: missing column(s) {', '.join(missing)} in header "
+                          f"{short(','.join(record))} (expected {','.join(required)})")
+    return fieldnames
+
+
+def _csv_error(p: Path, start: int, snippet: str, exc: csv.Error) -> StanceError:
+    if "unexpected end of data" in str(exc):
+        return StanceError(f"{p}, line {start}: malformed CSV (unexpected end of data): a double "
+                           f"quote opened in {short(snippet)} is never closed")
+    return StanceError(f"{p}, line {start}: malformed CSV ({exc}) in {short(snippet)}; "
+                       f"fields containing commas, quotes or newlines must be wrapped in double "
+                       f"quotes, with inner quotes doubled")
+
+
+def read_csv_rows(path: str | os.PathLike, required: Sequence[str], *, what: str = "CSV file",
+                  allow_empty: bool = False) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """Read a CSV file strictly and return its header and rows.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file. Must be UTF-8 (a leading byte-order mark is accepted).
+    required : sequence of str
+        Column names that must appear in the header.
+    what : str
+        Name of the file's role, used in the "not found" message.
+    allow_empty : bool
+        If true, a file that is empty (or only whitespace) reads as ``(list(required), [])``.
+
+    Returns
+    -------
+    fieldnames : list of str
+        The header, in file order.
+    rows : list of (int, dict of str -> str)
+        ``(line, row)`` for every non-blank record, where *line* is the 1-based line on which
+        the record starts.
+
+    Raises
+    ------
+    StanceError
+        File missing, not UTF-8, empty, header without a required column or with a duplicate
+        or empty column name, a record with the wrong number of fields, or bad quoting. The
+        message names the file, the line and the offending value.
+    """
+    p = Path(path)
+    text = _decode(p, what)
+    if not text.strip():
+        if allow_empty:
+            return list(required), []
+        raise StanceError(f"{p}: empty file, expected a header line {','.join(required)}")
+    physical = text.split("\n")
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows: list[tuple[int, dict[str, str]]] = []
+    fieldnames: list[str] | None = None
+    prev_end = 0
+    while True:
+        start = prev_end + 1
+        snippet = physical[start - 1] if start - 1 < len(physical) else ""
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise _csv_error(p, start, snippet, exc) from None
+        prev_end = reader.line_num
+        if not record or (len(record) == 1 and not record[0].strip() and fieldnames is not None):
+            continue  # blank line
+        if fieldnames is None:
+            fieldnames = _header(p, record, start, required)
+        elif len(record) != len(fieldnames):
+            raise StanceError(f"{p}, line {start}: expected {len(fieldnames)} fields "
+                              f"({','.join(fieldnames)}), found {len(record)} in {short(snippet)}")
+        else:
+            rows.append((start, dict(zip(fieldnames, record))))
+    if fieldnames is None:  # pragma: no cover - guarded by the strip() check above
+        raise StanceError(f"{p}: no header line")
+    return fieldnames, rows
+
+
+# --------------------------------------------------------------------------- atomic writing
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8",
+                newline: str | None = "") -> Iterator[IO]:
+    """Open a temporary file next to *path*; on success fsync it and rename it over *path*.
+
+    If the block raises (or the process dies), *path* keeps its previous content and
+    the temporary file is removed (or left as an ignorable ``.<name>.*.tmp``).
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    binary = "b" in mode
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, mode, **({} if binary else {"encoding": encoding, "newline": newline})) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    """Write *text* to *path* atomically (UTF-8, ``\\n`` line endings kept as given)."""
+    with atomic_open(path, "w") as fh:
+        fh.write(text)
+
+
+def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
+    """Write *obj* as stable, human-readable JSON (sorted keys, 2-space indent, final newline)."""
+    write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+def write_csv_atomic(path: str | os.PathLike, frame) -> None:
+    """Write a pandas DataFrame to CSV atomically, without index, with ``\\n`` line endings."""
+    with atomic_open(path, "w") as fh:
+        frame.to_csv(fh, index=False, lineterminator="\n")
+
+
+def write_rows_csv(path: str | os.PathLike, columns: Sequence[str], rows: Iterable[dict]) -> None:
+    """Write dict rows to a CSV atomically (``\\n`` line ends, minimal quoting, fixed columns)."""
+    with atomic_open(path, "w") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([row[c] for c in columns])

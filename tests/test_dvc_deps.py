@@ -1,0 +1,75 @@
+"""dvc.yaml lists, for every stage, exactly the pipeline modules its command imports (its import closure).
+
+The closure is computed from the source with ``ast``: every ``import pipeline.x`` / ``from pipeline(.x)
+import ...`` statement in a module, at module level or inside a function (lazy imports run too), starting
+from ``pipeline/cli.py`` and the module that implements the stage's command. Editing any of these files
+must make ``dvc repro`` re-run the stage.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import yaml
+
+from pipeline.cli import COMMANDS
+
+REPO = Path(__file__).resolve().parents[1]
+PKG = REPO / "pipeline"
+
+
+def _module_file(name: str) -> Path:
+    parts = name.split(".")
+    assert parts[0] == "pipeline", name
+    if len(parts) == 1:
+        return PKG / "__init__.py"
+    return PKG.joinpath(*parts[1:]).with_suffix(".py")
+
+
+def imported_modules(path: Path) -> set[str]:
+    """``pipeline`` modules imported anywhere in *path* (a package import also runs ``__init__``)."""
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        else:
+            continue
+        for name in names:
+            if name.split(".")[0] == "pipeline" and _module_file(name).is_file():
+                out.add(name)
+                out.add("pipeline")
+    return out
+
+
+def closure(start: list[str]) -> set[str]:
+    """Files (relative to the repo) of every pipeline module reachable from *start*."""
+    seen: set[str] = set()
+    todo = list(start)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        todo.extend(imported_modules(_module_file(name)) - seen)
+    return {_module_file(n).relative_to(REPO).as_posix() for n in seen}
+
+
+def test_closure_finds_lazy_imports():
+    files = closure(["pipeline.evaluate"])
+    assert {"pipeline/__init__.py", "pipeline/config.py", "pipeline/tracking.py", "pipeline/train.py"} <= files
+
+
+def test_every_stage_lists_its_import_closure():
+    stages = yaml.safe_load((REPO / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+    assert stages
+    for name, stage in stages.items():
+        words = stage["cmd"].split()
+        assert words[0] == "stance", name
+        module = COMMANDS[words[1]][0]
+        expected = closure(["pipeline.cli", module])
+        listed = {d for d in stage["deps"] if isinstance(d, str) and d.startswith("pipeline/")}
+        assert listed == expected, (f"stage {name}: missing {sorted(expected - listed)}, "
+                                    f"not imported {sorted(listed - expected)}")
