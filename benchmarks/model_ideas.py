@@ -131,8 +131,10 @@ def _reusable(path: str | None) -> dict:
     if not path or not Path(path).is_file():
         return {}
     text = Path(path).read_text(encoding="utf-8")
-    if text.lstrip().startswith('{"meta"'):
+    try:
         return json.loads(text)["ideas"]
+    except (ValueError, KeyError, TypeError):
+        pass  # a log: one JSON object per line
     rows = {}
     for line in text.splitlines():
         if line.startswith("{"):

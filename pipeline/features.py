@@ -338,7 +338,9 @@ def build_phrase_features(cfg: PhraseFeatures | Mapping[str, Any]):
     steps.append(("materialise", FunctionTransformer(list)))
     names = sorted(c.patterns)
     vocab = [f"{PHRASE_TOKEN}{n}" for n in names] + [f"{PHRASE_TOKEN}not_{n}" for n in names]
-    steps.append(("count", CountVectorizer(vocabulary=vocab, lowercase=True, token_pattern=r"(?u)\b\w+\b",
+    # Only the inserted tokens are tokenised (they are lower case already): much faster than
+    # splitting the whole sentence into words, with the same counts.
+    steps.append(("count", CountVectorizer(vocabulary=vocab, lowercase=False, token_pattern=PHRASE_TOKEN + r"\w+",
                                            binary=c.binary, dtype=np.float64)))
     return Pipeline(steps)
 

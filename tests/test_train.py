@@ -515,7 +515,7 @@ def test_block_vote_equals_its_engine_and_loads_without_the_package(dataset, tmp
     params["combine"] = "vote"
     model = fit_final(df["text"].tolist(), df["label"].tolist(), params)
     assert type(model).__name__ == "VotingClassifier"
-    assert [n for n, _ in model.estimators] == ["word", "char", "cues", "phrases"]
+    assert [n for n, _ in model.estimators] == ["word", "char", "cues"]
     engine = CVEngine(df["text"].tolist(), df["label"].tolist(), df["article_id"].tolist(), params)
     tr, te = np.arange(0, 30), np.arange(30, len(df))
     got = engine.fit_predict(params, tr, te)
