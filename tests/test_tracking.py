@@ -268,7 +268,8 @@ def test_run_artifacts(logged):
     listed = {a.path for a in client.list_artifacts(run.info.run_id, "reports")}
     assert listed == {"reports/metrics.json", "reports/classification_report.txt", "reports/misclassified.csv",
                       "reports/train.json"}
-    assert {a.path for a in client.list_artifacts(run.info.run_id, "plots")} == {"plots/confusion_matrix.png"}
+    assert {a.path for a in client.list_artifacts(run.info.run_id, "plots")} == {
+        "plots/confusion_matrix.png", "plots/learning_curve.png", "plots/learning_curve.json"}
     assert {a.path for a in client.list_artifacts(run.info.run_id, "params")} == {"params/params.yaml"}
     local = client.download_artifacts(run.info.run_id, "reports/metrics.json", str(logged["base"] / "dl"))
     assert json.loads(Path(local).read_text()) == logged["metrics"]
