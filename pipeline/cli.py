@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check-store": ("pipeline.mlflow_store", "re-log the run, model and alias a lost MLflow store lacks (DVC stage)"),
     "promote": ("pipeline.registry", "point the MLflow alias (champion) at a model version by hand"),
     "predict": ("pipeline.predict", "label new sentences, files or whole articles with the saved model"),
+    "analyze": ("pipeline.analyze", "stance over a whole corpus by period, source and actor (local or Spark)"),
     "label": ("pipeline.labeler", "label sentences interactively in the terminal (or --set one)"),
     "agreement": ("pipeline.agreement", "inter-annotator agreement between two label files"),
     "export-queue": ("pipeline.labelstudio", "export unlabeled sentences as Label Studio JSON tasks"),

@@ -36,6 +36,7 @@ __all__ = [
     "LexiconParams",
     "MlflowParams",
     "PredictParams",
+    "AnalyzeParams",
     "SECTIONS",
     "SplitParams",
     "TrainParams",
@@ -314,6 +315,26 @@ class PredictParams:
     max_chars: int = _f(100_000, "int", "a longer text is an error record (CLI: --max-chars)", min=1)
 
 
+@dataclass(frozen=True)
+class AnalyzeParams:
+    """The ``analyze`` section: ``stance analyze`` (a command, not a DVC stage)."""
+
+    period: str = _f("year", "str", "time bucket of trends.csv and actors.csv", choices=("month", "quarter", "year"))
+    meta: str | None = _f("data/articles_meta.csv", "str", "folder inputs: metadata table article_id,date,source "
+                          "(relative to the repo root; null: header lines only)", nullable=True, nonempty=True)
+    ci: float = _f(0.95, "float", "level of the Wilson intervals", min=0.0, max=1.0, min_open=True, max_open=True)
+    batch_articles: int = _f(32, "int", "articles per unit of work (a worker task, a scoring call)", min=1)
+    n_jobs: int = _f(1, "int", "local engine worker processes (0: one per CPU)", min=0)
+    issuers: list = _f([], "issuers", "source -> the actor that issues that source's documents")
+    actors: list = _f([], "actors", "who holds the stance: a name and its aliases")
+
+    def __post_init__(self) -> None:
+        names = {a["name"] for a in self.actors}
+        for i, entry in enumerate(self.issuers):
+            if entry["actor"] not in names:
+                raise StanceError(f"analyze.issuers[{i}].actor: {entry['actor']!r} is not an actor of analyze.actors")
+
+
 #: section name -> schema class
 SECTIONS: dict[str, type] = {
     "split": SplitParams,
@@ -322,6 +343,7 @@ SECTIONS: dict[str, type] = {
     "evaluate": EvaluateParams,
     "mlflow": MlflowParams,
     "predict": PredictParams,
+    "analyze": AnalyzeParams,
 }
 
 
@@ -422,6 +444,45 @@ def _check_list(kind: str, v: Any, where: str, meta: dict) -> Any:
     return list(v)
 
 
+def _check_mappings(kind: str, v: Any, where: str) -> list:
+    """``analyze.actors`` (``[{name, aliases}]``) and ``analyze.issuers`` (``[{source, actor}]``)."""
+    keys = ("name", "aliases") if kind == "actors" else ("source", "actor")
+    if not isinstance(v, list):
+        raise _bad(where, f"a list of {{{', '.join(keys)}}} mappings", v)
+    out = []
+    for i, entry in enumerate(v):
+        at = f"{where}[{i}]"
+        if not isinstance(entry, Mapping):
+            raise _bad(at, f"a mapping with {', '.join(keys)}", entry)
+        for key in entry:
+            if key not in keys:
+                raise _unknown(at, key, list(keys))
+        first = entry.get(keys[0])
+        if not isinstance(first, str) or not first.strip():
+            raise _bad(f"{at}.{keys[0]}", "a non-empty string", first)
+        if kind == "issuers":
+            actor = entry.get("actor")
+            if not isinstance(actor, str) or not actor.strip():
+                raise _bad(f"{at}.actor", "an actor name", actor)
+            out.append({"source": first.strip(), "actor": actor.strip()})
+            continue
+        aliases = entry.get("aliases") or []
+        if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
+            raise _bad(f"{at}.aliases", "a list of non-empty strings", aliases)
+        out.append({"name": first.strip(), "aliases": [a.strip() for a in aliases]})
+    firsts = [e[keys[0]] for e in out]
+    for name in firsts:
+        if firsts.count(name) > 1:
+            raise StanceError(f"{where}: {name!r} listed twice")
+    if kind == "actors":
+        seen: dict[str, str] = {}
+        for e in out:
+            for alias in [e["name"], *e["aliases"]]:
+                if seen.setdefault(alias, e["name"]) != e["name"]:
+                    raise StanceError(f"{where}: alias {alias!r} is given for both {seen[alias]!r} and {e['name']!r}")
+    return out
+
+
 def _check_value(f: dataclasses.Field, v: Any, where: str) -> Any:
     meta = f.metadata
     kind = meta["kind"]
@@ -431,6 +492,8 @@ def _check_value(f: dataclasses.Field, v: Any, where: str) -> Any:
         return from_mapping(f.default_factory, v, where)
     if kind == "grid":
         return _check_grid(v, where)
+    if kind in ("actors", "issuers"):
+        return _check_mappings(kind, v, where)
     if kind in ("int", "float", "bool", "str"):
         return _check_scalar(kind, v, where, meta)
     return _check_list(kind, v, where, meta)

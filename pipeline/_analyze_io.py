@@ -1,0 +1,361 @@
+"""Input of ``stance analyze``: articles from a folder or a JSONL/CSV/Parquet file, with dates.
+
+Private module beside :mod:`pipeline.analyze`. Every reader streams (one article at a
+time) and stops at the first bad row with a :class:`StanceError` naming the file, the row
+and the value. Both engines validate through these functions.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import json
+import math
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline.config import StanceError
+
+__all__ = ["FILE_FORMATS", "SENTENCE_COLUMNS", "Article", "CsvWriter", "SentenceWriter", "check_date", "input_kind",
+           "iter_articles", "norm_source", "read_meta_table"]
+
+#: File extensions read as one table of articles.
+FILE_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
+META_COLUMNS = ("article_id", "date", "source")
+
+_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+
+
+@dataclass
+class Article:
+    """One article to analyse: its text (file inputs) or its path (folder inputs)."""
+
+    order: int
+    article_id: str
+    date: str = ""
+    source: str = ""
+    text: str | None = None
+    path: str | None = None
+    where: str = ""
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or (
+        isinstance(value, str) and not value.strip())
+
+
+def check_date(value: Any, where: str) -> str:
+    """Validate a date: ISO ``YYYY-MM-DD`` (or ``YYYY-MM`` / ``YYYY`` when only the month or year is known).
+
+    Returns the date as a string, or ``""`` when *value* is missing (None, NaN, blank).
+    A ``datetime.date``/``datetime`` (Parquet date columns) becomes its ISO day. Raises
+    :class:`StanceError` ``"<where>: date '...' is not an ISO date (YYYY-MM-DD)"``.
+    """
+    if _missing(value):
+        return ""
+    if isinstance(value, _dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    if hasattr(value, "isoformat") and hasattr(value, "year"):  # pandas.Timestamp
+        return value.isoformat()[:10]
+    text = str(value).strip()
+    m = _DATE.match(text)
+    ok = False
+    if m:
+        y, mo, d = int(m.group(1)), int(m.group(2) or 1), m.group(3)
+        try:
+            _dt.date(y, mo, int(d) if d else 1)
+            ok = y >= 1000
+        except ValueError:
+            ok = False
+    if not ok:
+        raise StanceError(f"{where}: date {text[:40]!r} is not an ISO date (YYYY-MM-DD, or YYYY-MM, YYYY)")
+    return text
+
+
+def norm_source(value: Any) -> str:
+    """An outlet name: the value stripped; a URL becomes its host without ``www.``."""
+    if _missing(value):
+        return ""
+    text = " ".join(str(value).split())
+    m = re.match(r"^[a-z][a-z0-9+.-]*://([^/?#:]+)", text, re.IGNORECASE)
+    if m:
+        host = m.group(1).lower()
+        return host[4:] if host.startswith("www.") else host
+    return text
+
+
+def _article_id(value: Any, where: str) -> str:
+    if _missing(value):
+        raise StanceError(f"{where}: empty article_id")
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        raise StanceError(f"{where}: article_id must be a string, got {type(value).__name__} {value!r:.40}")
+    return str(value).strip()
+
+
+def _text(value: Any, where: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        raise StanceError(f"{where}: no text")
+    if not isinstance(value, str):
+        raise StanceError(f"{where}: text must be a string, got {type(value).__name__} {value!r:.40}")
+    if not value.strip():
+        raise StanceError(f"{where}: empty text")
+    return value
+
+
+def input_kind(path: str | Path) -> str:
+    """``dir``, ``jsonl``, ``csv`` or ``parquet``; :class:`StanceError` for anything else."""
+    p = Path(path)
+    if p.is_dir():
+        return "dir"
+    if not p.exists():
+        raise StanceError(f"{p}: input not found (give a folder of .txt articles or a .jsonl/.csv/.parquet file)")
+    kind = FILE_FORMATS.get(p.suffix.lower())
+    if kind is None:
+        raise StanceError(f"{p}: unknown input type {p.suffix!r}; expected a folder of .txt articles "
+                          "or a .jsonl, .csv or .parquet file")
+    return kind
+
+
+# --------------------------------------------------------------------------- metadata table
+
+def read_meta_table(path: str | Path) -> dict[str, tuple[str, str]]:
+    """Read a metadata table ``article_id, date, source`` (CSV; other columns ignored).
+
+    Returns ``{article_id: (date, source)}``. Raises :class:`StanceError` naming the file
+    and line for missing columns, a bad date, an empty or repeated article_id, or bad CSV.
+    """
+    p = Path(path)
+    try:
+        fh = open(p, encoding="utf-8", newline="")
+    except FileNotFoundError:
+        raise StanceError(f"{p}: metadata table not found") from None
+    out: dict[str, tuple[str, str]] = {}
+    with fh:
+        reader = csv.reader(fh)
+        try:
+            header = next(reader, None)
+            if header is None:
+                raise StanceError(f"{p}: empty metadata table, expected columns article_id, date, source")
+            cols = [h.strip().lstrip("\ufeff") for h in header]
+            if "article_id" not in cols:
+                raise StanceError(f"{p} line 1: no 'article_id' column (columns: {', '.join(cols[:10])})")
+            idx = {c: cols.index(c) for c in META_COLUMNS if c in cols}
+            first_line: dict[str, int] = {}
+            for row in reader:
+                if not row or not any(x.strip() for x in row):
+                    continue
+                n = reader.line_num
+                where = f"{p} line {n}"
+                if len(row) < len(cols):
+                    raise StanceError(f"{where}: {len(row)} fields, expected {len(cols)}")
+                aid = _article_id(row[idx["article_id"]], where)
+                if aid in first_line:
+                    raise StanceError(f"{where}: article_id {aid!r} repeated (first on line {first_line[aid]})")
+                first_line[aid] = n
+                date = check_date(row[idx["date"]], where) if "date" in idx else ""
+                source = norm_source(row[idx["source"]]) if "source" in idx else ""
+                out[aid] = (date, source)
+        except csv.Error as exc:
+            raise StanceError(f"{p} line {reader.line_num}: malformed CSV ({exc})") from None
+        except UnicodeDecodeError as exc:
+            raise StanceError(f"{p}: not UTF-8 text (byte {exc.start})") from None
+    return out
+
+
+# --------------------------------------------------------------------------- articles
+
+def iter_articles(path: str | Path, meta: dict[str, tuple[str, str]] | None = None) -> Iterator[Article]:
+    """Yield the articles of *path* in input order (folder: file-name order).
+
+    For a folder, each :class:`Article` carries the file path; the date and source come
+    from *meta* (the metadata table) when it has them, otherwise from the file's
+    ``# date:`` / ``# source:`` header lines (read by the worker that splits the file).
+    For a file, rows carry ``article_id``, ``text`` and optional ``date``, ``source``.
+    """
+    kind = input_kind(path)
+    if kind == "dir":
+        from pipeline.split import list_articles
+
+        for i, f in enumerate(list_articles(path)):
+            date, source = (meta or {}).get(f.stem, ("", ""))
+            yield Article(i, f.stem, date, source, path=str(f), where=str(f))
+        return
+    seen: dict[str, int] = {}
+    for i, (n, rec, where) in enumerate(_READERS[kind](Path(path))):
+        aid = _article_id(rec.get("article_id"), where)
+        if aid in seen:
+            raise StanceError(f"{where}: article_id {aid!r} repeated (first on row {seen[aid]})")
+        seen[aid] = n
+        text = _text(rec.get("text"), where)
+        date = check_date(rec.get("date"), where)
+        source = norm_source(rec.get("source"))
+        yield Article(i, aid, date, source, text=text, where=where)
+
+
+def _jsonl_rows(p: Path) -> Iterator[tuple[int, dict, str]]:
+    with open(p, "rb") as fh:
+        for n, raw in enumerate(fh, 1):
+            where = f"{p} line {n}"
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise StanceError(f"{where}: not valid UTF-8 (byte 0x{raw[exc.start]:02x})") from None
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except ValueError as exc:
+                raise StanceError(f"{where}: invalid JSON ({getattr(exc, 'msg', exc)})") from None
+            if not isinstance(obj, dict):
+                raise StanceError(f"{where}: expected a JSON object, got {type(obj).__name__}")
+            _need(obj, where)
+            yield n, obj, where
+
+
+def _need(rec: dict, where: str) -> None:
+    for col in ("article_id", "text"):
+        if col not in rec:
+            raise StanceError(f"{where}: no '{col}' (fields: {', '.join(map(str, list(rec)[:10])) or 'none'})")
+
+
+def _csv_rows(p: Path) -> Iterator[tuple[int, dict, str]]:
+    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    with open(p, encoding="utf-8", newline="") as fh:
+        reader = csv.reader(fh)
+        try:
+            header = next(reader, None)
+            if header is None:
+                raise StanceError(f"{p}: empty CSV file, expected columns article_id, text")
+            cols = [h.strip().lstrip("\ufeff") for h in header]
+            for col in ("article_id", "text"):
+                if col not in cols:
+                    raise StanceError(f"{p} line 1: no '{col}' column (columns: {', '.join(cols[:10])})")
+            for row in reader:
+                if not row:
+                    continue
+                n = reader.line_num
+                where = f"{p} line {n}"
+                if len(row) != len(cols):
+                    raise StanceError(f"{where}: {len(row)} fields, expected {len(cols)}")
+                yield n, dict(zip(cols, row)), where
+        except csv.Error as exc:
+            raise StanceError(f"{p} line {reader.line_num}: malformed CSV ({exc})") from None
+        except UnicodeDecodeError as exc:
+            raise StanceError(f"{p}: not UTF-8 text (byte {exc.start})") from None
+
+
+def _parquet_rows(p: Path) -> Iterator[tuple[int, dict, str]]:
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(p)
+    except Exception as exc:  # noqa: BLE001 - any reader failure means a bad file
+        raise StanceError(f"{p}: not a readable Parquet file ({' '.join(str(exc).split())[:120]})") from None
+    names = pf.schema_arrow.names
+    for col in ("article_id", "text"):
+        if col not in names:
+            raise StanceError(f"{p}: no '{col}' column (columns: {', '.join(names[:10])})")
+    cols = [c for c in ("article_id", "text", "date", "source") if c in names]
+    n = 0
+    for batch in pf.iter_batches(batch_size=256, columns=cols):
+        for rec in batch.to_pylist():
+            n += 1
+            yield n, rec, f"{p} row {n}"
+
+
+_READERS = {"jsonl": _jsonl_rows, "csv": _csv_rows, "parquet": _parquet_rows}
+
+
+# --------------------------------------------------------------------------- outputs
+
+#: Columns of sentences.parquet, in order.
+SENTENCE_COLUMNS = ("article_id", "sentence_id", "date", "period", "source", "position", "text", "label",
+                    "score_support", "score_oppose", "score_neutral", "actor")
+
+
+class SentenceWriter:
+    """sentences.parquet, written batch by batch through :func:`pipeline.data.atomic_open`
+    (a temporary file renamed over the target on :meth:`commit`, removed on :meth:`abort`)."""
+
+    def __init__(self, path: Path) -> None:
+        import pyarrow as pa
+
+        from pipeline.data import atomic_open
+
+        self.path = path
+        self.schema = pa.schema([
+            ("article_id", pa.string()), ("sentence_id", pa.string()), ("date", pa.string()),
+            ("period", pa.string()), ("source", pa.string()), ("position", pa.int32()),
+            ("text", pa.string()), ("label", pa.string()), ("score_support", pa.float64()),
+            ("score_oppose", pa.float64()), ("score_neutral", pa.float64()), ("actor", pa.string()),
+        ])
+        self._cm = atomic_open(path, "wb")
+        self.fh = self._cm.__enter__()
+        self.writer = None
+        self.rows = 0
+
+    def write(self, cols: dict[str, list]) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if not cols["article_id"]:
+            return
+        table = pa.Table.from_pydict({c: cols[c] for c in SENTENCE_COLUMNS}, schema=self.schema)
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.fh, self.schema, compression="zstd")
+        self.writer.write_table(table)
+        self.rows += table.num_rows
+
+    def commit(self) -> None:
+        import pyarrow.parquet as pq
+
+        if self.writer is None:
+            pq.write_table(self.schema.empty_table(), self.fh, compression="zstd")
+        else:
+            self.writer.close()
+        self._cm.__exit__(None, None, None)
+
+    def abort(self) -> None:
+        try:
+            if self.writer is not None:
+                self.writer.close()
+        except Exception:  # noqa: BLE001 - cleaning up after another error
+            pass
+        _discard(self._cm)
+
+
+class CsvWriter:
+    """A CSV written row batch by row batch through :func:`pipeline.data.atomic_open`."""
+
+    def __init__(self, path: Path, columns: tuple[str, ...]) -> None:
+        from pipeline.data import atomic_open
+
+        self.path = path
+        self.columns = columns
+        self._cm = atomic_open(path, "w")
+        self.fh = self._cm.__enter__()
+        self.writer = csv.writer(self.fh, lineterminator="\n")
+        self.writer.writerow(columns)
+
+    def write(self, rows: list[dict]) -> None:
+        self.writer.writerows([[r[c] for c in self.columns] for r in rows])
+
+    def commit(self) -> None:
+        self._cm.__exit__(None, None, None)
+
+    def abort(self) -> None:
+        _discard(self._cm)
+
+
+def _discard(cm) -> None:
+    """End an open :func:`atomic_open` block as failed: the temporary file is removed, the target kept."""
+    try:
+        cm.__exit__(RuntimeError, RuntimeError("aborted"), None)
+    except RuntimeError:
+        pass

@@ -1,0 +1,315 @@
+"""The Spark engine of ``stance analyze`` (PySpark; optional extra ``pip install -e ".[spark]"``).
+
+Private module beside :mod:`pipeline.analyze`.
+
+- The input is validated on the driver with the same streaming readers as the local
+  engine (so bad rows give the same one-line errors), then read as a Spark DataFrame:
+  Parquet, JSONL and CSV files with Spark's own readers; a folder as a DataFrame of file
+  paths (each executor reads its files, so on a cluster the folder must be on storage all
+  workers see).
+- Scoring runs in ``mapInPandas``: the model is pickled once on the driver and
+  broadcast, each Python worker unpickles it once and then calls
+  :func:`pipeline.analyze.score_batch`, the local engine's unit of work.
+- The aggregates (per period and source, per actor and period) are Spark ``groupBy``
+  jobs; the driver turns the collected counts into the same tables, with the same code,
+  as the local engine. Sentences come back to the driver in input order and are written
+  to one ``sentences.parquet`` file.
+
+A local master (``local[*]``, ``local[2]``) binds the driver to 127.0.0.1 and the Spark UI
+is off. A cluster master (``spark://host:7077``, ``yarn``) keeps Spark's network defaults,
+since the executors must reach the driver.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sys
+import uuid
+import warnings
+from typing import Any
+
+from pipeline.config import StanceError
+from pipeline.data import LABELS
+
+__all__ = ["run_spark", "spark_session"]
+
+#: Rows sent back to the driver per write of sentences.parquet.
+_WRITE_ROWS = 20000
+
+_OUT_SCHEMA = (
+    "kind string, order long, article_id string, sentence_id string, date string, period string, "
+    "source string, position int, text string, label string, score_support double, "
+    "score_oppose double, score_neutral double, actor string, sentences int, support int, "
+    "oppose int, neutral int"
+)
+
+_CACHE: dict[int, Any] = {}
+
+
+_LOG4J = """\
+rootLogger.level = error
+rootLogger.appenderRef.stderr.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = spark: %p %c{1}: %m%n%ex
+"""
+
+
+def _log4j_config() -> str:
+    """A log4j2 file that keeps Spark's console quiet (errors only); written once to the temp dir."""
+    import hashlib
+    import tempfile
+
+    digest = hashlib.sha1(_LOG4J.encode()).hexdigest()[:8]
+    path = os.path.join(tempfile.gettempdir(), f"stance-log4j2-{digest}.properties")
+    if not os.path.exists(path):
+        from pipeline.data import write_text_atomic
+
+        write_text_atomic(path, _LOG4J)
+    return path
+
+
+def spark_session(master: str | None = None):
+    """Return ``(session, created)``: the active SparkSession, or a new one for *master*.
+
+    *master* None means ``local[*]``, except under ``spark-submit`` (which sets
+    ``PYSPARK_GATEWAY_PORT``), where the master given to spark-submit is used.
+    """
+    # PySpark 4 warns that pandas >= 3 is "not fully supported"; the engines' outputs are
+    # compared in the tests instead (tests/test_analyze_spark.py)
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise StanceError('--engine spark needs PySpark: pip install -e ".[spark]" (and Java 17 or later)') from None
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active, False
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    submitted = master is None and "PYSPARK_GATEWAY_PORT" in os.environ
+    if master is None:
+        master = "" if submitted else "local[*]"
+    builder = SparkSession.builder
+    if not submitted:
+        builder = builder.master(master)
+    builder = (builder.appName("stance-analyze")
+               .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{_log4j_config()}")
+               .config("spark.ui.enabled", "false")
+               .config("spark.ui.showConsoleProgress", "false")
+               .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+               .config("spark.sql.shuffle.partitions", "16")
+               .config("spark.sql.session.timeZone", "UTC")
+               # a busy machine must not fail a job on a late heartbeat (Spark's defaults: 120 s / 10 s)
+               .config("spark.network.timeout", "600s")
+               .config("spark.executor.heartbeatInterval", "60s"))
+    if master.startswith("local"):
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        builder = (builder.config("spark.driver.host", "127.0.0.1")
+                   .config("spark.driver.bindAddress", "127.0.0.1"))
+    try:
+        spark = builder.getOrCreate()
+    except Exception as exc:  # noqa: BLE001 - Java missing, port trouble, bad master URL
+        msg = " ".join(str(exc).split())[:200]
+        raise StanceError(f"cannot start Spark (master {master or 'from spark-submit'}): {msg}; "
+                          "PySpark 4 needs Java 17 or later") from None
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark, True
+
+
+def _context(bc_id: int, bc, split_params, actors, period):
+    """The worker's scoring context, built once per Python worker from the broadcast model."""
+    ctx = _CACHE.get(bc_id)
+    if ctx is None:
+        from pipeline.analyze import _Context
+
+        ctx = _Context(pickle.loads(bc.value), split_params, actors, period)
+        _CACHE.clear()
+        _CACHE[bc_id] = ctx
+    return ctx
+
+
+def _partition(batches, bc_id, bc, split_params, actors, period, batch_size):
+    """mapInPandas body: articles (pandas) -> sentence rows (kind 's') and article rows (kind 'a')."""
+    import pandas as pd
+
+    from pipeline._analyze_io import Article, check_date, norm_source
+    from pipeline.analyze import score_batch
+
+    ctx = _context(bc_id, bc, split_params, actors, period)
+    for frame in batches:
+        recs = frame.to_dict("records")
+        for start in range(0, len(recs), batch_size):
+            chunk = recs[start:start + batch_size]
+            arts = []
+            for r in chunk:
+                r = {k: _value(v) for k, v in r.items()}
+                where = r["path"] or f"row {r['order']}"
+                arts.append(Article(int(r["order"]), str(r["article_id"]).strip(),
+                                    check_date(r["date"], where), norm_source(r["source"]),
+                                    text=r["text"], path=r["path"]))
+            cols, rows = score_batch(arts, ctx)
+            order = {a.article_id: a.order for a in arts}
+            n = len(cols["article_id"])
+            s = pd.DataFrame({
+                "kind": ["s"] * n,
+                "order": [order[a] for a in cols["article_id"]],
+                **{c: cols[c] for c in ("article_id", "sentence_id", "date", "period", "source", "position",
+                                         "text", "label", "score_support", "score_oppose", "score_neutral",
+                                         "actor")},
+            }) if n else None
+            a = pd.DataFrame({
+                "kind": ["a"] * len(rows),
+                "order": [order[r["article_id"]] for r in rows],
+                "article_id": [r["article_id"] for r in rows],
+                "date": [r["date"] for r in rows],
+                "period": [r["period"] for r in rows],
+                "source": [r["source"] for r in rows],
+                "sentences": [r["sentences"] for r in rows],
+                **{lab: [r[lab] for r in rows] for lab in LABELS},
+            })
+            for part in (s, a):
+                if part is not None and len(part):
+                    yield _conform(part)
+
+
+def _value(v):
+    """None for the missing values pandas puts in an object column (None, NaN, NA)."""
+    if v is None or (isinstance(v, float) and v != v):
+        return None
+    try:
+        import pandas as pd
+
+        if v is pd.NA:
+            return None
+    except ImportError:  # pragma: no cover
+        pass
+    return v
+
+
+_COLS = [c.split()[0] for c in _OUT_SCHEMA.split(", ")]
+_INTS = {"position", "sentences", "support", "oppose", "neutral"}
+_FLOATS = {"score_support", "score_oppose", "score_neutral"}
+
+
+def _conform(frame):
+    """All output columns, in schema order, with nullable dtypes."""
+    import pandas as pd
+
+    for c in _COLS:
+        if c not in frame.columns:
+            frame[c] = pd.Series([None] * len(frame), dtype=("Int64" if c in _INTS else
+                                                             "float64" if c in _FLOATS else "object"))
+    frame["order"] = frame["order"].astype("int64")
+    for c in _INTS:
+        frame[c] = frame[c].astype("Int64")
+    return frame[_COLS]
+
+
+def _articles_frame(spark, input_path, kind: str, table):
+    """The input as a Spark DataFrame ``order, article_id, text, path, date, source`` (strings)."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    from pipeline._analyze_io import iter_articles
+
+    if kind == "dir":
+        rows = [(a.order, a.article_id, None, a.path, a.date, a.source) for a in iter_articles(input_path, table)]
+        schema = T.StructType([T.StructField("order", T.LongType()), T.StructField("article_id", T.StringType()),
+                               T.StructField("text", T.StringType()), T.StructField("path", T.StringType()),
+                               T.StructField("date", T.StringType()), T.StructField("source", T.StringType())])
+        n = max(1, min(len(rows), spark.sparkContext.defaultParallelism * 4))
+        return spark.createDataFrame(rows, schema).repartition(n)
+    # validate every row on the driver first (same readers and messages as the local engine)
+    for _ in iter_articles(input_path):
+        pass
+    path = str(input_path)
+    if kind == "parquet":
+        df = spark.read.parquet(path)
+    elif kind == "jsonl":
+        names = ("article_id", "text", "date", "source")
+        df = spark.read.schema(T.StructType([T.StructField(c, T.StringType()) for c in names])).json(path)
+    else:
+        df = (spark.read.option("header", True).option("multiLine", True).option("escape", '"')
+              .option("encoding", "UTF-8").csv(path))
+    fields = {f.name: f.dataType for f in df.schema.fields}
+    date = F.lit(None).cast("string")
+    if "date" in fields:
+        if isinstance(fields["date"], (T.TimestampType, T.TimestampNTZType)):
+            date = F.to_date(F.col("date")).cast("string")
+        else:
+            date = F.col("date").cast("string")
+    source = F.col("source").cast("string") if "source" in fields else F.lit(None).cast("string")
+    df = df.select(F.monotonically_increasing_id().alias("order"),
+                   F.col("article_id").cast("string").alias("article_id"),
+                   F.col("text").cast("string").alias("text"), F.lit(None).cast("string").alias("path"),
+                   date.alias("date"), source.alias("source"))
+    n = spark.sparkContext.defaultParallelism * 4
+    return df.repartition(n) if df.rdd.getNumPartitions() < n else df
+
+
+def run_spark(input_path, kind, table, model, split_params, actors, period, master, counts, writer,
+              batch_size: int = 32) -> None:
+    """Run the analysis on Spark, filling *counts* (:class:`pipeline.analyze.Counts`) and *writer*."""
+    from pyspark.sql import functions as F
+
+    spark, created = spark_session(master)
+    sc = spark.sparkContext
+    bc = sc.broadcast(pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
+    token = uuid.uuid4().int
+    out = None
+    try:
+        df = _articles_frame(spark, input_path, kind, table)
+        args = (token, bc, split_params, actors, period, batch_size)
+        out = df.mapInPandas(lambda it: _partition(it, *args), schema=_OUT_SCHEMA).persist()
+
+        arts = out.filter(F.col("kind") == "a")
+        sents = out.filter(F.col("kind") == "s")
+        label_sums = [F.sum(F.when(F.col("label") == lab, 1).otherwise(0)).alias(lab) for lab in LABELS]
+        for r in arts.groupBy("period", "source").agg(
+                F.count(F.lit(1)).alias("articles"), F.sum("sentences").alias("sentences"),
+                *[F.sum(lab).alias(lab) for lab in LABELS]).collect():
+            counts.trends[(r["period"], r["source"])] = [int(r["articles"]), int(r["sentences"])] + [
+                int(r[lab]) for lab in LABELS]
+        for r in sents.groupBy("actor", "period").agg(F.count(F.lit(1)).alias("n"), *label_sums).collect():
+            counts.actors[(r["actor"], r["period"])] = [int(r["n"])] + [int(r[lab]) for lab in LABELS]
+        keys = ("article_id", "date", "source", "period", "sentences", *LABELS)
+        batch: list[dict] = []
+        for r in arts.orderBy("order").select(*keys).toLocalIterator():
+            batch.append({k: (int(r[k]) if k in ("sentences", *LABELS) else r[k]) for k in keys})
+            if len(batch) >= _WRITE_ROWS:
+                counts.add_articles(batch)
+                batch = []
+        counts.add_articles(batch)
+        from pipeline.analyze import SENTENCE_COLUMNS
+
+        buf: dict[str, list] = {c: [] for c in SENTENCE_COLUMNS}
+        for r in sents.orderBy("order", "position").select(*SENTENCE_COLUMNS).toLocalIterator():
+            for c in SENTENCE_COLUMNS:
+                buf[c].append(r[c])
+            if len(buf["article_id"]) >= _WRITE_ROWS:
+                writer.write(buf)
+                buf = {c: [] for c in SENTENCE_COLUMNS}
+        writer.write(buf)
+    except BaseException as exc:
+        if type(exc).__name__ in ("PythonException", "Py4JJavaError", "AnalysisException"):
+            raise StanceError(_spark_message(exc)) from None
+        raise
+    finally:
+        if out is not None:
+            out.unpersist()
+        bc.destroy()
+        if created:
+            spark.stop()
+
+
+def _spark_message(exc: BaseException) -> str:
+    """One line from a Spark error: the StanceError text when a worker raised one."""
+    text = str(exc)
+    for line in text.splitlines():
+        if "StanceError:" in line:
+            return line.split("StanceError:", 1)[1].strip()
+    return "Spark job failed: " + " ".join(text.split())[:300]

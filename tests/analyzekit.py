@@ -1,0 +1,76 @@
+"""Helpers shared by the `stance analyze` tests: a small hand-written corpus in several forms."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: Hand-written articles for the tests (not from data/): id -> (date, source, text).
+ARTICLES: dict[str, tuple[str, str, str]] = {
+    "a1": ("2016-03-02", "Wire", (
+        "The Security Council must tighten sanctions on North Korea, the United States said.\n\n"
+        "China and Russia oppose further sanctions on Pyongyang.\n\n"
+        "The committee met on Tuesday in New York to discuss the agenda.")),
+    "a2": ("2016-11-30", "Wire", (
+        "Japan welcomes the stronger sanctions resolution adopted by the Council.\n\n"
+        "Moscow vetoed the draft that would have extended the sanctions.\n\n"
+        "Delegates discussed the agenda of the session at length.")),
+    "a3": ("2017-06-02", "Paper", (
+        "Sanctions should be eased to relieve humanitarian suffering, Chinese officials said.\n\n"
+        "The panel of experts published its annual report on Friday.\n\n"
+        "We urge all states to enforce the sanctions fully and without delay.")),
+    "a4": ("", "Paper", (
+        "North Korea rejected the new sanctions as an act of war against the country.\n\n"
+        "The resolution was adopted at the meeting in March by all fifteen members.")),
+}
+
+
+def write_dir(path: Path, with_headers: bool = True) -> Path:
+    """The corpus as a folder of .txt files with `# date:` / `# source:` header lines."""
+    path.mkdir(parents=True, exist_ok=True)
+    for aid, (date, source, text) in ARTICLES.items():
+        head = ""
+        if with_headers:
+            head = (f"# date: {date}\n" if date else "") + f"# source: {source}\n"
+        (path / f"{aid}.txt").write_text(head + text + "\n", encoding="utf-8")
+    return path
+
+
+def write_jsonl(path: Path) -> Path:
+    with open(path, "w", encoding="utf-8") as fh:
+        for aid, (date, source, text) in ARTICLES.items():
+            fh.write(json.dumps({"article_id": aid, "text": text, "date": date or None, "source": source}) + "\n")
+    return path
+
+
+def write_csv(path: Path) -> Path:
+    import pandas as pd
+
+    rows = [{"article_id": a, "text": t, "date": d, "source": s} for a, (d, s, t) in ARTICLES.items()]
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def write_parquet(path: Path) -> Path:
+    import pandas as pd
+
+    rows = [{"article_id": a, "text": t, "date": d or None, "source": s} for a, (d, s, t) in ARTICLES.items()]
+    pd.DataFrame(rows).to_parquet(path, index=False)
+    return path
+
+
+def make_params(path: Path) -> Path:
+    """A params file with the project's split and analyze sections but no metadata table."""
+    import yaml
+
+    params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+    section = dict(params["analyze"])
+    section["meta"] = None
+    path.write_text(yaml.safe_dump({"split": params["split"], "analyze": section}), encoding="utf-8")
+    return path
+
+
+def read_bytes(out: Path, names=("trends.csv", "actors.csv", "articles.csv")) -> dict[str, bytes]:
+    return {n: (out / n).read_bytes() for n in names}

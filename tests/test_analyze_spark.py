@@ -1,0 +1,77 @@
+"""`stance analyze --engine spark` (PySpark in local[2] mode, loopback only) against the local engine.
+
+Few tests on purpose: Spark's start-up takes seconds. One Spark session serves the module.
+Skipped when PySpark or Java is missing (`pip install -e ".[spark]"`; Java 17+).
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import pytest
+from analyzekit import make_params, read_bytes, write_csv, write_dir, write_jsonl
+
+pytest.importorskip("pyspark")
+if shutil.which("java") is None and not __import__("os").environ.get("JAVA_HOME"):
+    pytest.skip("Spark needs Java 17 or later", allow_module_level=True)
+
+from pipeline.analyze import analyze  # noqa: E402
+from pipeline.cli import main  # noqa: E402
+
+pytestmark = pytest.mark.spark
+
+
+@pytest.fixture(scope="module")
+def spark():
+    from pipeline._analyze_spark import spark_session
+
+    session, created = spark_session("local[2]")
+    assert session.sparkContext.getConf().get("spark.driver.host") == "127.0.0.1"
+    assert session.sparkContext.getConf().get("spark.ui.enabled") == "false"
+    yield session
+    if created:
+        session.stop()
+
+
+@pytest.fixture
+def setup(tmp_path, monkeypatch, tiny_model_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DVC_ROOT", raising=False)
+    return tmp_path, tiny_model_path, make_params(tmp_path / "params.yaml")
+
+
+def test_both_engines_identical_on_a_folder(spark, setup):
+    tmp, model, params = setup
+    corpus = write_dir(tmp / "corpus")
+    meta = tmp / "meta.csv"
+    meta.write_text("article_id,date,source\na3,2017-07-01,Paper Weekly\n", encoding="utf-8")
+    for period in ("month",):
+        a = analyze(corpus, tmp / f"local_{period}", model=model, params=params, period=period, meta=meta)
+        b = analyze(corpus, tmp / f"spark_{period}", model=model, params=params, period=period, meta=meta,
+                    engine="spark", master="local[2]")
+        assert a["sentences"] == b["sentences"] > 0 and a["undated"] == b["undated"] == 1
+        assert read_bytes(tmp / f"local_{period}") == read_bytes(tmp / f"spark_{period}"), period
+        pd.testing.assert_frame_equal(pd.read_parquet(tmp / f"local_{period}/sentences.parquet"),
+                                      pd.read_parquet(tmp / f"spark_{period}/sentences.parquet"))
+        assert (tmp / f"spark_{period}/trends.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_both_engines_identical_on_jsonl_and_csv(spark, setup):
+    tmp, model, params = setup
+    for name, writer in (("in.jsonl", write_jsonl), ("in.csv", write_csv)):
+        src = writer(tmp / name)
+        analyze(src, tmp / "local", model=model, params=params)
+        analyze(src, tmp / "spark", model=model, params=params, engine="spark")
+        assert read_bytes(tmp / "local") == read_bytes(tmp / "spark"), name
+
+
+def test_spark_engine_bad_row_is_the_same_one_line_error(spark, setup, capsys):
+    tmp, model, params = setup
+    bad = tmp / "bad.jsonl"
+    bad.write_text('{"article_id": "x", "text": "China opposes sanctions.", "date": "2016-13-01"}\n')
+    rc = main(["analyze", "--input", str(bad), "--out", str(tmp / "o"), "--engine", "spark",
+               "--model", str(model), "--params", str(params)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "bad.jsonl line 1: date '2016-13-01' is not an ISO date" in err
+    assert not (tmp / "o" / "trends.csv").exists()
