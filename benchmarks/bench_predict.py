@@ -16,6 +16,9 @@ What it measures (every figure is a median of repeated runs, wall-clock):
 3. memory: peak RSS of the CLI process for N lines and 10 x N lines (flat = streaming works).
 4. ``--jobs 2`` (and more with --jobs) on the N-line file, wall and CPU seconds, with the
    load average (other work on the machine takes the cores the workers would use).
+5. one long line: peak RSS and wall time of the CLI on a file holding one line of
+   ``--long-line-mb`` MB (default 200) of prose, then one sentence; target peak RSS < 1 GB
+   (the line is over ``max_chars``: an error record, read in bounded pieces).
 
 Model: ``--model PATH``; default models/model.joblib when it exists. Otherwise a stand-in
 with the shape of the project's default model (TF-IDF word 1-2 grams, sublinear tf,
@@ -115,6 +118,19 @@ def _measure(cmd: list[str]) -> tuple[float, float, float]:
     return float(dt), float(cpu), int(kb) / 1024.0
 
 
+def _long_line(stance: list[str], trust: list[str], model_path: Path, work: Path, mb: int) -> dict:
+    """Peak RSS of ``stance predict`` on one line of *mb* MB followed by one ordinary sentence."""
+    path = work / f"one_line_{mb}mb.txt"
+    block = ("the council said sanctions must be tightened while others urged that they be lifted " * 1000).encode()
+    with open(path, "wb") as fh:
+        for _ in range(mb * 10**6 // len(block) + 1):
+            fh.write(block)
+        fh.write(b"\nSanctions must be enforced.\n")
+    dt, _cpu, rss = _measure([*stance, "predict", *trust, "--model", str(model_path), "--input", str(path)])
+    path.unlink()
+    return {"line_mb": mb, "peak_rss_mb": round(rss, 1), "wall_s": round(dt, 2), "target_peak_rss_mb": 1000}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", help="model file (default: models/model.joblib, else a stand-in)")
@@ -123,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=7, help="start-up runs per command (default 7)")
     ap.add_argument("--tp-runs", type=int, default=3, help="throughput runs (default 3)")
     ap.add_argument("--jobs", type=int, nargs="*", default=[2], help="--jobs values to time (default: 2)")
-    ap.add_argument("--skip", nargs="*", default=[], choices=["startup", "throughput", "jobs", "memory"],
+    ap.add_argument("--long-line-mb", type=int, default=200, help="size of the one-line file (default 200)")
+    ap.add_argument("--skip", nargs="*", default=[], choices=["startup", "throughput", "jobs", "memory", "longline"],
                     help="sections to leave out")
     ap.add_argument("--quick", action="store_true", help="10,000 lines, 3 runs (a smoke run)")
     ap.add_argument("--json", help="also write the results here")
@@ -240,6 +257,9 @@ def main(argv: list[str] | None = None) -> int:
             mem[f"{big_n}_lines_jobs_{j}"] = {"peak_rss_mb_largest_process": round(rss, 1), "wall_s": round(dt, 2)}
             results["memory"] = mem
             print(json.dumps({"memory": mem}), flush=True)
+        if "longline" not in args.skip:
+            results["long_line"] = _long_line(stance, trust, model_path, work, args.long_line_mb)
+            print(json.dumps({"long_line": results["long_line"]}), flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -29,6 +29,43 @@ INPUT_FORMATS = ("auto", "text", "csv", "jsonl")
 DEFAULT_CHUNK_SIZE = 5000
 #: Error message of a row whose text is empty or whitespace only.
 EMPTY_TEXT = "empty text"
+#: Default longest text scored, in characters (``predict.max_chars``, ``--max-chars``).
+DEFAULT_MAX_CHARS = 100_000
+#: Characters of an over-long text kept in its error record.
+OVERLONG_SHOWN = 80
+_PIECE = 1 << 16  # bytes read at a time while skipping the rest of an over-long line
+
+
+def too_long(max_chars: int) -> str:
+    """Error message of a text over the limit."""
+    return f"text longer than {max_chars} characters (max_chars)"
+
+
+class Overlong(str):
+    """Stands in for a text over the length limit: its first characters (possibly none), with
+    the error message of its record in :attr:`error`. Never scored."""
+
+    def __new__(cls, shown: str, error: str):
+        obj = super().__new__(cls, shown)
+        obj.error = error
+        return obj
+
+    def __reduce__(self):  # picklable for the worker processes
+        return (Overlong, (str(self), self.error))
+
+
+class _Cut:
+    """The first bytes (:attr:`head`) of an input line too long to read whole."""
+
+    __slots__ = ("head",)
+
+    def __init__(self, head: bytes) -> None:
+        self.head = head
+
+
+def overlong(text: str, max_chars: int) -> Overlong:
+    """The stand-in of the over-long *text* (only its first characters are kept)."""
+    return Overlong(text[:OVERLONG_SHOWN] + "\u2026", too_long(max_chars))
 
 _SUFFIX_INPUT = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
 _SUFFIX_OUTPUT = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
@@ -83,7 +120,8 @@ def _decode_error(name: str, lineno: int, raw: bytes, exc: UnicodeDecodeError) -
 class Input:
     """An input file (or stdin) read as chunks; counts the bytes read for the progress line."""
 
-    def __init__(self, in_path: str | os.PathLike) -> None:
+    def __init__(self, in_path: str | os.PathLike, max_chars: int = DEFAULT_MAX_CHARS) -> None:
+        self.max_chars = max_chars
         self.nbytes = 0
         self.size: int | None = None
         self._close = False
@@ -123,18 +161,41 @@ class Input:
             block = list(islice(records, size))
             if not block:
                 return
-            yield [t for _, t in block], [n for n, _ in block], None
+            yield self._cap([t for _, t in block]), [n for n, _ in block], None
 
-    def _text_chunks(self, size: int) -> Iterator[tuple]:
-        """Plain text: one row per line; decoded a block at a time (fast path)."""
-        from itertools import islice
-
-        lineno = 0
+    def _raw_lines(self, limit: int) -> Iterator[bytes | _Cut]:
+        """Raw lines of at most *limit* bytes; for a longer line, a :class:`_Cut` holding its
+        first bytes, after skipping the rest in bounded pieces. Never holds a whole long line."""
+        readline = self.fh.readline
         while True:
-            raw = list(islice(self.fh, size))
+            raw = readline(limit)
             if not raw:
                 return
-            self.nbytes += sum(map(len, raw))
+            self.nbytes += len(raw)
+            if len(raw) < limit or raw.endswith(b"\n"):
+                yield raw
+                continue
+            cut = _Cut(raw[: 4 * OVERLONG_SHOWN])
+            while raw and not raw.endswith(b"\n"):
+                raw = readline(_PIECE)
+                self.nbytes += len(raw)
+            yield cut
+
+    def _text_chunks(self, size: int) -> Iterator[tuple]:
+        """Plain text: one row per line; decoded a block at a time (fast path). A line longer
+        than ``max_chars`` (in bytes: 4 per character at most, plus the line end) is never read
+        whole: it becomes an :class:`Overlong` stand-in."""
+        from itertools import islice
+
+        lines = self._raw_lines(4 * self.max_chars + 3)
+        lineno = 0
+        while True:
+            raw = list(islice(lines, size))
+            if not raw:
+                return
+            cut = {i: self._cut_text(r) for i, r in enumerate(raw) if isinstance(r, _Cut)}
+            if cut:
+                raw = [b"\n" if isinstance(r, _Cut) else r for r in raw]
             try:
                 text = b"".join(raw).decode("utf-8")
             except UnicodeDecodeError:
@@ -151,15 +212,37 @@ class Input:
                 parts.pop()  # the last line ended with a newline
             if "\r" in text:
                 parts = [s[:-1] if s.endswith("\r") else s for s in parts]
-            yield parts, range(lineno + 1, lineno + 1 + len(parts)), None
+            for i, shown in cut.items():
+                parts[i] = shown
+            yield self._cap(parts), range(lineno + 1, lineno + 1 + len(parts)), None
             lineno += len(raw)
 
+    def _cut_text(self, cut: _Cut) -> Overlong:
+        return overlong(cut.head.decode("utf-8", "replace").lstrip("\ufeff"), self.max_chars)
+
+    def _cap(self, texts: list[str]) -> list[str]:
+        """*texts* with every text over ``max_chars`` replaced by its :class:`Overlong` stand-in."""
+        m = self.max_chars
+        return [overlong(t, m) if len(t) > m and not isinstance(t, Overlong) else t for t in texts]
+
     def _lines(self, keepends: bool) -> Iterator[str]:
-        """Decoded lines, one at a time; ``self.lineno`` is the number of the last one."""
+        """Decoded lines, one at a time; ``self.lineno`` is the number of the last one.
+
+        A line too long to hold a text of ``max_chars`` characters (8 bytes per character, the
+        worst case of JSON escapes or CSV quote doubling, plus 64 KiB for other fields) is not
+        read whole: it yields an :class:`Overlong` stand-in (JSONL) or stops the run (CSV, where
+        a record may span lines)."""
         self.lineno = 0
-        for raw in self.fh:
+        limit = 8 * self.max_chars + _PIECE
+        for raw in self._raw_lines(limit):
             self.lineno += 1
-            self.nbytes += len(raw)
+            if isinstance(raw, _Cut):
+                message = f"line longer than {limit} bytes (max_chars {self.max_chars})"
+                if keepends:
+                    raise StanceError(f"{self.name} line {self.lineno}: {message}; a CSV record this long "
+                                      f"cannot be skipped safely")
+                yield Overlong("", message)
+                continue
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
@@ -175,6 +258,9 @@ def _records_jsonl(lines: Iterator[str], src: Input) -> Iterator[tuple[int, str]
     name = src.name
     loads = json.loads
     for line in lines:
+        if isinstance(line, Overlong):
+            yield src.lineno, line
+            continue
         if not line.strip():
             continue  # blank lines between JSON objects carry no row
         n = src.lineno
@@ -286,8 +372,9 @@ class Formatter:
         return ""
 
     def format(self, chunk: tuple, bad, labels: list[str], scores) -> str:
-        """Format a chunk; rows whose index is in *bad* become error records, the others
-        take the next of *labels* / *scores* (rounded probabilities, :attr:`classes` order)."""
+        """Format a chunk; rows whose index is in *bad* (index -> error message) become error
+        records, the others take the next of *labels* / *scores* (rounded probabilities,
+        :attr:`classes` order)."""
         texts, lines, extras = chunk
         rows = _rows(scores) if len(labels) else []
         out: list = []
@@ -295,7 +382,7 @@ class Formatter:
         for i, text in enumerate(texts):
             ex = tuple(extras[i]) if extras is not None else ()
             if i in bad:
-                out.append(self._error(lines[i], ex, text))
+                out.append(self._error(lines[i], ex, str(text), bad[i]))
             else:
                 out.append(self._scored(ex, text, labels[k], rows[k]))
                 k += 1
@@ -309,13 +396,13 @@ class Formatter:
             return [*ex, text, label, *row, ""]
         return self._table_line(list(ex), label, [f"{s:.4f}" for s in row], text)
 
-    def _error(self, line: int, ex: tuple, text: str):
+    def _error(self, line: int, ex: tuple, text: str, error: str = EMPTY_TEXT):
         if self.fmt == "jsonl":
-            rec = {"line": line, **dict(zip(self.extra, ex)), "text": text, "error": EMPTY_TEXT}
+            rec = {"line": line, **dict(zip(self.extra, ex)), "text": text, "error": error}
             return json.dumps(rec, ensure_ascii=False) + "\n"
         if self.fmt == "csv":
-            return [*ex, text, "", *([""] * len(self.classes)), EMPTY_TEXT]
-        return self._table_line(list(ex), "ERROR", [""] * len(self.classes), f"line {line}: {EMPTY_TEXT}")
+            return [*ex, text, "", *([""] * len(self.classes)), error]
+        return self._table_line(list(ex), "ERROR", [""] * len(self.classes), f"line {line}: {error}")
 
     def _table_line(self, extras: list, label: str, scores: list, text: str) -> str:
         cells = [f"{str(e):>{w}}" for e, w in zip(extras, self._ew)]
@@ -348,12 +435,12 @@ def _rows(scores) -> list[list[float]]:
 def _score_chunk(scorer: Scorer, formatter: Formatter, chunk: tuple) -> tuple[str, int, int]:
     """Score one chunk and format it. Returns ``(output text, n_scored, n_errors)``."""
     texts = chunk[0]
-    bad_idx = [i for i, t in enumerate(texts) if not t or t.isspace()]
+    bad_idx = [i for i, t in enumerate(texts) if not t or t.isspace() or isinstance(t, Overlong)]
     if bad_idx:
-        bad = set(bad_idx)
+        bad = {i: getattr(texts[i], "error", EMPTY_TEXT) for i in bad_idx}
         good = [t for i, t in enumerate(texts) if i not in bad]
     else:
-        bad, good = set(), texts
+        bad, good = {}, texts
     labels: list[str] = []
     scores: Any = []
     if good:
@@ -503,6 +590,20 @@ class Output:
             return self._cm.__exit__(*exc_info)
         except OSError as exc:
             raise StanceError(f"output file {self.path}: cannot write it ({exc.strerror or exc})") from None
+
+
+def refuse_same_file(in_path: str | os.PathLike | None, out_path: str | os.PathLike | None) -> None:
+    """Raise :class:`StanceError` when *out_path* is the input file itself (also through a symlink
+    or a hard link): the atomic rename would replace the input with the predictions."""
+    if in_path is None or out_path is None or "-" in (str(in_path), str(out_path)):
+        return
+    try:
+        same = os.path.samefile(in_path, out_path)
+    except OSError:  # one of them does not exist (yet)
+        return
+    if same:
+        raise StanceError(f"output file {out_path} is the input file {in_path}; "
+                          "choose another --output (the input is left untouched)")
 
 
 def resolve_output_format(fmt: str | None, out_path: str | os.PathLike | None) -> str:

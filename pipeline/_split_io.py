@@ -7,7 +7,9 @@ lines; :func:`list_articles` lists a folder's ``*.txt`` articles. Bad files rais
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from pathlib import Path
 
 from pipeline.config import StanceError
@@ -30,6 +32,7 @@ def read_article(path: str | Path) -> tuple[dict[str, str], str, int]:
     nothing after its header lines.
     """
     p = Path(path)
+    check_regular(p)
     try:
         data = p.read_bytes()
     except OSError as exc:
@@ -66,6 +69,42 @@ def read_article(path: str | Path) -> tuple[dict[str, str], str, int]:
         what = "no article text after the header lines" if meta else "empty file"
         raise StanceError(f"{p}: {what}")
     return meta, body, offset + consumed
+
+
+_KINDS = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a directory"))
+
+
+def check_regular(path: Path) -> None:
+    """Raise :class:`StanceError` unless *path* (after symlinks) is a regular file.
+
+    Checked with ``stat`` before anything opens the file: opening a FIFO would wait for a
+    writer for ever, a device could be endless.
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise StanceError(f"{path}: not found" + (" (broken symbolic link)" if path.is_symlink() else "")) from None
+    except OSError as exc:
+        raise StanceError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = next((name for test, name in _KINDS if test(st.st_mode)), "not a regular file")
+        raise StanceError(f"{path}: {kind}, not a regular file; articles must be plain text files")
+
+
+def check_raw_file(path: Path) -> None:
+    """An article of the raw folder must be a regular file inside that folder.
+
+    A symbolic link whose target lies outside the folder is refused: its text would be copied
+    into git-tracked outputs (the split report) although nobody put it in the folder.
+    """
+    if path.is_symlink():
+        folder = Path(os.path.realpath(path.parent))
+        target = Path(os.path.realpath(path))
+        if not target.is_relative_to(folder):
+            raise StanceError(f"{path}: symbolic link to a file outside the articles folder; "
+                              "copy the article into the folder instead")
+    check_regular(path)
 
 
 def list_articles(raw_dir: str | Path) -> list[Path]:

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import hashlib
 import io
 import json
 import os
 import re
+import stat
 import tempfile
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
@@ -41,12 +43,14 @@ __all__ = [
     "SENTENCE_REQUIRED",
     "SPLIT_REPORT_COLUMNS",
     "atomic_open",
+    "check_writable",
     "normalize_text",
     "read_csv_rows",
     "sentence_id",
     "write_csv_atomic",
     "write_json_atomic",
     "write_rows_csv",
+    "write_target",
     "write_text_atomic",
 ]
 
@@ -220,27 +224,74 @@ def read_csv_rows(path: str | os.PathLike, required: Sequence[str], *, what: str
 
 # --------------------------------------------------------------------------- atomic writing
 
+#: errno values that mean "the disk (or quota, or file system) refused the write".
+_WRITE_ERRNOS = frozenset(e for e in (errno.ENOSPC, getattr(errno, "EDQUOT", None), errno.EFBIG,
+                                      errno.EROFS, errno.EIO) if e is not None)
+
+
+def write_target(path: str | os.PathLike) -> Path:
+    """The file an atomic write of *path* replaces: a symlink's final target (so the link is kept
+    and the file it points to is updated), else *path* itself."""
+    p = Path(path)
+    return Path(os.path.realpath(p)) if p.is_symlink() else p
+
+
+def check_writable(path: str | os.PathLike) -> int | None:
+    """The permission bits of an existing *path* (None if it does not exist yet).
+
+    Raises :class:`StanceError` for a read-only file: an atomic rename would replace it
+    anyway, so it is refused rather than silently made writable.
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StanceError(f"{path}: cannot write it ({exc.strerror or exc})") from None
+    if not st.st_mode & 0o222 or not os.access(path, os.W_OK):
+        raise StanceError(f"{path}: file is read-only; not changed (make it writable, e.g. chmod u+w, to save)")
+    return stat.S_IMODE(st.st_mode)
+
+
+def write_failed(path: str | os.PathLike, exc: OSError) -> StanceError:
+    """The one-line message of a failed write (disk full, quota, read-only file system ...)."""
+    return StanceError(f"{path}: cannot write it ({exc.strerror or exc}); the previous file is unchanged")
+
+
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8",
                 newline: str | None = "") -> Iterator[IO]:
     """Open a temporary file next to *path*; on success fsync it and rename it over *path*.
 
     If the block raises (or the process dies), *path* keeps its previous content and
-    the temporary file is removed (or left as an ignorable ``.<name>.*.tmp``).
+    the temporary file is removed (or left as an ignorable ``.<name>.*.tmp``). A symlinked
+    *path* is written through (the link stays, its target is replaced); an existing file
+    keeps its permission bits (new files get 0644); a read-only file is refused. A full disk
+    (or any other failed write, fsync or rename) raises :class:`StanceError` with one line.
     """
-    target = Path(path)
+    target = write_target(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    perms = check_writable(target)
     binary = "b" in mode
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise write_failed(path, exc) from None
     try:
         with os.fdopen(fd, mode, **({} if binary else {"encoding": encoding, "newline": newline})) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, 0o644 if perms is None else perms)
         os.replace(tmp, target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if exc.errno in _WRITE_ERRNOS:
+            raise write_failed(path, exc) from None
+        raise
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
 

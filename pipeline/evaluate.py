@@ -1,24 +1,29 @@
-"""Evaluate stage: grouped, repeated cross-validation of the saved model's configuration.
+"""Evaluate stage: nested grouped cross-validation, cross-source tests, learning curve.
 
-``stance evaluate`` takes the hyperparameters of ``models/model.joblib`` (an unfitted
-``sklearn.base.clone`` of it), and for each seed in ``evaluate.seeds`` makes out-of-fold (OOF)
-predictions with ``StratifiedGroupKFold`` grouped by article. The two baselines -- the
+``stance evaluate`` scores the *training procedure* of the ``train`` section, not one fitted
+model: for each seed in ``evaluate.seeds``, ``StratifiedGroupKFold`` (``cv_folds`` outer folds,
+grouped by article); inside every outer fold the hyperparameters are chosen by grouped CV
+(``inner_folds``) on the outer-training articles only, the winner is refitted there and
+predicts the held-out articles (nested CV, :mod:`pipeline.crossval`). The two baselines -- the
 training folds' majority class and a keyword lexicon -- are scored on the very same folds.
+
+Also: cross-source evaluation (train on one kind of document, e.g. official UN/US texts, test
+on another, e.g. news; kinds from regular expressions over the ``# source`` URL and article id,
+``evaluate.cross_source``) and a learning curve (nested CV on a share of the training articles,
+``evaluate.learning_curve``).
 
 Outputs (all deterministic):
 
 * ``reports/metrics.json``: for ``model``, ``majority`` and ``lexicon``: macro-F1, F_avg
   (mean F1 of support and oppose, the SemEval-2016 stance metric), accuracy and per-class
   precision/recall/F1, each the mean over seeds with a bootstrap interval that resamples
-  *articles*; paired differences model - baseline with their intervals; fold-score summaries.
+  *articles*; paired differences model - baseline with their intervals; fold-score summaries;
+  which grid candidate won how often; ``cross_source`` and ``learning_curve`` sections.
 * ``reports/plots/confusion_matrix.json`` (DVC plot records ``{actual, predicted}``) and
   ``.png``; ``reports/plots/precision_recall.json`` (interpolated per-class PR curves);
-  ``reports/misclassified.csv``; ``reports/classification_report.txt``. These use the OOF
-  predictions of the first seed.
+  ``reports/plots/learning_curve.{json,png}``; ``reports/misclassified.csv``;
+  ``reports/classification_report.txt``. These use the nested OOF predictions of the first seed.
 * An MLflow run with the registered model (see :mod:`pipeline.tracking`), unless disabled.
-
-Caveat: hyperparameters were chosen by CV on the same sentences (``stance train``), so these
-figures are slightly optimistic; with a small grid the effect is small but not nil.
 """
 
 from __future__ import annotations
@@ -28,10 +33,11 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import PATHS, load_params, repo_root
-from pipeline.data import LABELS, atomic_open, write_csv_atomic, write_json_atomic, write_text_atomic
+from pipeline._plots import _confusion_png, _learning_curve_png
+from pipeline.config import PATHS, StanceError, load_params, repo_root
+from pipeline.data import LABELS, write_csv_atomic, write_json_atomic, write_text_atomic
 from pipeline.model import add_trust_argument
-from pipeline.params import EvaluateParams, MlflowParams, coerce, load_section
+from pipeline.params import EvaluateParams, MlflowParams, TrainParams, coerce, load_section, to_dict
 
 log = logging.getLogger("stance")
 
@@ -44,8 +50,6 @@ __all__ = [
     "evaluate",
     "interpolated_pr_curves",
     "load_model",
-    "oof_predictions",
-    "rescore",
     "run_evaluate",
     "scores_from_confusion",
     "summarize",
@@ -74,67 +78,6 @@ def load_model(path: str | Path, *, trust: bool = False, train_report: str | Pat
 
     reports = M.default_reports() + ([Path(train_report)] if train_report else [])
     return M.load_model(path, trust=trust, reports=reports, labels=LABELS)
-
-
-def _fit_predict(template, texts, labels, train_idx, test_idx):
-    import numpy as np
-    from sklearn.base import clone
-    from sklearn.dummy import DummyClassifier
-
-    x_train = [texts[i] for i in train_idx]
-    y_train = [labels[i] for i in train_idx]
-    x_test = [texts[i] for i in test_idx]
-    est = clone(template).fit(x_train, y_train)
-    proba = np.zeros((len(test_idx), len(LABELS)))
-    raw = est.predict_proba(x_test)
-    for j, c in enumerate(est.classes_):
-        proba[:, LABELS.index(str(c))] = raw[:, j]
-    majority = DummyClassifier(strategy="most_frequent").fit(x_train, y_train).predict(x_test)
-    return np.asarray(est.predict(x_test), dtype=object), proba, np.asarray(majority, dtype=object)
-
-
-def oof_predictions(template, texts: list[str], labels: list[str], groups: list[str],
-                    seeds: list[int], n_splits: int, n_jobs: int = 1) -> dict[str, Any]:
-    """Out-of-fold predictions of *template* and of the majority baseline, one pass per seed.
-
-    Parameters
-    ----------
-    template : unfitted scikit-learn classifier (cloned for every fold)
-    texts, labels, groups : lists of length n_samples (groups are article ids)
-    seeds : list of int, length n_seeds
-    n_splits : int
-        Folds per seed (capped at the number of articles).
-
-    Returns
-    -------
-    oof : dict
-        ``model`` and ``majority``: object arrays ``(n_seeds, n_samples)`` of labels;
-        ``proba``: float array ``(n_seeds, n_samples, 3)``, columns in ``LABELS`` order;
-        ``fold``: int array ``(n_seeds, n_samples)``, the fold where each sample was held out;
-        ``n_splits``: folds actually used.
-    """
-    import numpy as np
-    from joblib import Parallel, delayed
-
-    from pipeline.train import fit_errors, grouped_splits
-
-    n, s = len(texts), len(seeds)
-    jobs, where = [], []
-    for si, seed in enumerate(seeds):
-        for k, (tr, te) in enumerate(grouped_splits(labels, groups, n_splits, seed)):
-            jobs.append(delayed(_fit_predict)(template, texts, labels, tr, te))
-            where.append((si, k, te))
-    with fit_errors("out-of-fold evaluation"):
-        results = Parallel(n_jobs=n_jobs)(jobs)
-    model = np.empty((s, n), dtype=object)
-    majority = np.empty((s, n), dtype=object)
-    proba = np.zeros((s, n, len(LABELS)))
-    fold = np.full((s, n), -1, dtype=int)
-    for (si, k, te), (pred, prob, maj) in zip(where, results):
-        model[si, te], proba[si, te], majority[si, te], fold[si, te] = pred, prob, maj, k
-    assert (fold >= 0).all(), "every sample is held out once per seed"
-    return {"model": model, "majority": majority, "proba": proba, "fold": fold,
-            "n_splits": int(fold.max()) + 1}
 
 
 # --------------------------------------------------------------------------- metrics
@@ -357,35 +300,6 @@ def interpolated_pr_curves(y_true, proba, n_points: int = 101) -> list[dict[str,
 
 # --------------------------------------------------------------------------- outputs
 
-def _confusion_png(path: str | Path, cm, title: str) -> None:
-    """Write a confusion-matrix heat map (rows actual, columns predicted) as a reproducible PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    with matplotlib.rc_context({"svg.hashsalt": "stance", "font.family": "DejaVu Sans"}):
-        fig = Figure(figsize=(4.8, 4.2), dpi=100)
-        FigureCanvasAgg(fig)
-        ax = fig.add_subplot(1, 1, 1)
-        ax.imshow(cm, cmap="Blues", vmin=0)
-        ax.set_xticks(range(len(LABELS)), labels=list(LABELS))
-        ax.set_yticks(range(len(LABELS)), labels=list(LABELS))
-        ax.set_xlabel("predicted")
-        ax.set_ylabel("actual")
-        ax.set_title(title, fontsize=9)
-        top = cm.max() if cm.size else 0
-        for i in range(len(LABELS)):
-            for j in range(len(LABELS)):
-                ax.text(j, i, str(int(cm[i, j])), ha="center", va="center",
-                        color="white" if top and cm[i, j] > top / 2 else "black")
-        fig.tight_layout()
-        with atomic_open(path, "wb") as fh:
-            # No "Software" chunk (it carries the matplotlib version); Agg PNGs have no date.
-            fig.savefig(fh, format="png", metadata={"Software": None})
-
-
 def _misclassified(df, oof, seed_index: int):
     import numpy as np
     import pandas as pd
@@ -408,7 +322,8 @@ def _misclassified(df, oof, seed_index: int):
 def _classification_report(y, predictions: dict[str, Any], seed: int, n_splits: int) -> str:
     from sklearn.metrics import classification_report
 
-    parts = [f"Out-of-fold predictions, seed {seed}, {n_splits}-fold StratifiedGroupKFold by article\n"]
+    parts = [f"Nested CV out-of-fold predictions, seed {seed}, {n_splits}-fold StratifiedGroupKFold by article "
+             f"(hyperparameters chosen inside each outer fold)\n"]
     for name, pred in predictions.items():
         parts.append(f"== {name} ==\n")
         parts.append(classification_report(y, list(pred), labels=list(LABELS), digits=3, zero_division=0))
@@ -416,19 +331,205 @@ def _classification_report(y, predictions: dict[str, Any], seed: int, n_splits: 
     return "".join(parts)
 
 
+def _selection_counts(selected) -> dict[str, int]:
+    """How often each grid candidate won the inner selection (over seeds and outer folds)."""
+    counts: dict[str, int] = {}
+    for per_seed in selected:
+        for info in per_seed:
+            key = " ".join(f"{k}:{v}" for k, v in sorted(info["best_params"].items())) or "as configured"
+            if info["selection"] != "inner_cv":
+                key += " no inner CV"
+            counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def _fold_summary(scores) -> dict[str, float]:
+    return {"mean": round(float(scores.mean()), _ROUND), "std": round(float(scores.std()), _ROUND),
+            "min": round(float(scores.min()), _ROUND), "max": round(float(scores.max()), _ROUND)}
+
+
+def _article_sources(articles_path: str | Path | None) -> dict[str, str]:
+    """article id -> ``# source`` URL from ``data/interim/articles.csv`` ({} without the file)."""
+    import csv
+
+    if articles_path is None or not Path(articles_path).is_file():
+        return {}
+    p = Path(articles_path)
+    try:
+        with open(p, newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise StanceError(f"{p}: not a readable CSV file: {exc}") from None
+    if rows and ("article_id" not in rows[0] or "source" not in rows[0]):
+        raise StanceError(f"{p}: needs the columns article_id and source")
+    return {r["article_id"]: r["source"] or "" for r in rows}
+
+
+def _int_list(value, where: str) -> list[int]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, int) and not isinstance(v, bool)
+                                                           for v in value):
+        raise StanceError(f"{where}: expected a non-empty list of integers, got {value!r}")
+    return list(value)
+
+
+def _settings(params: dict[str, Any], train_params: dict[str, Any]) -> dict[str, Any]:
+    """The ``evaluate`` section checked and with defaults filled in."""
+    from pipeline.features import word_list
+
+    seeds = _int_list(params.get("seeds", [0]), "evaluate.seeds")
+    ci = float(params.get("ci", 0.95))
+    if not 0 < ci < 1:
+        raise StanceError(f"evaluate.ci: expected a coverage between 0 and 1, got {ci!r}")
+    n_boot = int(params.get("bootstrap", 1000))
+    if n_boot < 1:
+        raise StanceError(f"evaluate.bootstrap: expected a positive number of replicates, got {n_boot!r}")
+    outer = int(params.get("cv_folds", 5))
+    inner = int(params.get("inner_folds") or train_params.get("cv_folds", 5))
+    if outer < 2 or inner < 2:
+        raise StanceError(f"evaluate.cv_folds / inner_folds: need at least 2 folds, got {outer} / {inner}")
+    lex = params.get("lexicon") or {}
+    lc = params.get("learning_curve") or {}
+    fractions = lc.get("fractions") or [1.0]
+    if not isinstance(fractions, list) or not all(isinstance(f, (int, float)) and not isinstance(f, bool)
+                                                   for f in fractions):
+        raise StanceError(f"evaluate.learning_curve.fractions: expected a list of numbers, got {fractions!r}")
+    return {"seeds": seeds, "ci": ci, "n_boot": n_boot, "outer": outer, "inner": inner,
+            "n_jobs": int(params.get("n_jobs", 1) or 1), "boot_seed": int(params.get("bootstrap_seed", 0)),
+            "lexicon": {k: word_list(lex, k, "evaluate.lexicon") for k in ("support", "oppose", "negators")},
+            "cross_source": params.get("cross_source") or {}, "lc_enabled": bool(lc.get("enabled", True)),
+            "lc_seeds": _int_list(lc.get("seeds", seeds[:1]), "evaluate.learning_curve.seeds"),
+            "fractions": sorted(float(f) for f in fractions)}
+
+
+def _nested_metrics(oof, labels, groups, lexicon, cfg) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """metrics.json's nested-CV part; also the predictions and fold scores per system."""
+    import numpy as np
+
+    predictions = {"model": oof["model"], "majority": oof["majority"],
+                   "lexicon": np.tile(lexicon, (len(cfg["seeds"]), 1))}
+    weights = bootstrap_weights(len(set(groups)), cfg["n_boot"], cfg["boot_seed"])
+    metrics = summarize(labels, predictions, groups, weights, cfg["ci"])
+    folds = {name: fold_scores(labels, pred, oof["fold"]) for name, pred in predictions.items()}
+    for name in SYSTEMS:
+        metrics[name]["fold_macro_f1"] = _fold_summary(folds[name])
+    metrics["cv"] = {"nested": True, "n_splits": oof["n_splits"], "inner_folds": cfg["inner"],
+                     "n_seeds": len(cfg["seeds"]), "bootstrap": cfg["n_boot"], "ci": cfg["ci"]}
+    metrics["selection"] = _selection_counts(oof["selected"])
+    return metrics, predictions, folds
+
+
+def _cross_source_metrics(engine, kind_of: dict[str, str], lexicon, cfg, log) -> dict[str, Any]:
+    """``cross_source`` of metrics.json: per ``[train_kind, test_kind]`` pair, every system's
+    scores on the test kind with an article bootstrap over the test articles."""
+    import time
+
+    import numpy as np
+
+    from pipeline.crossval import cross_source
+    from pipeline.train import single_threaded_blas
+
+    out = {}
+    y, g, seeds = engine.y, engine.groups, cfg["seeds"]
+    for pair in cfg["cross_source"].get("pairs") or []:
+        if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(k, str) for k in pair)):
+            raise StanceError(f"evaluate.cross_source.pairs: expected [train_kind, test_kind] pairs, got {pair!r}")
+        t0 = time.perf_counter()
+        with single_threaded_blas():
+            res = cross_source(engine, kind_of, pair[0], pair[1], seeds)
+        if res is None:
+            log(f"cross-source {pair[0]} -> {pair[1]}: skipped (no labelled sentences on one side)")
+            continue
+        te = res["test_idx"]
+        test_groups = g[te].tolist()
+        w = bootstrap_weights(len(set(test_groups)), cfg["n_boot"], cfg["boot_seed"])
+        summary = summarize(y[te].tolist(), {"model": res["model"], "majority": res["majority"],
+                                             "lexicon": np.tile(lexicon[te], (len(seeds), 1))},
+                            test_groups, w, cfg["ci"])
+        summary["data"] = {"n_train_sentences": int(len(res["train_idx"])),
+                           "n_train_articles": len(set(g[res["train_idx"]].tolist())),
+                           "n_test_sentences": int(len(te)), "n_test_articles": len(set(test_groups))}
+        summary["selection"] = _selection_counts([res["selected"]])
+        out[f"{pair[0]}_to_{pair[1]}"] = summary
+        log(f"cross-source {pair[0]} -> {pair[1]}: macro-F1 {summary['model']['macro_f1']['value']:.3f} "
+            f"({time.perf_counter() - t0:.1f} s)")
+    return out
+
+
+def _learning_curve_metrics(engine, oof, labels, groups, lexicon, cfg, log) -> tuple[dict, list[dict]]:
+    """``learning_curve`` of metrics.json and the plot records (one per training fraction)."""
+    import time
+
+    import numpy as np
+
+    from pipeline.crossval import learning_curve
+    from pipeline.train import single_threaded_blas
+
+    seeds, lc_seeds = cfg["seeds"], cfg["lc_seeds"]
+    reuse = {}
+    if set(lc_seeds) <= set(seeds):  # 100% = the nested run already made for these seeds
+        rows = [seeds.index(s) for s in lc_seeds]
+        k = oof["n_splits"]
+        reuse[1.0] = {"model": oof["model"][rows],
+                      "n_train_articles": [n for si in rows for n in oof["n_train_articles"][si * k:(si + 1) * k]]}
+    t0 = time.perf_counter()
+    with single_threaded_blas():
+        curve = learning_curve(engine, lc_seeds, cfg["outer"], cfg["fractions"], reuse=reuse, n_jobs=cfg["n_jobs"])
+    log(f"learning curve: fractions {cfg['fractions']} x {len(lc_seeds)} seed(s) ({time.perf_counter() - t0:.1f} s)")
+    weights = bootstrap_weights(len(set(groups)), cfg["n_boot"], cfg["boot_seed"])
+    lex_tiled = np.tile(lexicon, (len(lc_seeds), 1))
+    metrics, records = {}, []
+    for f, res in curve.items():
+        s = summarize(labels, {"model": res["model"], "lexicon": lex_tiled}, groups, weights, cfg["ci"])
+        macro, oppose = s["model"]["macro_f1"], s["model"]["per_class"]["oppose"]["f1"]
+        n_train = round(float(np.mean(res["n_train_articles"])), 2)
+        records.append({"fraction": round(f, 4), "n_train_articles": n_train, "macro_f1": macro["value"],
+                        "ci_low": macro["ci_low"], "ci_high": macro["ci_high"], "oppose_f1": oppose["value"],
+                        "lexicon_macro_f1": s["lexicon"]["macro_f1"]["value"]})
+        metrics[f"pct_{int(round(f * 100)):03d}"] = {"n_train_articles": n_train, "macro_f1": macro,
+                                                     "oppose_f1": oppose}
+    return metrics, records
+
+
+def _write_outputs(paths: dict[str, Path], df, oof, predictions, metrics, lc_records, seed: int) -> None:
+    labels, groups = df["label"].tolist(), df["article_id"].tolist()
+    first = oof["model"][0]
+    write_json_atomic(paths["confusion_json"], [{"actual": a, "predicted": str(p)} for a, p in zip(labels, first)])
+    cm, _ = confusion_by_article(labels, first[None, :], groups)
+    _confusion_png(paths["confusion_png"], cm.sum(axis=(0, 1)),
+                   f"Nested CV out-of-fold, seed {seed}, {oof['n_splits']} grouped folds, n={len(df)}")
+    write_json_atomic(paths["precision_recall"], interpolated_pr_curves(labels, oof["proba"][0]))
+    write_json_atomic(paths["learning_curve"], lc_records)
+    if lc_records:
+        _learning_curve_png(paths["learning_curve_png"], lc_records,
+                            f"Learning curve: nested grouped CV, {oof['n_splits']} outer folds, n={len(df)}")
+    write_csv_atomic(paths["misclassified"], _misclassified(df, oof, 0))
+    write_text_atomic(paths["classification_report"], _classification_report(
+        labels, {name: pred[0] for name, pred in predictions.items()}, seed, oof["n_splits"]))
+    write_json_atomic(paths["metrics"], metrics)
+
+
 def evaluate(dataset_path: str | Path, model_path: str | Path, params: EvaluateParams | dict[str, Any], *,
-             metrics_path: str | Path, plots_dir: str | Path, misclassified_path: str | Path,
-             report_path: str | Path, train_report: str | Path | None = None,
-             trust_model: bool = False) -> dict[str, Any]:
+             train_params: TrainParams | dict[str, Any], metrics_path: str | Path, plots_dir: str | Path,
+             misclassified_path: str | Path, report_path: str | Path, articles_path: str | Path | None = None,
+             train_report: str | Path | None = None, trust_model: bool = False, log=None) -> dict[str, Any]:
     """Compute and write every evaluation output (not the MLflow run).
 
     Parameters
     ----------
-    dataset_path, model_path : inputs (``dataset.csv``, ``model.joblib``)
+    dataset_path, model_path : inputs (``dataset.csv``, ``model.joblib``; the model is checked
+        and registered, the scores come from refitting the training procedure)
     params : EvaluateParams or mapping
-        The ``evaluate`` section: ``seeds``, ``cv_folds``, ``bootstrap``, ``bootstrap_seed``,
-        ``ci``, ``n_jobs``, ``lexicon`` (``support``, ``oppose``, ``negators``).
+        The ``evaluate`` section: ``seeds``, ``cv_folds`` (outer), ``inner_folds``,
+        ``bootstrap``, ``bootstrap_seed``, ``ci``, ``n_jobs``, ``lexicon`` (``support``,
+        ``oppose``, ``negators``), ``cross_source`` (``enabled``, ``kinds``,
+        ``default_kind``, ``pairs``), ``learning_curve`` (``enabled``, ``fractions``, ``seeds``).
+    train_params : TrainParams or mapping
+        The ``train`` section: the procedure (grid, features, classifier) that nested CV runs
+        inside every outer fold.
     metrics_path, plots_dir, misclassified_path, report_path : outputs.
+    articles_path : ``data/interim/articles.csv`` (``# source`` URLs for the cross-source
+        kinds); without it the kinds are matched on article ids only.
+    log : callable(str), optional; progress messages.
     train_report : path, optional
         The training report of the model: its recorded sha256 makes the model trusted
         (see :mod:`pipeline.model`).
@@ -442,69 +543,52 @@ def evaluate(dataset_path: str | Path, model_path: str | Path, params: EvaluateP
         ``(n_seeds, n_splits)``), ``paths`` (output name -> Path), ``n_splits``, ``model``
         (the loaded model).
     """
-    import numpy as np
-    from sklearn.base import clone
+    import time
 
+    import numpy as np
+
+    from pipeline.crossval import CVEngine, article_kinds, nested_oof
     from pipeline.features import lexicon_predict
     from pipeline.train import load_dataset, single_threaded_blas
 
-    p = coerce(EvaluateParams, params, "evaluate")
-    seeds, ci, n_boot = p.seeds, p.ci, p.bootstrap
-    lex_words = {"support": p.lexicon.support, "oppose": p.lexicon.oppose, "negators": p.lexicon.negators}
-
+    log = log or (lambda msg: None)
+    params = to_dict(coerce(EvaluateParams, params, "evaluate"))
+    train_params = to_dict(coerce(TrainParams, train_params, "train"))
+    cfg = _settings(params, train_params)
     df = load_dataset(dataset_path)
     model = load_model(model_path, trust=trust_model, train_report=train_report)
     texts, labels, groups = df["text"].tolist(), df["label"].tolist(), df["article_id"].tolist()
+    lexicon = np.asarray(lexicon_predict(texts, **cfg["lexicon"]), dtype=object)
+    cs = cfg["cross_source"]
+    kind_of = None
+    if cs.get("enabled", True):
+        kind_of = article_kinds(sorted(set(groups)), _article_sources(articles_path), cs.get("kinds") or {},
+                                cs.get("default_kind"))
+    engine = CVEngine(texts, labels, groups, train_params, inner_folds=cfg["inner"])
+    t0 = time.perf_counter()
     with single_threaded_blas():
-        oof = oof_predictions(clone(model), texts, labels, groups, seeds, p.cv_folds, n_jobs=p.n_jobs)
-    lexicon = np.asarray(lexicon_predict(texts, **lex_words), dtype=object)
-    predictions = {"model": oof["model"], "majority": oof["majority"],
-                   "lexicon": np.tile(lexicon, (len(seeds), 1))}
-    n_articles = len(set(groups))
-    weights = bootstrap_weights(n_articles, n_boot, p.bootstrap_seed)
-    metrics = summarize(labels, predictions, groups, weights, ci)
-    folds = {name: fold_scores(labels, pred, oof["fold"]) for name, pred in predictions.items()}
-    for name in SYSTEMS:
-        f = folds[name]
-        metrics[name]["fold_macro_f1"] = {"mean": round(float(f.mean()), _ROUND), "std": round(float(f.std()), _ROUND),
-                                          "min": round(float(f.min()), _ROUND), "max": round(float(f.max()), _ROUND)}
-    metrics["data"] = {"n_sentences": len(df), "n_articles": n_articles,
+        oof = nested_oof(engine, cfg["seeds"], cfg["outer"], n_jobs=cfg["n_jobs"])
+    log(f"nested CV: {len(cfg['seeds'])} seed(s) x {oof['n_splits']} outer folds, {cfg['inner']} inner folds "
+        f"({time.perf_counter() - t0:.1f} s)")
+    metrics, predictions, folds = _nested_metrics(oof, labels, groups, lexicon, cfg)
+    metrics["data"] = {"n_sentences": len(df), "n_articles": len(set(groups)),
                        **{f"n_{label}": int((df["label"] == label).sum()) for label in LABELS}}
-    metrics["cv"] = {"n_splits": oof["n_splits"], "n_seeds": len(seeds), "bootstrap": n_boot, "ci": ci}
-
+    if kind_of is not None:
+        metrics["data"]["articles_per_kind"] = {k: sum(v == k for v in kind_of.values())
+                                                for k in sorted(set(kind_of.values()))}
+        metrics["cross_source"] = _cross_source_metrics(engine, kind_of, lexicon, cfg, log)
+    lc_records: list[dict] = []
+    if cfg["lc_enabled"]:
+        metrics["learning_curve"], lc_records = _learning_curve_metrics(engine, oof, labels, groups, lexicon, cfg, log)
     plots = Path(plots_dir)
     paths = {"metrics": Path(metrics_path), "confusion_json": plots / "confusion_matrix.json",
              "confusion_png": plots / "confusion_matrix.png", "precision_recall": plots / "precision_recall.json",
+             "learning_curve": plots / "learning_curve.json", "learning_curve_png": plots / "learning_curve.png",
              "misclassified": Path(misclassified_path), "classification_report": Path(report_path)}
-    first = oof["model"][0]
-    write_json_atomic(paths["confusion_json"], [{"actual": a, "predicted": str(p)} for a, p in zip(labels, first)])
-    cm, _ = confusion_by_article(labels, first[None, :], groups)
-    _confusion_png(paths["confusion_png"], cm.sum(axis=(0, 1)),
-                   f"Out-of-fold, seed {seeds[0]}, {oof['n_splits']} grouped folds, n={len(df)}")
-    write_json_atomic(paths["precision_recall"], interpolated_pr_curves(labels, oof["proba"][0]))
-    write_csv_atomic(paths["misclassified"], _misclassified(df, oof, 0))
-    write_text_atomic(paths["classification_report"], _classification_report(
-        labels, {name: pred[0] for name, pred in predictions.items()}, seeds[0], oof["n_splits"]))
-    write_json_atomic(paths["metrics"], metrics)
+    if not lc_records:
+        paths.pop("learning_curve_png")
+    _write_outputs(paths, df, oof, predictions, metrics, lc_records, cfg["seeds"][0])
     return {"metrics": metrics, "fold_scores": folds, "paths": paths, "n_splits": oof["n_splits"], "model": model}
-
-
-def rescore(template, dataset_path: str | Path, params: EvaluateParams | dict[str, Any]) -> float:
-    """Macro-F1 of an unfitted copy of *template* on the evaluation of :func:`evaluate` (same
-    data, seeds and folds; mean over seeds, like ``metrics.json``'s ``model.macro_f1.value``).
-    Used to compare a new model with a champion that was evaluated on other data."""
-    from sklearn.base import clone
-
-    from pipeline.train import load_dataset, single_threaded_blas
-
-    p = coerce(EvaluateParams, params, "evaluate")
-    df = load_dataset(dataset_path)
-    labels, groups = df["label"].tolist(), df["article_id"].tolist()
-    with single_threaded_blas():
-        oof = oof_predictions(clone(template), df["text"].tolist(), labels, groups, p.seeds, p.cv_folds,
-                              n_jobs=p.n_jobs)
-    cm, _ = confusion_by_article(labels, oof["model"], groups)
-    return round(float(scores_from_confusion(cm.sum(axis=1))["macro_f1"].mean()), _ROUND)
 
 
 # --------------------------------------------------------------------------- CLI
@@ -514,6 +598,9 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--params", default=None, help=f"parameters file (default: <repo>/{PATHS['params']})")
     parser.add_argument("--dataset", default=None, help=f"labelled dataset CSV (default: <repo>/{PATHS['dataset']})")
     parser.add_argument("--model", default=None, help=f"trained model (default: <repo>/{PATHS['model']})")
+    parser.add_argument("--articles", default=None,
+                        help=f"articles CSV with the source URLs for cross-source kinds "
+                             f"(default: <repo>/{PATHS['articles']})")
     parser.add_argument("--train-report", default=None,
                         help=f"CV report of `stance train`, logged to MLflow if present "
                              f"(default: <repo>/{PATHS['train_report']})")
@@ -535,6 +622,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     params_path = Path(args.params) if args.params else root / PATHS["params"]
     all_params = load_params(params_path)
     params = load_section("evaluate", params_path)
+    train_params = load_section("train", params_path)
     ml = load_section("mlflow", params_path)
     use_mlflow = ml.enabled and not args.no_mlflow
     train_report = Path(args.train_report) if args.train_report else root / PATHS["train_report"]
@@ -549,6 +637,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
         Path(args.dataset) if args.dataset else root / PATHS["dataset"],
         Path(args.model) if args.model else root / PATHS["model"],
         params,
+        train_params=train_params,
+        articles_path=Path(args.articles) if args.articles else root / PATHS["articles"],
+        log=log.info,
         metrics_path=Path(args.metrics) if args.metrics else root / PATHS["metrics"],
         plots_dir=Path(args.plots) if args.plots else root / PATHS["plots"],
         misclassified_path=Path(args.misclassified) if args.misclassified else root / PATHS["misclassified"],
@@ -559,19 +650,24 @@ def run_evaluate(args: argparse.Namespace) -> int:
     m = result["metrics"]
     line = ", ".join(f"{name} {m[name]['macro_f1']['value']:.3f} [{m[name]['macro_f1']['ci_low']:.3f}, "
                      f"{m[name]['macro_f1']['ci_high']:.3f}]" for name in SYSTEMS)
-    log.info(f"macro-F1 (mean of {m['cv']['n_seeds']} seeds, {m['cv']['ci']:.0%} article bootstrap): {line}")
+    log.info(f"nested-CV macro-F1 (mean of {m['cv']['n_seeds']} seeds, {m['cv']['ci']:.0%} article bootstrap): "
+             f"{line}")
     if use_mlflow:
+        from pipeline._rescore import rescore
         from pipeline.registry import load_version_model
 
         dataset_path = Path(args.dataset) if args.dataset else root / PATHS["dataset"]
         model_name = ml.registered_model
+        model_path = Path(args.model) if args.model else root / PATHS["model"]
         run = tracking.log_evaluation(
             uri, root=root, all_params=all_params, mlflow_params=ml, result=result,
-            model_path=Path(args.model) if args.model else root / PATHS["model"],
+            model_path=model_path,
             dataset_path=dataset_path,
             train_report_path=train_report if train_report.is_file() else None,
             params_path=params_path,
             rescore=lambda champion: rescore(load_version_model(model_name, champion.version), dataset_path, params),
+            rescore_new=lambda: rescore(load_model(model_path, trust=args.trust_model, train_report=train_report),
+                                         dataset_path, params),
         )
         log.info(f"MLflow run {run['run_id']} ({run['run_name']}) in experiment {run['experiment']!r}; "
                  f"model {run['model_name']} version {run['version']} "

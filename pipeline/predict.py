@@ -40,6 +40,7 @@ from typing import IO, Any
 
 from pipeline._predict_io import (
     DEFAULT_CHUNK_SIZE,
+    DEFAULT_MAX_CHARS,
     EMPTY_TEXT,
     FORMATS,
     INPUT_FORMATS,
@@ -50,10 +51,12 @@ from pipeline._predict_io import (
     clip,
     model_classes,
     progress_for,
+    refuse_same_file,
     resolve_input_format,
     resolve_output_format,
     stream,
     table_width,
+    too_long,
 )
 from pipeline.config import PATHS, StanceError, repo_root
 from pipeline.data import LABELS
@@ -119,7 +122,7 @@ def _as_model(model: Any):
 
 # --------------------------------------------------------------------------- Python API
 
-def predict(model, texts: Iterable[str]):
+def predict(model, texts: Iterable[str], *, max_chars: int = DEFAULT_MAX_CHARS):
     """Label sentences.
 
     Parameters
@@ -128,6 +131,8 @@ def predict(model, texts: Iterable[str]):
         A model from :func:`load_model`, or a path to a model file.
     texts : str or iterable of str, length n
         Sentences. A pandas Series keeps its index.
+    max_chars : int
+        Longest text accepted, in characters (``predict.max_chars``).
 
     Returns
     -------
@@ -139,7 +144,8 @@ def predict(model, texts: Iterable[str]):
     Raises
     ------
     StanceError
-        A text is not a string, or is empty/whitespace only (its index is named).
+        A text is not a string, is empty/whitespace only or longer than *max_chars* (its
+        index is named).
     """
     import pandas as pd  # local import: the CLI path does not pay for it here
 
@@ -153,6 +159,8 @@ def predict(model, texts: Iterable[str]):
             raise StanceError(f"texts[{i}]: expected a string, got {type(t).__name__} {t!r:.60}")
         if not t.strip():
             raise StanceError(f"texts[{i}]: {EMPTY_TEXT}")
+        if len(t) > max_chars:
+            raise StanceError(f"texts[{i}]: {too_long(max_chars)}")
     scorer = Scorer(model)
     if texts:
         labels, proba = scorer.score(texts)
@@ -168,7 +176,8 @@ def predict(model, texts: Iterable[str]):
 
 def predict_file(model, in_path: str | os.PathLike, out_path: str | os.PathLike | None = None,
                  fmt: str | None = None, *, input_format: str | None = None, jobs: int = 1,
-                 chunk_size: int = DEFAULT_CHUNK_SIZE, progress: bool | None = False) -> dict[str, int]:
+                 chunk_size: int = DEFAULT_CHUNK_SIZE, progress: bool | None = False,
+                 max_chars: int = DEFAULT_MAX_CHARS) -> dict[str, int]:
     """Label every row of a file, streaming: read *chunk_size* rows, score, write, repeat.
 
     Parameters
@@ -194,6 +203,10 @@ def predict_file(model, in_path: str | os.PathLike, out_path: str | os.PathLike 
         chunks whatever the file length.
     progress : bool or None
         Progress line on stderr; ``None``: only when stderr is a terminal.
+    max_chars : int
+        Longest text scored, in characters. A longer row becomes an error record
+        (``{"line", "text": first 80 characters + "…", "error": "text longer than ..."}``);
+        a longer text line is read in bounded pieces, never whole.
 
     Returns
     -------
@@ -217,12 +230,15 @@ def predict_file(model, in_path: str | os.PathLike, out_path: str | os.PathLike 
         jobs = os.cpu_count() or 1
     if jobs < 0:
         raise StanceError(f"jobs must be 0 (all CPUs) or more, got {jobs}")
+    refuse_same_file(in_path, out_path)
     model = _as_model(model)
     out_fmt = resolve_output_format(fmt, out_path)
     in_fmt = resolve_input_format(in_path, input_format)
     scorer = Scorer(model)
     formatter = Formatter(scorer.classes, out_fmt, width=table_width() if out_fmt == "table" else None)
-    src = Input(in_path)
+    if max_chars < 1:
+        raise StanceError(f"max_chars must be at least 1, got {max_chars}")
+    src = Input(in_path, max_chars)
     try:
         bar = progress_for(progress, src.size, PROGRESS_DELAY, PROGRESS_INTERVAL)
         with Output(out_path) as out:
@@ -249,24 +265,53 @@ def predict_texts(model, texts: list[str], out: IO[str], fmt: str = "jsonl") -> 
 
 # --------------------------------------------------------------------------- articles
 
-def _split_params():
-    """The project's ``split`` parameters (typed, validated) when params.yaml has them, else None (defaults)."""
+def _project_params(section: str):
+    """The project's *section* of params.yaml (typed, validated) when it has one, else None (defaults)."""
     from pipeline.config import load_params
-    from pipeline.params import SplitParams, from_mapping
+    from pipeline.params import SECTIONS, from_mapping
 
     p = repo_root() / PATHS["params"]
     if not p.is_file():
         return None
     raw = load_params(p)
-    if "split" not in raw:
+    if section not in raw:
         return None
     try:
-        return from_mapping(SplitParams, raw["split"], "split")
+        return from_mapping(SECTIONS[section], raw[section], section)
     except StanceError as exc:
         raise StanceError(f"{p}: {exc}") from None
 
 
-def summarize_article(model, path: str | os.PathLike, top: int = 3, params=None) -> dict[str, Any]:
+def _split_params():
+    """The project's ``split`` parameters, or None (the splitter's defaults)."""
+    return _project_params("split")
+
+
+def _max_chars(given: int | None) -> int:
+    """``--max-chars``, else ``predict.max_chars`` of the project's params.yaml, else the default."""
+    if given is not None:
+        return given
+    params = _project_params("predict")
+    return params.max_chars if params is not None else DEFAULT_MAX_CHARS
+
+
+def hand_labels(path: str | os.PathLike | None) -> dict[str, str]:
+    """``sentence_id -> label`` of the non-empty labels in a labels CSV; ``{}`` when *path* is
+    None or missing. Read with the csv module only (the predict path stays light)."""
+    import csv
+
+    if path is None or not Path(path).is_file():
+        return {}
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            return {r["sentence_id"].strip(): r["label"].strip() for r in csv.DictReader(fh)
+                    if (r.get("sentence_id") or "").strip() and (r.get("label") or "").strip()}
+    except (KeyError, AttributeError, UnicodeDecodeError, csv.Error) as exc:
+        raise StanceError(f"{path}: not a labels file (sentence_id,label,...): {exc}") from None
+
+
+def summarize_article(model, path: str | os.PathLike, top: int = 3, params=None,
+                      labels: str | os.PathLike | None = None) -> dict[str, Any]:
     """Split an article with the pipeline's splitter, label each sentence and summarise.
 
     Parameters
@@ -279,6 +324,9 @@ def summarize_article(model, path: str | os.PathLike, top: int = 3, params=None)
     params : SplitParams or mapping, optional
         The ``split`` parameters (default: the project's params.yaml when found, else
         the splitter's defaults).
+    labels : str or path-like, optional
+        A labels CSV (``sentence_id,label,...``): sentences already labelled by hand get
+        their ``hand_label`` beside the prediction.
 
     Returns
     -------
@@ -287,7 +335,9 @@ def summarize_article(model, path: str | os.PathLike, top: int = 3, params=None)
         class, in support/oppose/neutral order; shares rounded to 4 decimals),
         ``most_confident`` (``support`` and ``oppose``: up to *top* sentences predicted
         so, highest score first, each ``sentence_id, position, text, score``) and
-        ``sentences`` (every sentence: ``sentence_id, position, text, label, scores``).
+        ``sentences`` (every sentence: ``sentence_id, position, text, label, scores,
+        hand_label`` -- ``None`` when not labelled by hand), ``n_hand_labeled`` and
+        ``hand_agree`` (how many of those the model predicts as labelled).
     """
     from pipeline.split import split_article
 
@@ -301,6 +351,7 @@ def summarize_article(model, path: str | os.PathLike, top: int = 3, params=None)
         raise StanceError(f"article file {p} not found")
     _meta, sentences, _report = split_article(p, params)
     scorer = Scorer(model)
+    hand = hand_labels(labels)
     rows: list[dict[str, Any]] = []
     if sentences:
         import numpy as np
@@ -315,6 +366,7 @@ def summarize_article(model, path: str | os.PathLike, top: int = 3, params=None)
                 "text": s["text"],
                 "label": lab,
                 "scores": dict(zip(scorer.classes, rd)),
+                "hand_label": hand.get(s["sentence_id"]),
                 "_score": pr[scorer.classes.index(lab)],
                 "_rounded": rd[scorer.classes.index(lab)],
             })
@@ -338,6 +390,8 @@ def summarize_article(model, path: str | os.PathLike, top: int = 3, params=None)
         "counts": counts,
         "shares": shares,
         "most_confident": most,
+        "n_hand_labeled": sum(r["hand_label"] is not None for r in rows),
+        "hand_agree": sum(r["hand_label"] == r["label"] for r in rows if r["hand_label"] is not None),
         "sentences": rows,
     }
 
@@ -346,6 +400,9 @@ def _summary_text(summary: dict[str, Any], width: int = 100) -> str:
     lines = [f"\nArticle {summary['article_id']}: {summary['n_sentences']} sentences"]
     for c, k in summary["counts"].items():
         lines.append(f"  {c:<8} {k:>5}  {summary['shares'][c]:6.1%}")
+    if summary.get("n_hand_labeled"):
+        lines.append(f"Hand-labelled: {summary['n_hand_labeled']} sentences; the model agrees on "
+                     f"{summary['hand_agree']} (column 'hand label')")
     for side, items in summary["most_confident"].items():
         lines.append(f"Most confident {side}:")
         if not items:
@@ -364,13 +421,14 @@ def _write_article(summary: dict[str, Any], classes: list[str], fmt: str, out: I
         out.write(json.dumps({"summary": head}, ensure_ascii=False) + "\n")
         return
     width = table_width()
-    extra = ("sentence_id", "position") if fmt == "csv" else ("position",)
+    extra = ("sentence_id", "position", "hand_label") if fmt == "csv" else ("position", "hand label")
     formatter = Formatter(classes, fmt, width=width, extra=extra)
     rows = summary["sentences"]
-    extras = [(r["sentence_id"], r["position"]) if fmt == "csv" else (r["position"],) for r in rows]
+    extras = [(r["sentence_id"], r["position"], r["hand_label"] or "") if fmt == "csv"
+              else (r["position"], r["hand_label"] or "-") for r in rows]
     chunk = ([r["text"] for r in rows], [r["position"] for r in rows], extras)
     out.write(formatter.header())
-    out.write(formatter.format(chunk, set(), [r["label"] for r in rows],
+    out.write(formatter.format(chunk, {}, [r["label"] for r in rows],
                                [[r["scores"][c] for c in classes] for r in rows]))
     if fmt == "table":
         out.write(_summary_text(summary, width))
@@ -414,6 +472,9 @@ def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
                      help="split an article with the pipeline's splitter, label every sentence, then summarise")
     src.add_argument("--top", type=int, default=3, metavar="K",
                      help="with --article: most confident sentences shown per side (default: 3)")
+    src.add_argument("--labels", metavar="FILE", default=None,
+                     help="with --article: show the hand labels of this labels CSV beside the predictions "
+                          f"(default: <repo>/{PATHS['labels']} when it exists)")
     out = parser.add_argument_group("output")
     out.add_argument("--output", "-o", metavar="FILE",
                      help="write here (atomically) instead of standard output")
@@ -428,6 +489,9 @@ def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
                       help="worker processes for inputs longer than one chunk (default: 1; 0: all CPUs)")
     perf.add_argument("--chunk-size", type=_positive_int, default=DEFAULT_CHUNK_SIZE, metavar="N",
                       help=f"rows scored per batch (default: {DEFAULT_CHUNK_SIZE})")
+    perf.add_argument("--max-chars", type=_positive_int, default=None, metavar="N",
+                      help=f"longest text scored, in characters; a longer line is an error record, read in "
+                           f"bounded pieces (default: predict.max_chars in params.yaml, else {DEFAULT_MAX_CHARS})")
     perf.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                       help="progress line on stderr (default: only when stderr is a terminal)")
 
@@ -440,26 +504,34 @@ def run_predict(args: argparse.Namespace) -> int:
         raise StanceError("nothing to label: give sentences, --input FILE ('-' for stdin) or --article FILE")
     if len(given) > 1:
         raise StanceError(f"give only one of sentences, --input or --article (got {' and '.join(given)})")
+    max_chars = _max_chars(args.max_chars)
     for i, s in enumerate(args.sentences, 1):
         if not s.strip():
             raise StanceError(f"sentence {i} on the command line is empty; give some text")
+        if len(s) > max_chars:
+            raise StanceError(f"sentence {i} on the command line: {too_long(max_chars)}; "
+                              "raise it with --max-chars N")
+    refuse_same_file(args.input if args.input is not None else args.article, args.output)
     model = load_model(args.model, trust=args.trust_model)
     fmt = resolve_output_format(args.format, args.output)
 
     if args.article is not None:
-        summary = summarize_article(model, args.article, top=args.top)
+        labels = args.labels if args.labels is not None else repo_root() / PATHS["labels"]
+        summary = summarize_article(model, args.article, top=args.top, labels=labels)
         with Output(args.output) as out:
             _write_article(summary, model_classes(model), fmt, out)
         return 0
 
     if args.input is not None:
         stats = predict_file(model, args.input, args.output, fmt, input_format=args.input_format,
-                             jobs=args.jobs, chunk_size=args.chunk_size, progress=args.progress)
+                             jobs=args.jobs, chunk_size=args.chunk_size, progress=args.progress,
+                             max_chars=max_chars)
     else:
         with Output(args.output) as out:
             stats = predict_texts(model, args.sentences, out, fmt)
     if stats["errors"]:
-        log.info("%d of %d rows not scored (%s); see their error records", stats["errors"], stats["rows"], EMPTY_TEXT)
+        log.info("%d of %d rows not scored (empty or longer than %d characters); see their error records",
+                 stats["errors"], stats["rows"], max_chars)
     if args.output not in (None, "-"):
         log.info("wrote %d rows to %s", stats["rows"], args.output)
     return 0

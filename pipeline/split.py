@@ -40,7 +40,7 @@ from typing import Any
 from pipeline import _split_rules as R
 from pipeline._segment import _CHUNK_MARKS, _chunks, _pieces
 from pipeline._split_duplicates import _merge_duplicates
-from pipeline._split_io import list_articles, read_article
+from pipeline._split_io import check_raw_file, list_articles, read_article
 from pipeline.config import PATHS, StanceError, add_path_argument, repo_root
 from pipeline.data import (
     ARTICLE_COLUMNS,
@@ -523,6 +523,7 @@ def _split_file(path: Path, params: dict[str, Any] | None = None):
     """``(article_id, meta, sentences, report rows, error message or None)`` for one file."""
     p = params if params is not None else _WORKER_PARAMS
     try:
+        check_raw_file(path)
         meta, sents, report = split_article(path, p)
     except StanceError as exc:
         return path.stem, None, None, [], str(exc)

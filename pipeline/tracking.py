@@ -489,7 +489,8 @@ def _log_artifacts(paths: dict[str, Any], train_report_path: Path | None, params
 
 
 def _register(client, model: Any, name: str, alias: str, score: float, key: str, tags: dict[str, str],
-              rescore: Callable[[Any], float] | None) -> tuple[str, bool, str]:
+              rescore: Callable[[Any], float] | None,
+              rescore_new: Callable[[], float] | None = None) -> tuple[str, bool, str]:
     """Register the model of the active run; move *alias* if :func:`champion_decision` allows.
     Returns ``(version, promoted, reason)``."""
     from pipeline.registry import alias_version, champion_decision, log_registered_model
@@ -498,7 +499,7 @@ def _register(client, model: Any, name: str, alias: str, score: float, key: str,
     version = log_registered_model(model, name, client, tags={
         "macro_f1": repr(score), "evaluation_key": key, "data_sha256": tags["data_sha256"],
         "model_sha256": tags["model_sha256"]})
-    promoted, reason = champion_decision(champion, score, key, alias, rescore)
+    promoted, reason = champion_decision(champion, score, key, alias, rescore, rescore_new)
     if promoted:
         client.set_registered_model_alias(name, alias, version)
     client.set_model_version_tag(name, version, "champion_reason", reason)
@@ -508,7 +509,8 @@ def _register(client, model: Any, name: str, alias: str, score: float, key: str,
 def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_params: MlflowParams | dict[str, Any],
                    result: dict[str, Any], model_path: Path, dataset_path: Path,
                    train_report_path: Path | None, params_path: Path,
-                   rescore: Callable[[Any], float] | None = None) -> dict[str, Any]:
+                   rescore: Callable[[Any], float] | None = None,
+                   rescore_new: Callable[[], float] | None = None) -> dict[str, Any]:
     """Log one MLflow run for an evaluation and register its model, moving the alias only to a
     model at least as good as the current champion (:func:`pipeline.registry.champion_decision`).
 
@@ -523,6 +525,8 @@ def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_p
     rescore : callable(model version) -> float, optional
         Macro-F1 of a champion's model on this evaluation, when the champion was evaluated on
         another one (see :func:`pipeline.registry.champion_decision`).
+    rescore_new : callable() -> float, optional
+        The new model scored the same way, compared with the re-scored champion.
 
     Logged: the run is named after what was trained (:func:`run_name`) and described
     (:func:`run_description`); params (all of params.yaml flattened, plus ``selected.<key>`` for
@@ -583,7 +587,7 @@ def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_p
             log_dataset(dataset_path, data_sha)
             _log_artifacts(result["paths"], train_report_path, params_path)
             version, promoted, reason = _register(client, result.get("model", model_path), name, alias, score, key,
-                                                  tags, rescore)
+                                                  tags, rescore, rescore_new)
             client.update_model_version(name, version, description=_version_description(
                 title, metrics, data_sha, selected, all_params, reason))
             mlflow.set_tags({"champion": "true" if promoted else "false", "champion_reason": reason,

@@ -223,6 +223,9 @@ def grouped_splits(labels, groups, n_splits: int, seed: int) -> list[tuple[Any, 
 def select_model(texts, labels, groups, params: dict[str, Any]) -> dict[str, Any]:
     """Score every grid candidate by grouped CV (macro-F1) and pick the best.
 
+    The same procedure runs inside every outer fold of ``stance evaluate`` (nested CV); see
+    :class:`pipeline.crossval.CVEngine`.
+
     Parameters
     ----------
     texts : list of str, length n_samples
@@ -239,41 +242,17 @@ def select_model(texts, labels, groups, params: dict[str, Any]) -> dict[str, Any
         The best candidate has the highest mean; ties go to the earliest in grid order.
     """
     import numpy as np
-    from sklearn.model_selection import cross_validate
 
-    from pipeline.features import build_pipeline
+    from pipeline.crossval import CVEngine
 
     p = coerce(TrainParams, params, "train")
-    splits = grouped_splits(labels, groups, p.cv_folds, p.seed)
-    y = np.asarray(labels, dtype=object)
-    candidates = []
-    for overrides in grid_candidates(p):
-        estimator = build_pipeline(p.with_overrides(overrides))
-        with fit_errors(f"cross-validating candidate {overrides or 'as configured'}"):
-            scores = cross_validate(estimator, list(texts), y, cv=splits, scoring="f1_macro",
-                                    n_jobs=p.n_jobs, error_score="raise")["test_score"]
-        candidates.append({
-            "params": overrides,
-            "fold_macro_f1": [round(float(s), _ROUND) for s in scores],
-            "mean_macro_f1": round(float(np.mean(scores)), _ROUND),
-            "std_macro_f1": round(float(np.std(scores)), _ROUND),
-        })
-    means = [c["mean_macro_f1"] for c in candidates]
-    order = sorted(range(len(candidates)), key=lambda i: (-means[i], i))
-    for rank, i in enumerate(order, start=1):
-        candidates[i]["rank"] = rank
-    best = order[0]
-    return {
-        "scoring": "f1_macro",
-        "cv": {"n_splits": len(splits), "seed": p.seed, "grouped_by": "article_id",
-               "splitter": "StratifiedGroupKFold"},
-        "classifier": p.classifier,
-        "candidates": candidates,
-        "best_index": best,
-        "best_params": candidates[best]["params"],
-        "best_mean_macro_f1": candidates[best]["mean_macro_f1"],
-        "best_std_macro_f1": candidates[best]["std_macro_f1"],
-    }
+    engine = CVEngine(texts, labels, groups, p)
+    report = engine.select(np.arange(len(engine.texts)), p.seed)
+    report.pop("oof_proba")
+    report.pop("selected")
+    if not report["priors"]:
+        report.pop("priors")
+    return report
 
 
 def fit_final(texts, labels, params: dict[str, Any], overrides: dict[str, Any] | None = None):
@@ -284,11 +263,16 @@ def fit_final(texts, labels, params: dict[str, Any], overrides: dict[str, Any] |
     model : sklearn.pipeline.Pipeline
         Fitted, with volatile state removed (:func:`strip_volatile_state`).
     """
-    from pipeline.features import build_pipeline
+    from pipeline.features import build_pipeline, fit_classifier
 
-    model = build_pipeline(coerce(TrainParams, params, "train").with_overrides(overrides or {}))
+    chosen = to_dict(coerce(TrainParams, params, "train").with_overrides(overrides or {}))
+    model = build_pipeline(chosen)
     with fit_errors("fitting the final model"):
-        model.fit(list(texts), list(labels))
+        if chosen.get("classifier") == "nblr":  # NB-LR: weights set by fit_classifier
+            x = model.named_steps["features"].fit_transform(list(texts))
+            model.steps[-1] = ("clf", fit_classifier(chosen, x, list(labels)))
+        else:
+            model.fit(list(texts), list(labels))
     return strip_volatile_state(model)
 
 
@@ -316,6 +300,10 @@ def train(dataset_path: str | Path, params: dict[str, Any], model_path: str | Pa
     with single_threaded_blas():
         report = select_model(texts, labels, groups, params)
         model = fit_final(texts, labels, params, report["best_params"])
+        if report.get("priors"):
+            from pipeline.features import apply_priors
+
+            apply_priors(model, report["priors"])
     effective = to_dict(params.with_overrides(report["best_params"]))
     effective.pop("grid", None)
     report["effective_params"] = effective

@@ -181,3 +181,11 @@ def test_failed_stage_outputs_come_back(built):
     for rel, data in before.items():
         assert (repo / rel).read_bytes() == data, rel
     labels.write_bytes(good)
+
+
+def test_readme_example_outputs_come_from_the_current_model(built):
+    """The README's `stance predict` and REST example outputs are what the freshly built model says
+    (tools/readme_examples.py rewrites them; this fails when they are stale)."""
+    proc = subprocess.run([sys.executable, "tools/readme_examples.py", "--check"], cwd=built["repo"],
+                          env=built["env"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -18,6 +18,7 @@ import pytest
 
 from pipeline import LABELS
 from pipeline.cli import main
+from pipeline.config import StanceError
 
 try:
     from test_train import ARTICLES, REPO, small_params, write_dataset, write_params
@@ -45,7 +46,8 @@ def trained(tmp_path_factory):
 def run_evaluate(trained, out: Path, params=None):
     from pipeline.evaluate import evaluate
 
-    return evaluate(trained["dataset"], trained["model"], (params or trained["params"])["evaluate"],
+    params = params or trained["params"]
+    return evaluate(trained["dataset"], trained["model"], params["evaluate"], train_params=params["train"],
                     metrics_path=out / "metrics.json", plots_dir=out / "plots",
                     misclassified_path=out / "misclassified.csv", report_path=out / "classification_report.txt",
                     train_report=trained["train_report"])
@@ -136,13 +138,17 @@ def test_interpolated_pr_curves():
 
 # ----------------------------------------------------------------------------- OOF & folds
 
-def test_oof_predictions_grouped_and_complete(trained):
-    import joblib
-    from sklearn.base import clone
+def _engine(params=None):
+    from pipeline.crossval import CVEngine
 
-    from pipeline.evaluate import oof_predictions
+    params = params or small_params()
+    return CVEngine(TEXTS, LABELS_Y, GROUPS, params["train"], inner_folds=params["evaluate"]["inner_folds"])
 
-    oof = oof_predictions(clone(joblib.load(trained["model"])), TEXTS, LABELS_Y, GROUPS, [0, 7], 5)
+
+def test_nested_oof_grouped_and_complete():
+    from pipeline.crossval import nested_oof
+
+    oof = nested_oof(_engine(), [0, 7], 5)
     assert oof["model"].shape == oof["majority"].shape == oof["fold"].shape == (2, 48)
     assert oof["proba"].shape == (2, 48, 3)
     np.testing.assert_allclose(oof["proba"].sum(axis=2), 1.0)
@@ -159,6 +165,74 @@ def test_oof_predictions_grouped_and_complete(trained):
             counts = {lab: train_labels.count(lab) for lab in LABELS}
             assert counts[oof["majority"][s][held][0]] == max(counts.values())
     assert not (oof["fold"][0] == oof["fold"][1]).all()  # seeds give different folds
+    assert len(oof["selected"]) == 2 and all(len(x) == oof["n_splits"] for x in oof["selected"])
+
+
+def test_engine_equals_the_saved_pipeline_fit():
+    """The cached feature blocks give exactly what build_pipeline(...).fit().predict_proba gives."""
+    from pipeline.features import build_pipeline
+    from pipeline.train import apply_overrides
+
+    params = small_params(char=True)
+    engine = _engine(params)
+    tr, te = np.arange(0, 32), np.arange(32, 48)
+    for overrides in ({"C": 1.0}, {"C": 0.3, "features.cues.enabled": False}):
+        p = apply_overrides(params["train"], overrides)
+        got = engine.fit_predict(p, tr, te)
+        model = build_pipeline(p).fit([TEXTS[i] for i in tr], [LABELS_Y[i] for i in tr])
+        raw = model.predict_proba([TEXTS[i] for i in te])
+        want = raw[:, [list(model.classes_).index(c) for c in LABELS]]
+        np.testing.assert_allclose(got, want, atol=1e-9)
+
+
+def test_nested_selection_never_sees_the_outer_test_fold(monkeypatch):
+    """Hyperparameters are chosen on the outer-training articles only."""
+    from pipeline.crossval import CVEngine, nested_oof
+    from pipeline.train import grouped_splits
+
+    params = small_params()
+    params["train"]["grid"]["logreg"] = {"C": [0.3, 3.0]}
+    seen = []
+    original = CVEngine.select
+
+    def spy(self, train_idx, seed):
+        seen.append(set(np.asarray(train_idx).tolist()))
+        return original(self, train_idx, seed)
+
+    monkeypatch.setattr(CVEngine, "select", spy)
+    oof = nested_oof(_engine(params), [3], 3)
+    splits = grouped_splits(LABELS_Y, GROUPS, 3, 3)
+    assert len(seen) == len(splits)
+    for used, (tr, te) in zip(seen, splits):
+        assert used == set(tr.tolist()) and not used & set(te.tolist())
+    assert {tuple(sorted(i["best_params"].items())) for i in oof["selected"][0]} <= {(("C", 0.3),), (("C", 3.0),)}
+
+
+def test_article_kinds_from_source_and_id():
+    from pipeline.crossval import article_kinds
+
+    kinds = {"official": [r"\bun\.org", "usmission"], "news": "voanews|wikinews"}
+    sources = {"a": "https://press.un.org/en/2017/sc12902.doc.htm", "b": "https://www.voanews.com/x",
+               "c": "", "d": "https://usun.usmission.gov/remarks"}
+    got = article_kinds(["a", "b", "c", "d", "e_wikinews-x"], sources, kinds, "news")
+    assert got == {"a": "official", "b": "news", "c": "news", "d": "official", "e_wikinews-x": "news"}
+    assert article_kinds(["x"], {"x": "https://fun.organisation.example"}, kinds, "other") == {"x": "other"}
+    with pytest.raises(StanceError, match="article 'c'.*matches no kind"):
+        article_kinds(["c"], sources, kinds, None)
+    with pytest.raises(StanceError, match="invalid regular expression"):
+        article_kinds(["c"], sources, {"bad": "("}, "news")
+
+
+def test_subsample_articles_is_deterministic_and_keeps_every_label():
+    from pipeline.crossval import subsample_articles
+
+    y, g = np.asarray(LABELS_Y, dtype=object), np.asarray(GROUPS, dtype=object)
+    tr = np.arange(48)
+    a = subsample_articles(tr, g, y, 0.5, seed=5)
+    assert a.tolist() == subsample_articles(tr, g, y, 0.5, seed=5).tolist()
+    assert len(set(g[a].tolist())) == 3 and set(y[a].tolist()) == set(LABELS)
+    assert len(set(g[subsample_articles(tr, g, y, 0.01, seed=1)].tolist())) >= 2
+    assert subsample_articles(tr, g, y, 1.0, seed=1).tolist() == tr.tolist()
 
 
 # ----------------------------------------------------------------------------- outputs
@@ -184,22 +258,37 @@ def test_metrics_file_has_every_field(evaluated):
         for name in ("macro_f1", "f_avg", "accuracy"):
             assert diff[name]["value"] == pytest.approx(m["model"][name]["value"] - m[base][name]["value"], abs=2e-6)
             assert diff[name]["ci_low"] <= diff[name]["ci_high"]
-    assert m["data"] == {"n_sentences": 48, "n_articles": 6, "n_support": 15, "n_oppose": 15, "n_neutral": 18}
-    assert m["cv"] == {"n_splits": 5, "n_seeds": 2, "bootstrap": 200, "ci": 0.95}
+    assert {k: v for k, v in m["data"].items() if k != "articles_per_kind"} == {
+        "n_sentences": 48, "n_articles": 6, "n_support": 15, "n_oppose": 15, "n_neutral": 18}
+    assert m["cv"] == {"nested": True, "n_splits": 5, "inner_folds": 2, "n_seeds": 2, "bootstrap": 200, "ci": 0.95}
+    assert sum(m["selection"].values()) == 2 * 5
+    # cross-source: fixture articles a1-a3 are official, a4-a6 news
+    assert set(m["cross_source"]) == {"official_to_news", "news_to_official"}
+    for block in m["cross_source"].values():
+        assert block["data"]["n_train_articles"] == 3 and block["data"]["n_test_articles"] == 3
+        assert block["data"]["n_test_sentences"] == 24
+        for system in ("model", "majority", "lexicon"):
+            assert set(block[system]["macro_f1"]) == {"value", "ci_low", "ci_high"}
+        assert "model_minus_lexicon" in block["comparison"]
+    assert m["data"]["articles_per_kind"] == {"news": 3, "official": 3}
+    # learning curve: one entry per fraction, fewer training articles at 70%
+    lc = m["learning_curve"]
+    assert set(lc) == {"pct_070", "pct_100"}
+    assert lc["pct_070"]["n_train_articles"] < lc["pct_100"]["n_train_articles"]
+    assert lc["pct_100"]["macro_f1"]["value"] == pytest.approx(  # 100% reuses the nested run of seed 0
+        evaluated["result"]["metrics"]["learning_curve"]["pct_100"]["macro_f1"]["value"])
     # Majority baseline: predicts one class, so macro-F1 <= 1/3 * max single-class F1.
     assert m["majority"]["macro_f1"]["value"] < 0.34
 
 
 def test_point_estimates_match_sklearn_on_oof(evaluated, trained):
     """metrics.json values are the seed-mean of sklearn's metrics on each seed's OOF predictions."""
-    import joblib
-    from sklearn.base import clone
     from sklearn.metrics import accuracy_score, f1_score
 
-    from pipeline.evaluate import oof_predictions
+    from pipeline.crossval import nested_oof
 
     ev = trained["params"]["evaluate"]
-    oof = oof_predictions(clone(joblib.load(trained["model"])), TEXTS, LABELS_Y, GROUPS, ev["seeds"], ev["cv_folds"])
+    oof = nested_oof(_engine(trained["params"]), ev["seeds"], ev["cv_folds"])
     m = evaluated["result"]["metrics"]["model"]
     f1s = [f1_score(LABELS_Y, list(oof["model"][s]), labels=list(LABELS), average="macro", zero_division=0)
            for s in range(len(ev["seeds"]))]
@@ -238,6 +327,10 @@ def test_plots_and_error_analysis_files(evaluated):
                       "p_support", "p_oppose", "p_neutral", "fold", "wrong_in_seeds"]
     for r in rows:
         assert r["label"] != r["predicted"] and 1 <= int(r["wrong_in_seeds"]) <= 2
+    lc = json.loads((out / "plots" / "learning_curve.json").read_text())
+    assert [r["fraction"] for r in lc] == [0.7, 1.0]
+    assert all(r["ci_low"] <= r["macro_f1"] <= r["ci_high"] for r in lc)
+    assert (out / "plots" / "learning_curve.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     report = (out / "classification_report.txt").read_text()
     assert "== model ==" in report and "== majority ==" in report and "== lexicon ==" in report
 
@@ -245,7 +338,8 @@ def test_plots_and_error_analysis_files(evaluated):
 def test_evaluation_outputs_are_byte_identical(evaluated, tmp_path):
     run_evaluate(evaluated, tmp_path)
     for rel in ("metrics.json", "plots/confusion_matrix.json", "plots/precision_recall.json",
-                "plots/confusion_matrix.png", "misclassified.csv", "classification_report.txt"):
+                "plots/confusion_matrix.png", "plots/learning_curve.json", "plots/learning_curve.png",
+                "misclassified.csv", "classification_report.txt"):
         assert (tmp_path / rel).read_bytes() == (evaluated["out"] / rel).read_bytes(), rel
 
 
@@ -323,11 +417,14 @@ def test_dvc_yaml_declares_metrics_and_plots_uncached():
         (path, opts), = item.items() if isinstance(item, dict) else ((item, {}),)
         outs[path] = opts
     for path in ("reports/metrics.json", "reports/plots/confusion_matrix.json", "reports/plots/precision_recall.json",
-                 "reports/plots/confusion_matrix.png", "reports/misclassified.csv"):
+                 "reports/plots/confusion_matrix.png", "reports/plots/learning_curve.json",
+                 "reports/plots/learning_curve.png", "reports/misclassified.csv"):
         assert outs[path] == {"cache": False}, path
+    assert "data/interim/articles.csv" in d["stages"]["evaluate"]["deps"]
     plot_files = json.dumps(d["plots"])
     for path in ("reports/plots/confusion_matrix.json", "reports/plots/precision_recall.json",
-                 "reports/plots/confusion_matrix.png"):
+                 "reports/plots/confusion_matrix.png", "reports/plots/learning_curve.json",
+                 "reports/plots/learning_curve.png"):
         assert path in plot_files
 
 
@@ -350,6 +447,9 @@ def test_dvc_repro_metrics_plots_and_experiments(tmp_path):
     d["stages"] = {k: d["stages"][k] for k in ("train", "check_store", "evaluate")}  # upstream: fixture data
     (repo / "dvc.yaml").write_text(yaml.safe_dump(d, sort_keys=False))
     write_dataset(repo / "data" / "processed" / "dataset.csv")
+    (repo / "data" / "interim").mkdir(parents=True)
+    (repo / "data" / "interim" / "articles.csv").write_text(
+        "article_id,source,title,license,n_sentences\n" + "".join(f"{a},,,,8\n" for a in ARTICLES), encoding="utf-8")
     env = {k: v for k, v in __import__("os").environ.items() if not k.startswith(("DVC_", "MLFLOW_TRACKING"))}
     env.update({"PATH": f"{Path(sys.executable).parent}:{env.get('PATH', '')}", "GIT_AUTHOR_NAME": "test",
                 "GIT_AUTHOR_EMAIL": "test@example.invalid", "GIT_COMMITTER_NAME": "test",
@@ -375,7 +475,8 @@ def test_dvc_repro_metrics_plots_and_experiments(tmp_path):
     assert shown == json.loads((repo / "reports" / "metrics.json").read_text())
     plots = json.loads(run(dvc, "plots", "show", "--json"))["data"]
     assert {k: [e["type"] for e in v] for k, v in plots.items()} == {
-        "confusion_matrix": ["vega"], "precision_recall": ["vega"], "reports/plots/confusion_matrix.png": ["image"]}
+        "confusion_matrix": ["vega"], "precision_recall": ["vega"], "learning_curve": ["vega"],
+        "reports/plots/confusion_matrix.png": ["image"], "reports/plots/learning_curve.png": ["image"]}
     pr_values = plots["precision_recall"][0]["content"]["data"]["values"]
     assert sorted(v["field"] for v in pr_values) == sorted(list(LABELS) * 101)  # one 101-point line per class
     assert len(plots["confusion_matrix"][0]["content"]["data"]["values"]) == 48

@@ -101,5 +101,6 @@ def test_every_classifier_gives_probabilities(classifier):
 def test_unknown_classifier_is_a_stance_error():
     from pipeline.features import build_pipeline
 
-    with pytest.raises(StanceError, match="train.classifier: expected one of logreg, linearsvc, sgd, got 'forest'"):
+    with pytest.raises(StanceError,
+                       match="train.classifier: expected one of logreg, linearsvc, sgd, nblr, got 'forest'"):
         build_pipeline(dict(project_params()["train"], classifier="forest"))

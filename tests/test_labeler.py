@@ -72,6 +72,13 @@ class Output:
             with self.lock:
                 self.buf += data
 
+    def close(self) -> None:
+        """Stop the reader thread, then close the fd. Closing first would let the thread read
+        from whatever file reuses the fd number next (the labels file the test then checks)."""
+        self.stop = True
+        self.thread.join(timeout=TIMEOUT)
+        os.close(self.fd)
+
     def text(self) -> str:
         with self.lock:
             return self.buf.decode("utf-8", "replace")
@@ -320,8 +327,7 @@ def test_pty_single_keys_without_enter(project):
     finally:
         if proc.poll() is None:
             proc.kill()
-        out.stop = True
-        os.close(master)
+        out.close()
         os.close(slave)
     assert [r[:2] for r in rows(project / "labels.csv")] == [["sentence_id", "label"], ["a0", "support"],
                                                              ["a2", "neutral"]]
@@ -341,8 +347,7 @@ def test_pty_ctrl_c_quits_saves_and_restores_terminal(project):
     finally:
         if proc.poll() is None:
             proc.kill()
-        out.stop = True
-        os.close(master)
+        out.close()
         os.close(slave)
     assert [r[:2] for r in rows(project / "labels.csv")] == [["sentence_id", "label"], ["a0", "neutral"]]
 

@@ -77,6 +77,7 @@ def test_dataset_joins_counts_and_reattaches(project, capsys):
         "per_label": {"support": 1, "oppose": 2, "neutral": 0}, "unlabeled": 3,
         "orphans": 2, "reattached": 1, "orphans_unresolved": 1, "duplicates_agreeing": 1,
         "blank_labels": 1, "reattach_by_text": True,
+        "orphan_status": {"no_match": 1, "reattached": 1}, "orphan_details_omitted": 0,
     }
     details = {d["sentence_id"]: d for d in report["orphan_details"]}
     assert details["OLD-b0"]["status"] == "reattached" and details["OLD-b0"]["new_sentence_id"] == "b0"
@@ -288,3 +289,22 @@ def test_agreement_with_nothing_in_common(tmp_path, capsys):
     assert main(["agreement", str(a), str(b)]) == 0
     out = capsys.readouterr().out
     assert "percent agreement: undefined" in out and "Cohen's kappa: undefined" in out
+
+
+def test_many_orphans_are_counted_and_only_the_first_listed(project, capsys):
+    """100,000 orphan labels: counts plus the first 20 in the report and on stderr, not 100,001 lines."""
+    n = 100_000
+    lines = ["sentence_id,label,text,note"] + [f"gone{i:06d},neutral,Vanished sentence {i}.," for i in range(n)]
+    labels = write(project / "labels.csv", "\n".join(lines) + "\n")
+    out = project / "out"
+    assert main(["dataset", "--sentences", str(project / "sentences.csv"), "--labels", str(labels),
+                 "--params", str(project / "params.yaml"), "--out", str(out / "d.csv"),
+                 "--queue", str(out / "q.csv"), "--report", str(out / "r.json")]) == 0
+    report = json.loads((out / "r.json").read_text())
+    assert report["orphans"] == n and report["orphan_status"] == {"no_match": n}
+    assert [d["line"] for d in report["orphan_details"]] == list(range(2, 22))
+    assert report["orphan_details_omitted"] == n - 20
+    assert (out / "r.json").stat().st_size < 10_000
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) < 30
+    assert f"... and {n - 20} more ({n} no_match in all" in err

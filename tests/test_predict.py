@@ -320,14 +320,14 @@ def test_ten_megabyte_single_line(capsys, tiny_model_path, tmp_path):
     words = "sanctions must be tightened or lifted says the council ".split()
     text = " ".join(words[i % len(words)] for i in range(1_800_000))[:10_000_000].strip()
     f = write(tmp_path / "long.txt", text + "\n")
-    rc, out, _ = run(capsys, "--model", tiny_model_path, "--input", f)
+    rc, out, _ = run(capsys, "--model", tiny_model_path, "--input", f, "--max-chars", "10000000")
     assert rc == 0
     rec = json.loads(out)
     assert rec["text"] == text and rec["label"] in LABELS
     g = tmp_path / "long.csv"
     with open(g, "w", newline="", encoding="utf-8") as fh:
         csv.writer(fh).writerows([["text"], [text]])
-    rc, out, _ = run(capsys, "--model", tiny_model_path, "--input", g, "--format", "table")
+    rc, out, _ = run(capsys, "--model", tiny_model_path, "--input", g, "--format", "table", "--max-chars", "10000000")
     assert rc == 0 and len(out.splitlines()) == 2 and len(out) < 1000
 
 
@@ -572,21 +572,44 @@ def test_article_cli_formats(capsys, tiny_model_path, tmp_path):
     summary = recs[-1]["summary"]
     assert summary["article_id"] == "debate" and summary["n_sentences"] == len(recs) - 1
     for r in recs[:-1]:
-        assert list(r) == ["sentence_id", "position", "text", "label", "scores"]
+        assert list(r) == ["sentence_id", "position", "text", "label", "scores", "hand_label"]
         assert list(r["scores"]) == list(LABELS)
     assert sum(summary["counts"].values()) == len(recs) - 1
 
     rc, out, _ = run(capsys, "--model", tiny_model_path, "--article", f, "--format", "table")
     assert rc == 0
     assert "Most confident support:" in out and "Most confident oppose:" in out
-    assert out.splitlines()[0].split() == ["position", "label", "support", "oppose", "neutral", "text"]
+    assert out.splitlines()[0].split() == ["position", "hand", "label", "label", "support", "oppose", "neutral", "text"]
 
     rc, out, err = run(capsys, "--model", tiny_model_path, "--article", f, "--output", tmp_path / "a.csv")
     assert rc == 0 and out == "" and "Most confident" in err
     with open(tmp_path / "a.csv", newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
-    assert list(rows[0])[:4] == ["sentence_id", "position", "text", "label"]
+    assert list(rows[0])[:5] == ["sentence_id", "position", "hand_label", "text", "label"]
     assert len(rows) == summary["n_sentences"]
+
+
+def test_article_shows_hand_labels_beside_predictions(capsys, tiny_model_path, tmp_path):
+    """`stance predict --article` marks the sentences already labelled by hand (--labels FILE)."""
+    _split_article()
+    f = write(tmp_path / "debate.txt", ARTICLE)
+    rc, out, _ = run(capsys, "--model", tiny_model_path, "--article", f)
+    sentences = jsonl(out)[:-1]
+    first, second = sentences[0], sentences[1]
+    labels = write(tmp_path / "labels.csv", "sentence_id,label,text,note\n"
+                   f"{first['sentence_id']},oppose,x,\n{second['sentence_id']},,y,\nzzzz,support,z,\n")
+    rc, out, err = run(capsys, "--model", tiny_model_path, "--article", f, "--labels", labels)
+    assert rc == 0, err
+    recs = jsonl(out)
+    by_id = {r["sentence_id"]: r for r in recs[:-1]}
+    assert by_id[first["sentence_id"]]["hand_label"] == "oppose"
+    assert by_id[second["sentence_id"]]["hand_label"] is None          # empty label = not labelled
+    summary = recs[-1]["summary"]
+    assert summary["n_hand_labeled"] == 1
+    assert summary["hand_agree"] == int(first["label"] == "oppose")
+    rc, out, _ = run(capsys, "--model", tiny_model_path, "--article", f, "--labels", labels, "--format", "table")
+    assert rc == 0 and "Hand-labelled: 1 sentences" in out
+    assert out.splitlines()[1].split()[1] == "oppose"                  # the hand label column of position 0
 
 
 def test_article_bad_files_exit_2(capsys, tiny_model_path, tmp_path):

@@ -60,6 +60,21 @@ def test_evaluation_key_depends_on_data_and_folds_only():
     assert key != evaluation_key("abd", base)
     assert key != evaluation_key("abc", {**base, "seeds": [0]})
     assert key != evaluation_key("abc", {**base, "cv_folds": 4})
+    assert key != evaluation_key("abc", {**base, "inner_folds": 2})      # the nested protocol is part of it
+
+
+def test_champion_decision_with_both_models_rescored():
+    """A champion from another evaluation: with rescore_new, the two re-scored figures are compared
+    (the new headline may come from nested CV, which a fitted champion cannot repeat)."""
+    from pipeline.registry import champion_decision
+
+    ok, why = champion_decision(version("3", 0.9, "old"), 0.70, "k", rescore=lambda v: 0.55, rescore_new=lambda: 0.50)
+    assert not ok and why.startswith("macro-F1 0.5000 < 0.5500 of the champion, version 3, both re-evaluated with "
+                                     "their settings fixed on the same data and folds")
+    ok, why = champion_decision(version("3", 0.9, "old"), 0.40, "k", rescore=lambda v: 0.55, rescore_new=lambda: 0.60)
+    assert ok and why.startswith("macro-F1 0.6000 >= 0.5500")
+    ok, why = champion_decision(version("3", 0.6, "k"), 0.61, "k", rescore=lambda v: 1 / 0, rescore_new=lambda: 1 / 0)
+    assert ok and why.endswith("on the same evaluation")                 # same key: no re-scoring at all
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +150,7 @@ def test_worse_model_does_not_take_the_alias_and_promote_moves_it(project, tmp_p
     # new data: the champion (version 2, the weak model) is re-scored on the new evaluation
     import joblib
 
-    from pipeline.evaluate import rescore
+    from pipeline._rescore import rescore
 
     fewer = dict(list(ARTICLES.items())[:-1])
     new_data = write_dataset(base / "dataset-fewer.csv", fewer)
@@ -143,8 +158,9 @@ def test_worse_model_does_not_take_the_alias_and_promote_moves_it(project, tmp_p
     weak_there = rescore(joblib.load(base / "weak.joblib"), new_data, params)
     assert main(["evaluate", *eval_args(base, "good", new_data)]) == 0
     err = capsys.readouterr().err
-    good_there = json.loads((base / "good-metrics.json").read_text())["model"]["macro_f1"]["value"]
-    assert f"{weak_there:.4f} of the champion, version 2, re-evaluated on the same data and folds" in err, err
+    good_there = rescore(joblib.load(base / "good.joblib"), new_data, params)
+    assert (f"{good_there:.4f} {'>=' if good_there >= weak_there else '<'} {weak_there:.4f} of the champion, "
+            "version 2, both re-evaluated with their settings fixed on the same data and folds") in err, err
     moved = str(client.get_model_version_by_alias("sanctions-stance", "champion").version) == "4"
     assert moved == (good_there >= weak_there)
 
@@ -274,13 +290,17 @@ def test_check_store_command_is_cheap_and_never_creates_a_store(tmp_path):
 
 
 @pytest.mark.slow
-def test_rescore_reproduces_the_evaluated_macro_f1(project):
-    """Re-scoring a model on the same data and folds gives metrics.json's model.macro_f1.value."""
+def test_rescore_is_fixed_settings_cv_on_the_outer_folds(project):
+    """Re-scoring refits a copy of the fitted pipeline (settings fixed) on the outer folds of the
+    evaluation: deterministic, and the better-configured model scores higher on the fixture."""
     import joblib
 
-    from pipeline.evaluate import rescore
+    from pipeline._rescore import rescore
 
     base = project["base"]
-    for name in ("good", "weak"):
-        score = rescore(joblib.load(base / f"{name}.joblib"), project["dataset"], small_params()["evaluate"])
-        assert score == project[name]
+    scores = {name: rescore(joblib.load(base / f"{name}.joblib"), project["dataset"], small_params()["evaluate"])
+              for name in ("good", "weak")}
+    again = rescore(joblib.load(base / "good.joblib"), project["dataset"], small_params()["evaluate"])
+    assert again == scores["good"]
+    assert 0.0 <= scores["weak"] <= 1.0 and 0.0 <= scores["good"] <= 1.0
+    assert (scores["good"] >= scores["weak"]) == (project["good"] >= project["weak"])

@@ -390,7 +390,7 @@ def test_run_artifacts(logged):
                       "reports/train.json"}
     assert {a.path for a in client.list_artifacts(run.info.run_id, "plots")} == {
         "plots/confusion_matrix.png", "plots/confusion_matrix.json", "plots/precision_recall.json",
-        "plots/precision_recall.png"}
+        "plots/precision_recall.png", "plots/learning_curve.png", "plots/learning_curve.json"}
     assert {a.path for a in client.list_artifacts(run.info.run_id, "params")} == {"params/params.yaml"}
     local = client.download_artifacts(run.info.run_id, "reports/metrics.json", str(logged["base"] / "dl"))
     assert json.loads(Path(local).read_text()) == logged["metrics"]

@@ -12,6 +12,7 @@ import csv
 import json
 import os
 import pickle
+import re
 import subprocess
 import sys
 import textwrap
@@ -115,7 +116,10 @@ def small_params(char: bool = False) -> dict:
     train["grid"] = {name: {"C": [1.0]} if name != "sgd" else {"alpha": [1e-4]}
                      for name in ("logreg", "linearsvc", "sgd")}
     train["features"]["char"]["enabled"] = char
-    params["evaluate"].update({"seeds": [0, 1], "bootstrap": 200})
+    params["evaluate"].update({"seeds": [0, 1], "bootstrap": 200, "inner_folds": 2})
+    params["evaluate"]["learning_curve"].update({"fractions": [0.7, 1.0], "seeds": [0]})
+    # Fixture articles a1-a3 are "official", the others fall back to "news".
+    params["evaluate"]["cross_source"].update({"kinds": {"official": ["\\ba[123]$"]}, "default_kind": "news"})
     return params
 
 
@@ -279,9 +283,22 @@ CONTRACT_SCRIPT = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("classifier", ["logreg", "linearsvc"])
-def test_saved_model_loads_without_the_project_package(tmp_path, dataset, classifier):
+def _all_ideas_on(params: dict) -> dict:
+    """Every optional TF-IDF-side block of the model ideas switched on (phrases, masks, priors)."""
+    t = params["train"]
+    t["features"]["phrases"]["enabled"] = True
+    t["features"]["word"]["mask"] = ["dates", "numbers", "names"]
+    t["features"]["char"]["mask"] = ["numbers"]
+    t["priors"]["tune"] = True
+    return params
+
+
+@pytest.mark.parametrize("classifier, ideas", [("logreg", False), ("linearsvc", False), ("nblr", False),
+                                               ("logreg", True), ("nblr", True)])
+def test_saved_model_loads_without_the_project_package(tmp_path, dataset, classifier, ideas):
     params = small_params(char=True)
+    if ideas:
+        _all_ideas_on(params)
     params["train"]["classifier"] = classifier
     params_path = write_params(tmp_path / "params.yaml", params)
     model_path = tmp_path / "model.joblib"
@@ -311,7 +328,7 @@ def test_model_pickle_holds_no_project_objects(dataset):
     from pipeline.train import fit_final, load_dataset
 
     df = load_dataset(dataset)
-    model = fit_final(df["text"].tolist(), df["label"].tolist(), small_params(char=True)["train"])
+    model = fit_final(df["text"].tolist(), df["label"].tolist(), _all_ideas_on(small_params(char=True))["train"])
     modules: set[str] = set()
 
     class Recorder(pickle.Unpickler):
@@ -372,7 +389,7 @@ def test_bad_params_exit_2_naming_the_params_file(tmp_path, dataset, capsys):
                  "--model", str(tmp_path / "m.joblib"), "--report", str(tmp_path / "t.json")])
     err = capsys.readouterr().err
     assert code == 2
-    assert f"{params_path}: train.classifier: expected one of logreg, linearsvc, sgd, got 'forest'" in err
+    assert f"{params_path}: train.classifier: expected one of logreg, linearsvc, sgd, nblr, got 'forest'" in err
 
 
 def test_unusable_settings_exit_2_not_a_traceback(tmp_path, dataset, capsys):
@@ -385,3 +402,123 @@ def test_unusable_settings_exit_2_not_a_traceback(tmp_path, dataset, capsys):
     assert code == 2
     assert err.startswith("stance train: error: cross-validating candidate") and "20-fold" in err
     assert not (tmp_path / "m.joblib").exists()
+
+
+# ----------------------------------------------------------------------------- model ideas
+
+PHRASES = {"patterns": {"relief": r"\b(?:lift\w*|eas(?:e|es|ed|ing)|relief)\b",
+                        "notway": r"\bnot (?:the )?(?:fundamental )?way\b", "talks": r"\b(?:talks|dialogue)\b"},
+           "negators": "not no never", "contrast": ["but"]}
+
+
+@pytest.mark.parametrize("text, tokens", [
+    ("Russia called for lifting the sanctions.", ["zzph_relief"]),
+    ("We will not lift the sanctions, but talks may resume.", ["zzph_not_relief", "zzph_talks"]),
+    ("Sanctions are not the fundamental way to solve the issue.", ["zzph_notway"]),
+    ("We will never ease sanctions or hold talks", ["zzph_not_relief", "zzph_not_talks"]),
+    ("They don't want talks but we will ease.", ["zzph_not_talks", "zzph_relief"]),
+])
+def test_phrase_cues_and_negation_scope(text, tokens):
+    from pipeline.features import preprocess_phrases
+
+    assert re.findall(r"zzph_\w+", preprocess_phrases(text, PHRASES)) == tokens
+
+
+def test_phrase_block_vocabulary_and_errors():
+    from pipeline.features import build_phrase_features
+
+    block = build_phrase_features(PHRASES)
+    x = block.fit_transform(["We will not lift the sanctions.", "Talks resumed."])
+    vocab = block.named_steps["count"].get_feature_names_out().tolist()
+    assert vocab == ["zzph_notway", "zzph_relief", "zzph_talks", "zzph_not_notway", "zzph_not_relief",
+                     "zzph_not_talks"]
+    assert x.toarray().tolist() == [[0, 0, 0, 0, 1, 0], [0, 0, 1, 0, 0, 0]]
+    with pytest.raises(StanceError, match="train.features.phrases.patterns.bad: invalid regular expression"):
+        build_phrase_features({"patterns": {"bad": "("}})
+    with pytest.raises(StanceError, match="train.features.phrases.patterns: expected a mapping"):
+        build_phrase_features({"patterns": {}})
+
+
+def test_masks_replace_numbers_dates_and_names():
+    from pipeline.features import mask_steps
+
+    text = ["On 14 October 2006 the Council adopted resolution 1718, said Ambassador John Bolton."]
+    for _name, step in mask_steps(["dates", "numbers", "names"]):
+        text = step.transform(text)
+    out = list(text)[0]
+    assert "1718" not in out and "2006" not in out and "Bolton" not in out and "October" not in out
+    assert "zznum" in out and "zzdate" in out and "zzname" in out and "adopted resolution" in out
+    with pytest.raises(StanceError, match="unknown mask 'people'"):
+        mask_steps(["people"])
+
+
+def test_priors_shift_the_saved_logreg_like_the_engine(dataset):
+    """apply_priors on the intercepts == shift_proba on the probabilities."""
+    import numpy as np
+
+    from pipeline.crossval import shift_proba
+    from pipeline.features import apply_priors
+    from pipeline.train import fit_final, load_dataset
+
+    df = load_dataset(dataset)
+    model = fit_final(df["text"].tolist(), df["label"].tolist(), small_params()["train"])
+    before = model.predict_proba(df["text"].tolist())
+    order = [list(model.classes_).index(c) for c in LABELS]
+    offsets = {"support": 0.5, "oppose": 1.0, "neutral": 0.0}
+    apply_priors(model, offsets)
+    after = model.predict_proba(df["text"].tolist())
+    np.testing.assert_allclose(after[:, order], shift_proba(before[:, order], offsets), atol=1e-12)
+
+
+def test_tune_priors_picks_offsets_that_raise_macro_f1():
+    import numpy as np
+
+    from pipeline.crossval import tune_priors
+
+    # Oppose is under-predicted: raising its prior fixes it.
+    proba = np.array([[0.6, 0.1, 0.3], [0.1, 0.35, 0.55], [0.1, 0.4, 0.5], [0.1, 0.1, 0.8], [0.2, 0.1, 0.7]])
+    y = ["support", "oppose", "oppose", "neutral", "neutral"]
+    got = tune_priors(proba, y, {"tune": True, "offsets": [-1.0, 0.0, 1.0]})
+    assert got["oppose"] == 1.0 and got["neutral"] == 0.0
+    assert tune_priors(proba, y, {"tune": False}) == {}
+
+
+def test_nblr_equals_its_engine_and_scales_by_log_count_ratios(dataset):
+    import numpy as np
+
+    from pipeline.crossval import CVEngine
+    from pipeline.train import fit_final, load_dataset
+
+    df = load_dataset(dataset)
+    params = small_params()["train"]
+    params["classifier"] = "nblr"
+    model = fit_final(df["text"].tolist(), df["label"].tolist(), params)
+    clf = model.named_steps["clf"]
+    assert type(clf).__name__ == "LogisticRegression" and clf.coef_.shape[0] == 3
+    engine = CVEngine(df["text"].tolist(), df["label"].tolist(), df["article_id"].tolist(), params)
+    idx = np.arange(len(df))
+    got = engine.fit_predict(params, idx, idx)
+    want = model.predict_proba(df["text"].tolist())[:, [list(model.classes_).index(c) for c in LABELS]]
+    np.testing.assert_allclose(got, want, atol=1e-9)
+    plain = fit_final(df["text"].tolist(), df["label"].tolist(), small_params()["train"])
+    assert not np.allclose(plain.named_steps["clf"].coef_, clf.coef_)
+
+
+def test_block_vote_equals_its_engine_and_loads_without_the_package(dataset, tmp_path):
+    import numpy as np
+
+    from pipeline.crossval import CVEngine
+    from pipeline.train import fit_final, load_dataset
+
+    df = load_dataset(dataset)
+    params = small_params(char=True)["train"]
+    params["combine"] = "vote"
+    model = fit_final(df["text"].tolist(), df["label"].tolist(), params)
+    assert type(model).__name__ == "VotingClassifier"
+    assert [n for n, _ in model.estimators] == ["word", "char", "cues"]
+    engine = CVEngine(df["text"].tolist(), df["label"].tolist(), df["article_id"].tolist(), params)
+    tr, te = np.arange(0, 30), np.arange(30, len(df))
+    got = engine.fit_predict(params, tr, te)
+    ref = fit_final([df["text"][i] for i in tr], [df["label"][i] for i in tr], params)
+    want = ref.predict_proba([df["text"][i] for i in te])[:, [list(ref.classes_).index(c) for c in LABELS]]
+    np.testing.assert_allclose(got, want, atol=1e-9)

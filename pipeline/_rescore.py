@@ -1,0 +1,42 @@
+"""Re-scoring a fitted model on the current evaluation, to compare it with the champion.
+
+Private helper of :mod:`pipeline.evaluate` (see :func:`pipeline.registry.champion_decision`).
+"""
+
+from __future__ import annotations
+
+import os
+
+__all__ = ["rescore"]
+
+
+def rescore(template, dataset_path: str | os.PathLike, params) -> float:
+    """Macro-F1 of an unfitted copy of *template*, its settings fixed, on the outer folds of
+    :func:`pipeline.evaluate.evaluate` (*params*: its ``evaluate`` section; same data, seeds and
+    ``cv_folds``; mean over seeds).
+
+    Used to compare a new model with a champion evaluated on other data or by another
+    protocol: both fitted pipelines are re-scored this way, so the two figures share data,
+    folds and procedure (no inner selection: a fitted pipeline has its settings already).
+    """
+    import numpy as np
+    from sklearn.base import clone
+
+    from pipeline.evaluate import _ROUND, confusion_by_article, scores_from_confusion
+    from pipeline.params import EvaluateParams, coerce
+    from pipeline.train import grouped_splits, load_dataset, single_threaded_blas
+
+    p = coerce(EvaluateParams, params, "evaluate")
+    df = load_dataset(dataset_path)
+    texts = df["text"].tolist()
+    labels, groups = df["label"].tolist(), df["article_id"].tolist()
+    scores = []
+    with single_threaded_blas():
+        for seed in p.seeds:
+            pred = np.empty(len(texts), dtype=object)
+            for tr, te in grouped_splits(labels, groups, p.cv_folds, seed):
+                model = clone(template).fit([texts[i] for i in tr], [labels[i] for i in tr])
+                pred[te] = model.predict([texts[i] for i in te])
+            cm, _ = confusion_by_article(labels, pred[None, :], groups)
+            scores.append(float(scores_from_confusion(cm.sum(axis=(0, 1)))["macro_f1"]))
+    return round(float(np.mean(scores)), _ROUND)

@@ -1,0 +1,606 @@
+"""Grouped cross-validation engine: model selection, nested CV, cross-source, learning curve.
+
+One procedure trains the model everywhere: :meth:`CVEngine.select` scores every candidate of
+``train.grid.<classifier>`` by grouped CV (macro-F1, folds grouped by article) on the
+sentences it is given, and :meth:`CVEngine.fit_predict` refits the winner. ``stance train``
+runs it on all labelled sentences; ``stance evaluate`` runs it *inside* every outer fold
+(nested CV), on one kind of document to test on the other (cross-source), and on subsets of
+the training articles (learning curve). Scores therefore never come from the folds that chose
+the hyperparameters.
+
+Speed: the fitted feature blocks (word, char, cue...) are cached per training set and block
+configuration, so grid candidates that differ only in ``C`` or in another block reuse the
+same TF-IDF matrices. The result is the same as fitting ``features.build_pipeline`` (a
+FeatureUnion concatenates its blocks' outputs, each times its weight); a test checks it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+from pipeline.config import StanceError
+from pipeline.data import LABELS
+
+__all__ = [
+    "CVEngine",
+    "article_kinds",
+    "cross_source",
+    "learning_curve",
+    "nested_oof",
+    "subsample_articles",
+]
+
+_ROUND = 6
+
+
+def _label_order(clf, raw, n: int):
+    """``predict_proba`` columns rearranged into ``LABELS`` order (0 for an absent class)."""
+    import numpy as np
+
+    proba = np.zeros((n, len(LABELS)))
+    for j, c in enumerate(clf.classes_):
+        proba[:, LABELS.index(str(c))] = raw[:, j]
+    return proba
+
+
+def _block_kind(transformer) -> tuple[str, list, Any]:
+    """How the engine may compute a feature block without refitting it per training set.
+
+    ``fixed``: a Pipeline of row-wise FunctionTransformers ending in a CountVectorizer with a
+    fixed vocabulary (cue and phrase blocks): one matrix for all texts. ``tfidf``: a
+    TfidfVectorizer (after row-wise FunctionTransformers, e.g. masks) without ``max_features``:
+    TF-IDF of any training set follows from the corpus-wide raw counts. ``generic``: fit as is.
+    """
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    steps = [s for _n, s in transformer.steps[:-1]] if isinstance(transformer, Pipeline) else []
+    last = transformer.steps[-1][1] if isinstance(transformer, Pipeline) else transformer
+    if not all(isinstance(s, FunctionTransformer) for s in steps):
+        return "generic", steps, last
+    if isinstance(last, TfidfVectorizer):
+        plain = (last.max_features is None and last.vocabulary is None and last.norm == "l2" and last.use_idf
+                 and last.smooth_idf and not last.binary and last.stop_words is None)
+        return ("tfidf" if plain else "generic"), steps, last
+    if isinstance(last, CountVectorizer) and last.vocabulary is not None:
+        return "fixed", steps, last
+    return "generic", steps, last
+
+
+def _corpus_counts(texts, steps, vectorizer):
+    """Raw term counts of every text under *vectorizer*'s analyzer: (matrix, terms sorted)."""
+    from sklearn.base import clone
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    docs = list(texts)
+    for step in steps:
+        docs = list(step.transform(docs))
+    params = {k: v for k, v in clone(vectorizer).get_params().items()
+              if k in CountVectorizer().get_params() and k not in ("min_df", "max_df", "max_features", "binary")}
+    counts = CountVectorizer(**params).fit(docs)
+    return counts.transform(docs).tocsr()
+
+
+def _fit_tfidf(counts, train_idx, vectorizer):
+    """What ``vectorizer.fit`` on the training rows learns: kept columns and idf weights."""
+    import numpy as np
+
+    sub = counts[train_idx]
+    n = sub.shape[0]
+    df = np.bincount(sub.indices, minlength=counts.shape[1])
+    hi = vectorizer.max_df if isinstance(vectorizer.max_df, (int, np.integer)) else vectorizer.max_df * n
+    lo = vectorizer.min_df if isinstance(vectorizer.min_df, (int, np.integer)) else vectorizer.min_df * n
+    keep = np.flatnonzero((df <= hi) & (df >= lo) & (df > 0))
+    if keep.size == 0:
+        raise ValueError("After pruning, no terms remain. Try a lower min_df or a higher max_df.")
+    dfk = df[keep].astype(np.float64)
+    idf = np.log((1 + n) / (1 + dfk)) + 1
+    return keep, idf
+
+
+def _apply_tfidf(counts, rows, fitted, vectorizer):
+    """``vectorizer.transform`` of the rows: (sublinear) tf times idf, rows scaled to unit length."""
+    import numpy as np
+    from sklearn.preprocessing import normalize
+
+    keep, idf = fitted
+    x = counts[rows][:, keep].astype(np.float64)
+    x.sort_indices()
+    if vectorizer.sublinear_tf:
+        np.log(x.data, x.data)
+        x.data += 1.0
+    x.data *= idf[x.indices]
+    return normalize(x, norm="l2", copy=False).tocsr()
+
+
+class InnerCVImpossible(StanceError):
+    """Too few articles or labels in a training part for the inner grouped CV."""
+
+
+def _key(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, default=str)
+
+
+def _rows_key(idx) -> bytes:
+    import numpy as np
+
+    return np.asarray(idx, dtype=np.int64).tobytes()
+
+
+class CVEngine:
+    """Fit/score candidates of the ``train`` section on index subsets of one labelled corpus.
+
+    Parameters
+    ----------
+    texts, labels, groups : sequences of length n_samples (groups are article ids)
+    params : dict
+        The ``train`` section (``grid``, ``cv_folds``, ``seed``, features, classifier...).
+    inner_folds : int, optional
+        Folds of the selection CV (default ``params["cv_folds"]``).
+    """
+
+    def __init__(self, texts: Sequence[str], labels: Sequence[str], groups: Sequence[str],
+                 params: dict[str, Any], inner_folds: int | None = None) -> None:
+        import numpy as np
+
+        self.texts = list(texts)
+        self.y = np.asarray(labels, dtype=object)
+        self.groups = np.asarray(groups, dtype=object)
+        if dataclasses.is_dataclass(params):  # a typed TrainParams: the engine works on plain dicts
+            from pipeline.params import to_dict
+
+            params = to_dict(params)
+        self.params = params
+        self.inner_folds = int(inner_folds if inner_folds is not None else params.get("cv_folds", 5))
+        self._fitted: dict[tuple, Any] = {}
+        self._embeddings: dict[str, Any] = {}
+        self._static: dict[tuple, Any] = {}   # training-independent matrices over all texts
+        self._transformed: dict[tuple, Any] = {}
+        self.fits = 0
+
+    # ------------------------------------------------------------------ blocks and fits
+
+    def clear(self) -> None:
+        """Forget cached feature matrices (call between unrelated training sets)."""
+        self._fitted.clear()
+        self._transformed.clear()
+
+    def _block(self, name: str, transformer, cfg: Any, train_idx, rows):
+        cfg = {k: v for k, v in cfg.items() if k != "weight"} if isinstance(cfg, dict) else cfg
+        kind, steps, last = _block_kind(transformer)
+        if kind == "fixed":  # fixed vocabulary, row-wise steps: does not learn from the training rows
+            key = ("fixed", name, _key(cfg))
+            if key not in self._static:
+                self._static[key] = transformer.fit_transform(self.texts).tocsr()
+            return self._static[key][rows]
+        if kind == "tfidf":  # TF-IDF from the corpus-wide counts, restricted to the training rows
+            key = ("counts", name, _key(cfg))
+            if key not in self._static:
+                self._static[key] = _corpus_counts(self.texts, steps, last)
+            tkey = (_rows_key(train_idx), name, _key(cfg))
+            if tkey not in self._fitted:
+                self._fitted[tkey] = _fit_tfidf(self._static[key], train_idx, last)
+            return _apply_tfidf(self._static[key], rows, self._fitted[tkey], last)
+        return self._generic_block(name, transformer, cfg, train_idx, rows)
+
+    def _generic_block(self, name: str, transformer, cfg: Any, train_idx, rows):
+        from sklearn.base import clone
+
+        tkey = (_rows_key(train_idx), name, _key(cfg))
+        if tkey not in self._fitted:
+            est = clone(transformer)
+            x_train = est.fit_transform([self.texts[i] for i in train_idx])
+            self._fitted[tkey] = est
+            self._transformed[tkey + (_rows_key(train_idx),)] = x_train
+        rkey = tkey + (_rows_key(rows),)
+        if rkey not in self._transformed:
+            self._transformed[rkey] = self._fitted[tkey].transform([self.texts[i] for i in rows])
+        return self._transformed[rkey]
+
+    def features(self, params: dict[str, Any], train_idx, rows):
+        """The feature matrix of ``rows`` under ``params["features"]`` fitted on ``train_idx``.
+
+        Equal to ``build_features(params["features"]).fit(train).transform(rows)``.
+        """
+        import scipy.sparse as sp
+
+
+        mats = [m * w if w != 1.0 else m for _name, w, m in self.blocks(params, train_idx, rows)]
+        return sp.hstack(mats, format="csr") if len(mats) > 1 else sp.csr_matrix(mats[0])
+
+    def blocks(self, params: dict[str, Any], train_idx, rows) -> list[tuple[str, float, Any]]:
+        """``(name, weight, unweighted matrix of rows)`` for every enabled feature block."""
+        from pipeline.features import build_features
+
+        fcfg = params.get("features") or {}
+        union = build_features(fcfg)
+        weights = union.transformer_weights or {}
+        return [(name, float(weights.get(name, 1.0)), self._block(name, transformer, fcfg.get(name), train_idx, rows))
+                for name, transformer in union.transformer_list]
+
+    def fit_predict(self, params: dict[str, Any], train_idx, test_idx, what: str = "cross-validation fit"):
+        """Fit the model of ``params`` on ``train_idx``; class probabilities of ``test_idx``.
+
+        Returns
+        -------
+        proba : float array, shape (len(test_idx), 3), columns in ``LABELS`` order (0 for a
+            class absent from the training part).
+        """
+        import numpy as np
+
+        from pipeline.features import embeddings_enabled, fit_classifier
+        from pipeline.train import fit_errors
+
+        with fit_errors(what):
+            if params.get("combine", "union") == "vote":  # one classifier per block, weighted mean
+                parts = zip(self.blocks(params, train_idx, train_idx), self.blocks(params, train_idx, test_idx))
+                proba, total = np.zeros((len(test_idx), len(LABELS))), 0.0
+                for (_name, w, x_train), (_n, _w, x_test) in parts:
+                    clf = fit_classifier(params, x_train, self.y[train_idx])
+                    proba += w * _label_order(clf, clf.predict_proba(x_test), len(test_idx))
+                    total += w
+                proba /= total
+            else:
+                x_train = self.features(params, train_idx, train_idx)
+                x_test = self.features(params, train_idx, test_idx)
+                clf = fit_classifier(params, x_train, self.y[train_idx])
+                proba = _label_order(clf, clf.predict_proba(x_test), len(test_idx))
+        self.fits += 1
+        if embeddings_enabled(params):
+            from pipeline.features import build_dense_model
+
+            weight = float(params["features"]["embeddings"].get("weight", 1.0))
+            dense = build_dense_model(params).steps[-1][1]
+            emb = self.embeddings(params)
+            with fit_errors(what):
+                dense.fit(emb[train_idx], self.y[train_idx])
+            proba = (proba + weight * _label_order(dense, dense.predict_proba(emb[test_idx]), len(test_idx))) \
+                / (1.0 + weight)
+        return proba
+
+    def embeddings(self, params: dict[str, Any]):
+        """Sentence embeddings of every text (computed once per encoder configuration)."""
+        from pipeline.features import build_dense_model
+
+        embed = build_dense_model(params).steps[0][1].func
+        key = _key({"package": embed.keywords.get("package"), "threads": embed.keywords.get("threads")})
+        if key not in self._embeddings:
+            self._embeddings[key] = embed(self.texts)
+        return self._embeddings[key]
+
+    # ------------------------------------------------------------------ selection
+
+    def select(self, train_idx, seed: int) -> dict[str, Any]:
+        """Grouped-CV model selection on the sentences ``train_idx`` (see ``stance train``).
+
+        Returns
+        -------
+        report : dict
+            ``candidates`` (``params``, ``fold_macro_f1``, ``mean_macro_f1``,
+            ``std_macro_f1``, ``rank``), ``best_index``, ``best_params``,
+            ``best_mean_macro_f1``, ``best_std_macro_f1``, ``cv`` (``n_splits``, ``seed``),
+            ``oof_proba`` (inner out-of-fold probabilities of the best candidate, shape
+            ``(len(train_idx), 3)``) and ``selected`` (the train section with the best
+            candidate applied).
+        """
+        import numpy as np
+        from sklearn.metrics import f1_score
+
+        from pipeline.features import embeddings_enabled
+        from pipeline.train import apply_overrides, grid_candidates, grouped_splits
+
+        train_idx = np.asarray(train_idx)
+        with warnings.catch_warnings():  # "least populated class has only 1 member": expected on small parts
+            warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
+            try:
+                local = grouped_splits(self.y[train_idx], self.groups[train_idx], self.inner_folds, seed)
+            except StanceError as exc:
+                raise InnerCVImpossible(f"inner model selection: {exc}") from None
+        splits = [(train_idx[tr], train_idx[te]) for tr, te in local]
+        position = {int(i): k for k, i in enumerate(train_idx)}
+        candidates, oofs = [], []
+        for overrides in grid_candidates(self.params):
+            cand = apply_overrides(self.params, overrides)
+            scores = []
+            oof = np.zeros((len(train_idx), len(LABELS)))
+            for tr, te in splits:
+                proba = self.fit_predict(cand, tr, te, f"cross-validating candidate {overrides or 'as configured'}")
+                pred = np.asarray(LABELS, dtype=object)[proba.argmax(axis=1)]
+                scores.append(f1_score(self.y[te], pred, average="macro", zero_division=0))
+                oof[[position[int(i)] for i in te]] = proba
+            oofs.append(oof)
+            candidates.append({
+                "params": overrides,
+                "fold_macro_f1": [round(float(s), _ROUND) for s in scores],
+                "mean_macro_f1": round(float(np.mean(scores)), _ROUND),
+                "std_macro_f1": round(float(np.std(scores)), _ROUND),
+            })
+        means = [c["mean_macro_f1"] for c in candidates]
+        order = sorted(range(len(candidates)), key=lambda i: (-means[i], i))
+        for rank, i in enumerate(order, start=1):
+            candidates[i]["rank"] = rank
+        best = order[0]
+        selected = apply_overrides(self.params, candidates[best]["params"])
+        if (selected.get("priors") or {}).get("tune", False) and embeddings_enabled(selected):
+            raise StanceError("train.priors.tune: not available with train.features.embeddings "
+                              "(averaged probabilities)")
+        priors = tune_priors(oofs[best], self.y[train_idx], selected.get("priors") or {})
+        return {
+            "scoring": "f1_macro",
+            "cv": {"n_splits": len(splits), "seed": int(seed), "grouped_by": "article_id",
+                   "splitter": "StratifiedGroupKFold"},
+            "classifier": self.params.get("classifier", "logreg"),
+            "candidates": candidates,
+            "best_index": best,
+            "best_params": candidates[best]["params"],
+            "best_mean_macro_f1": candidates[best]["mean_macro_f1"],
+            "best_std_macro_f1": candidates[best]["std_macro_f1"],
+            "oof_proba": oofs[best],
+            "selected": selected,
+            "priors": priors,
+        }
+
+    def select_fit_predict(self, train_idx, test_idx, seed: int) -> tuple[Any, dict[str, Any]]:
+        """Select on ``train_idx`` (inner grouped CV), refit the winner there, predict ``test_idx``.
+
+        With too few articles or labels for the inner CV, the configured parameters (first grid
+        candidate) are used and the report says ``"selection": "skipped"``.
+
+        Returns
+        -------
+        proba : float array (len(test_idx), 3); report : dict (``best_params``, ``selection``)
+        """
+        from pipeline.train import apply_overrides, grid_candidates
+
+        try:
+            report = self.select(train_idx, seed)
+            chosen, info = report["selected"], {"best_params": report["best_params"], "selection": "inner_cv"}
+            priors = report["priors"]
+        except InnerCVImpossible:
+            first = grid_candidates(self.params)[0]
+            chosen, info = apply_overrides(self.params, first), {"best_params": first, "selection": "skipped"}
+            priors = {}
+        proba = shift_proba(self.fit_predict(chosen, train_idx, test_idx), priors)
+        if priors:
+            info["priors"] = priors
+        self.clear()
+        return proba, info
+
+
+# ---------------------------------------------------------------------- class priors
+
+def shift_proba(proba, priors: dict[str, float]):
+    """Probabilities times ``exp(offset)`` per class, renormalised (what :func:`pipeline.features.
+    apply_priors` does to a logistic regression's intercepts)."""
+    import numpy as np
+
+    if not priors:
+        return proba
+    w = np.exp(np.array([float(priors.get(label, 0.0)) for label in LABELS]))
+    out = proba * w
+    total = out.sum(axis=1, keepdims=True)
+    return np.divide(out, total, out=np.full_like(out, 1.0 / len(LABELS)), where=total > 0)
+
+
+def tune_priors(oof_proba, y_true, cfg: dict[str, Any]) -> dict[str, float]:
+    """Log-prior offsets of ``support`` and ``oppose`` (``neutral`` stays 0) that maximise the
+    macro-F1 of the inner out-of-fold predictions (``train.priors``: ``tune``, ``offsets``).
+
+    Ties go to the smallest total shift, then to the grid order. Returns {} when not tuning.
+    """
+    import itertools
+
+    import numpy as np
+    from sklearn.metrics import f1_score
+
+    if not cfg.get("tune", False):
+        return {}
+    grid = [float(v) for v in (cfg.get("offsets") or [0.0])]
+    y = np.asarray(y_true, dtype=object)
+    best, best_key = {}, None
+    for i, (b_sup, b_opp) in enumerate(itertools.product(grid, grid)):
+        offsets = {"support": b_sup, "oppose": b_opp, "neutral": 0.0}
+        pred = np.asarray(LABELS, dtype=object)[shift_proba(oof_proba, offsets).argmax(axis=1)]
+        score = round(float(f1_score(y, pred, labels=list(LABELS), average="macro", zero_division=0)), 9)
+        key = (-score, abs(b_sup) + abs(b_opp), i)
+        if best_key is None or key < best_key:
+            best, best_key = offsets, key
+    return best
+
+
+# ---------------------------------------------------------------------- nested CV
+
+def _majority(labels) -> str:
+    """Most frequent label; ties go to the alphabetically first (like DummyClassifier)."""
+    from collections import Counter
+
+    counts = Counter(labels)
+    return sorted(counts, key=lambda c: (-counts[c], str(c)))[0]
+
+
+def subsample_articles(train_idx, groups, labels, fraction: float, seed: int):
+    """A random ``fraction`` of the articles of ``train_idx`` (at least 2; more if needed so that
+    every label of the training part is present). Deterministic for a given seed.
+
+    Returns
+    -------
+    idx : int array, the sentences of the chosen articles (ascending)
+    """
+    import numpy as np
+
+    train_idx = np.asarray(train_idx)
+    arts = sorted(set(groups[train_idx].tolist()))
+    rng = np.random.default_rng(int(seed))
+    order = [arts[i] for i in rng.permutation(len(arts))]
+    n = min(len(arts), max(2, int(round(fraction * len(arts)))))
+    wanted = set(labels[train_idx].tolist())
+    chosen = order[:n]
+    by_article = {a: set(labels[train_idx][groups[train_idx] == a].tolist()) for a in arts}
+    have = set().union(*(by_article[a] for a in chosen))
+    for a in order[n:]:
+        if have >= wanted:
+            break
+        if by_article[a] - have:
+            chosen.append(a)
+            have |= by_article[a]
+    keep = np.isin(groups[train_idx], chosen)
+    return np.sort(train_idx[keep])
+
+
+def _outer_job(texts, labels, groups, params, inner_folds, tr, te, seed, fraction, sub_seed):
+    """One outer fold in a fresh engine (for parallel runs)."""
+    engine = CVEngine(texts, labels, groups, params, inner_folds)
+    if fraction < 1.0:
+        tr = subsample_articles(tr, engine.groups, engine.y, fraction, sub_seed)
+    proba, info = engine.select_fit_predict(tr, te, seed)
+    return tr, proba, info
+
+
+def nested_oof(engine: CVEngine, seeds: Sequence[int], outer_folds: int, fraction: float = 1.0,
+               n_jobs: int = 1, progress=None) -> dict[str, Any]:
+    """Nested grouped CV: out-of-fold predictions of the whole training procedure.
+
+    For every seed, ``StratifiedGroupKFold(outer_folds)`` by article; in each outer fold the
+    hyperparameters are chosen by :meth:`CVEngine.select` on the outer-training articles only
+    (``fraction`` < 1: on that share of them, for the learning curve), the winner is refitted
+    there and predicts the held-out articles. The majority baseline is the outer-training part's
+    most frequent label. ``n_jobs`` > 1 runs outer folds in worker processes (same results).
+
+    Returns
+    -------
+    oof : dict
+        ``model``, ``majority``: object arrays ``(n_seeds, n_samples)``; ``proba``
+        ``(n_seeds, n_samples, 3)``; ``fold`` ``(n_seeds, n_samples)``; ``n_splits``;
+        ``selected``: list (per seed, per fold) of ``{"best_params", "selection"}``;
+        ``n_train_articles``: list of the training article counts (per seed and fold).
+    """
+    import numpy as np
+    from joblib import Parallel, delayed
+
+    from pipeline.train import grouped_splits
+
+    n, s = len(engine.texts), len(seeds)
+    model = np.empty((s, n), dtype=object)
+    majority = np.empty((s, n), dtype=object)
+    proba = np.zeros((s, n, len(LABELS)))
+    fold = np.full((s, n), -1, dtype=int)
+    tasks = []
+    for si, seed in enumerate(seeds):
+        for k, (tr, te) in enumerate(grouped_splits(engine.y, engine.groups, outer_folds, seed)):
+            sub_seed = int(seed) * 100_003 + k * 1_009 + int(round(fraction * 1000))
+            tasks.append((si, seed, k, tr, te, sub_seed))
+    if n_jobs and n_jobs != 1 and len(tasks) > 1:
+        results = Parallel(n_jobs=n_jobs)(
+            delayed(_outer_job)(engine.texts, engine.y.tolist(), engine.groups.tolist(), engine.params,
+                                engine.inner_folds, tr, te, seed, fraction, sub_seed)
+            for _si, seed, _k, tr, te, sub_seed in tasks)
+    else:
+        results = []
+        for _si, seed, k, tr, te, sub_seed in tasks:
+            if fraction < 1.0:
+                tr = subsample_articles(tr, engine.groups, engine.y, fraction, sub_seed)
+            p, info = engine.select_fit_predict(tr, te, seed)
+            results.append((tr, p, info))
+            if progress:
+                progress(f"seed {seed} fold {k}: {info['selection']} {info['best_params']}")
+    selected: list[list[dict]] = [[] for _ in seeds]
+    n_train = []
+    for (si, _seed, k, _tr, te, _ss), (tr, p, info) in zip(tasks, results):
+        proba[si, te] = p
+        model[si, te] = np.asarray(LABELS, dtype=object)[p.argmax(axis=1)]
+        majority[si, te] = _majority(engine.y[tr].tolist())
+        fold[si, te] = k
+        selected[si].append(info)
+        n_train.append(len(set(engine.groups[tr].tolist())))
+    assert (fold >= 0).all(), "every sample is held out once per seed"
+    return {"model": model, "majority": majority, "proba": proba, "fold": fold,
+            "n_splits": int(fold.max()) + 1, "selected": selected, "n_train_articles": n_train}
+
+
+# ---------------------------------------------------------------------- cross-source
+
+def article_kinds(article_ids: Sequence[str], sources: dict[str, str], kinds: dict[str, Any],
+                  default: str | None) -> dict[str, str]:
+    """Kind of document of every article, from regular expressions over its source and id.
+
+    Parameters
+    ----------
+    article_ids : article ids to classify
+    sources : article id -> ``# source`` URL ("" when the article has none)
+    kinds : kind name -> regex (or list of regexes), searched case-insensitively in
+        ``"<source URL> <article id>"``; the first kind (in order) with a match wins.
+    default : kind of an article that matches nothing (None: an error naming the article).
+
+    Returns
+    -------
+    kinds : dict, article id -> kind name
+    """
+    compiled = []
+    for name, patterns in kinds.items():
+        pats = [patterns] if isinstance(patterns, str) else list(patterns or [])
+        for pat in pats:
+            try:
+                compiled.append((str(name), re.compile(pat, re.IGNORECASE)))
+            except re.error as exc:
+                raise StanceError(f"evaluate.cross_source.kinds.{name}: invalid regular expression "
+                                  f"{pat!r}: {exc}") from None
+    out = {}
+    for art in article_ids:
+        hay = f"{sources.get(art, '')} {art}"
+        kind = next((name for name, rx in compiled if rx.search(hay)), default)
+        if kind is None:
+            raise StanceError(f"evaluate.cross_source: article {art!r} (source {sources.get(art, '')!r}) matches "
+                              f"no kind in evaluate.cross_source.kinds and default_kind is null")
+        out[art] = str(kind)
+    return out
+
+
+def cross_source(engine: CVEngine, kind_of: dict[str, str], train_kind: str, test_kind: str,
+                 seeds: Sequence[int]) -> dict[str, Any] | None:
+    """Train on the articles of one kind (selection by inner grouped CV there), test on another.
+
+    Returns
+    -------
+    result : dict or None (when either side has no labelled sentence)
+        ``train_idx``, ``test_idx`` (int arrays), ``model`` and ``majority`` (object arrays
+        ``(n_seeds, n_test)``), ``proba`` ``(n_seeds, n_test, 3)``, ``selected`` (per seed).
+    """
+    import numpy as np
+
+    kinds = np.asarray([kind_of[g] for g in engine.groups], dtype=object)
+    tr = np.flatnonzero(kinds == train_kind)
+    te = np.flatnonzero(kinds == test_kind)
+    if len(tr) == 0 or len(te) == 0 or len(set(engine.y[tr].tolist())) < 2:
+        return None
+    s = len(seeds)
+    model = np.empty((s, len(te)), dtype=object)
+    proba = np.zeros((s, len(te), len(LABELS)))
+    selected = []
+    for si, seed in enumerate(seeds):
+        p, info = engine.select_fit_predict(tr, te, seed)
+        proba[si] = p
+        model[si] = np.asarray(LABELS, dtype=object)[p.argmax(axis=1)]
+        selected.append(info)
+    majority = np.full((s, len(te)), _majority(engine.y[tr].tolist()), dtype=object)
+    return {"train_idx": tr, "test_idx": te, "model": model, "majority": majority, "proba": proba,
+            "selected": selected}
+
+
+def learning_curve(engine: CVEngine, seeds: Sequence[int], outer_folds: int, fractions: Sequence[float],
+                   reuse: dict[float, dict[str, Any]] | None = None, n_jobs: int = 1,
+                   progress=None) -> dict[float, dict[str, Any]]:
+    """:func:`nested_oof` at every training fraction (``reuse``: results already computed)."""
+    out = {}
+    for f in fractions:
+        f = float(f)
+        if not 0 < f <= 1:
+            raise StanceError(f"evaluate.learning_curve.fractions: {f!r} is not in (0, 1]")
+        out[f] = (reuse or {}).get(f) or nested_oof(engine, seeds, outer_folds, fraction=f,
+                                                            n_jobs=n_jobs, progress=progress)
+    return out
