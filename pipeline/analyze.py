@@ -44,7 +44,7 @@ from pipeline._analyze_io import (
     read_meta_table,
 )
 from pipeline._analyze_stats import PERIODS, UNDATED, period_of, share_columns
-from pipeline.config import PATHS, StanceError, load_params, repo_root
+from pipeline.config import PATHS, StanceError, jobs_count, load_params, repo_root
 from pipeline.data import LABELS
 from pipeline.params import AnalyzeParams, SplitParams, from_mapping
 
@@ -504,16 +504,6 @@ def summary_text(summary: dict[str, Any]) -> str:
 
 # --------------------------------------------------------------------------- CLI
 
-def _jobs(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 (all CPUs) or more, got {n}")
-    return n
-
-
 def add_analyze_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``stance analyze``."""
     from pipeline.model import add_trust_argument
@@ -527,7 +517,7 @@ def add_analyze_arguments(parser: argparse.ArgumentParser) -> None:
                         help="Spark master (default: local[*]; e.g. spark://host:7077)")
     parser.add_argument("--period", choices=PERIODS, default=None,
                         help="time bucket of trends.csv and actors.csv (default: analyze.period in params.yaml)")
-    parser.add_argument("--jobs", "-j", type=_jobs, default=None, metavar="N",
+    parser.add_argument("--jobs", "-j", type=jobs_count, default=None, metavar="N",
                         help="local engine: worker processes (default: analyze.n_jobs; 0: all CPUs)")
     parser.add_argument("--meta", metavar="CSV", default=None,
                         help="folder input: metadata table article_id,date,source "

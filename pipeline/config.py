@@ -14,6 +14,7 @@ from typing import Any
 __all__ = [
     "PATHS",
     "add_path_argument",
+    "jobs_count",
     "resolve_path_arguments",
     "StanceError",
     "load_params",
@@ -83,6 +84,19 @@ def add_path_argument(parser, flag: str, key: str, help: str, **kwargs: Any) -> 
     paths = dict(parser.get_default("_repo_paths") or {})
     paths[dest] = key
     parser.set_defaults(_repo_paths=paths)
+
+
+def jobs_count(value: str) -> int:
+    """argparse type of ``--jobs N``: a whole number, 0 meaning one worker per CPU."""
+    import argparse
+
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 (all CPUs) or more, got {n}")
+    return n
 
 
 def resolve_path_arguments(args) -> None:

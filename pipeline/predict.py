@@ -58,7 +58,7 @@ from pipeline._predict_io import (
     table_width,
     too_long,
 )
-from pipeline.config import PATHS, StanceError, repo_root
+from pipeline.config import PATHS, StanceError, jobs_count, repo_root
 from pipeline.data import LABELS
 from pipeline.model import add_trust_argument
 
@@ -448,16 +448,6 @@ def _positive_int(value: str) -> int:
     return n
 
 
-def _jobs(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 (all CPUs) or more, got {n}")
-    return n
-
-
 def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``stance predict``."""
     parser.add_argument("sentences", nargs="*", metavar="SENTENCE",
@@ -485,7 +475,7 @@ def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"model file, .joblib or .skops (default: {PATHS['model']})")
     add_trust_argument(parser)
     perf = parser.add_argument_group("large inputs")
-    perf.add_argument("--jobs", "-j", type=_jobs, default=1, metavar="N",
+    perf.add_argument("--jobs", "-j", type=jobs_count, default=1, metavar="N",
                       help="worker processes for inputs longer than one chunk (default: 1; 0: all CPUs)")
     perf.add_argument("--chunk-size", type=_positive_int, default=DEFAULT_CHUNK_SIZE, metavar="N",
                       help=f"rows scored per batch (default: {DEFAULT_CHUNK_SIZE})")

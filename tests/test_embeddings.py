@@ -142,12 +142,15 @@ assert main(sys.argv[1:]) == 0
 import mlflow
 mlflow.set_tracking_uri("sqlite:///{tmp_path / 'mlflow.db'}")
 m = mlflow.pyfunc.load_model("models:/sanctions-stance@champion")
-print(json.dumps([str(x) for x in m.predict(pd.DataFrame({{"text": ["Sanctions should be lifted.", "x"]}}))]))
+out = m.predict(pd.DataFrame({{"text": ["Sanctions should be lifted.", "x"]}}))
+print(json.dumps({{"labels": [str(x) for x in out["label"]],
+                  "sums": [float(out.loc[i, ["support", "oppose", "neutral"]].sum()) for i in out.index]}}))
 """
     env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     env.pop("MLFLOW_TRACKING_URI", None)
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
                           timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    preds = json.loads(done.stdout.strip().splitlines()[-1])
-    assert len(preds) == 2 and set(preds) <= set(LABELS)
+    answer = json.loads(done.stdout.strip().splitlines()[-1])    # label + the three class scores per row
+    assert len(answer["labels"]) == 2 and set(answer["labels"]) <= set(LABELS)
+    assert all(abs(total - 1.0) < 1e-6 for total in answer["sums"])
