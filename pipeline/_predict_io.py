@@ -90,7 +90,9 @@ class Scorer:
     """Scores lists of strings: labels (argmax of the probabilities) and per-class scores."""
 
     def __init__(self, model) -> None:
-        self.model = model
+        from pipeline._fast_features import scoring_view
+
+        self.model = scoring_view(model)  # identical scores, faster char n-grams
         names = [str(c) for c in model.classes_]
         self.classes = model_classes(model)
         self.columns = [names.index(c) for c in self.classes]
