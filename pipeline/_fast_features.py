@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import re
+import sys
 from collections.abc import Iterable
 from typing import Any
 
@@ -137,10 +138,14 @@ def scoring_view(model: Any) -> Any:
     estimator
         Gives exactly the same ``predict_proba`` as ``model``; ``model`` is not modified.
     """
-    from sklearn.ensemble import VotingClassifier
-    from sklearn.pipeline import FeatureUnion, Pipeline
-
-    if type(model) is VotingClassifier and hasattr(model, "estimators_"):
+    # look classes up among loaded modules: a model that has none of them needs none imported
+    voting = getattr(sys.modules.get("sklearn.ensemble._voting"), "VotingClassifier", None)
+    pipeline = sys.modules.get("sklearn.pipeline")
+    Pipeline, FeatureUnion = (getattr(pipeline, "Pipeline", None), getattr(pipeline, "FeatureUnion", None))
+    text = sys.modules.get("sklearn.feature_extraction.text")
+    if text is not None and _eligible(model):
+        return _CharWbView(model)
+    if voting is not None and type(model) is voting and hasattr(model, "estimators_"):
         view = copy.copy(model)
         view.estimators_ = [scoring_view(step) for step in model.estimators_]
         return view
@@ -152,4 +157,4 @@ def scoring_view(model: Any) -> Any:
         view = copy.copy(model)
         view.transformer_list = [(name, scoring_view(step)) for name, step in model.transformer_list]
         return view
-    return _CharWbView(model) if _eligible(model) else model
+    return model
