@@ -4,7 +4,8 @@ Run from the repository root after ``dvc repro`` (needs the [embeddings] extra):
 
     nice python benchmarks/evaluate_embeddings.py      # writes benchmarks/embeddings_metrics.json
 
-It copies ``params.yaml`` with ``train.features.embeddings.enabled: true`` and the embeddings
+It copies ``params.yaml`` with ``train.features.embeddings.enabled: true`` (and
+``train.combine: union``: the dense block is averaged with the union model) and the embeddings
 weight searched by the inner CV (``train.grid.logreg.features.embeddings.weight``: 0.5, 1, 2),
 then runs ``stance train`` and ``stance evaluate`` on the project's dataset into a temporary
 folder (nothing in ``models/`` or ``reports/`` is touched, no MLflow run) and keeps the
@@ -58,6 +59,7 @@ def main(argv=None) -> int:
 
     params = yaml.safe_load(Path(args.params).read_text(encoding="utf-8"))
     params["train"]["features"]["embeddings"]["enabled"] = True
+    params["train"]["combine"] = "union"  # the dense block is averaged with the union model (stack: refused)
     grid = params["train"]["grid"][params["train"]["classifier"]]
     grid.setdefault("features", {}).setdefault("embeddings", {})["weight"] = [float(w) for w in args.weights.split(",")]
     stance = [sys.executable, "-m", "pipeline.cli"]

@@ -64,12 +64,11 @@ IDEAS: dict[str, tuple[str, dict]] = {
     "vote": ("one classifier per block (word, char, cues), probabilities averaged", {"combine": "vote"}),
     "nblr": ("NB-LR: log-count-ratio scaled features (Wang & Manning 2012), one ratio per class",
              {"classifier": "nblr"}),
-    "stack": ("learned stacking: one classifier per block (word, char, cues), a logistic regression on their "
-              "grouped out-of-fold probabilities", {}),
-    "stack_phrases": ("learned stacking with the phrase-cue block too", {"features.phrases.enabled": True}),
+    "stack": ("learned stacking (`combine: stack`): one classifier per block (word, char, cues), a logistic "
+              "regression on their out-of-fold probabilities, folds grouped by article", {"combine": "stack"}),
+    "stack_phrases": ("learned stacking with the phrase-cue block too",
+                      {"combine": "stack", "features.phrases.enabled": True}),
 }
-#: Ideas measured with :func:`stack_engine` instead of the pipeline's own CVEngine.
-STACKED = ("stack", "stack_phrases")
 #: Opt-in ideas beyond TF-IDF: measured, never folded into the default model.
 OPT_IN: dict[str, tuple[str, dict]] = {
     "embeddings": ("opt-in: the kept ideas + an all-MiniLM-L6-v2 embeddings model, probabilities averaged "
@@ -87,56 +86,8 @@ def _set(params: dict, dotted: str, value) -> None:
     node[leaf] = copy.deepcopy(value)
 
 
-def stack_engine(folds: int = 3, meta_c: float = 1.0):
-    """A CVEngine whose model is a learned stack (an experiment, not a ``train.combine`` value).
-
-    For a training part: one classifier per feature block (as ``combine: vote``); their class
-    probabilities out of fold (grouped folds by article inside the training part, so no
-    article informs its own meta-features) are the features of a multinomial logistic
-    regression (balanced classes) that gives the final probabilities; the block classifiers
-    are refitted on the whole training part for the test part.
-    """
-    import numpy as np
-    from sklearn.linear_model import LogisticRegression
-
-    from pipeline.config import StanceError
-    from pipeline.crossval import CVEngine, _label_order
-    from pipeline.features import fit_classifier
-    from pipeline.train import fit_errors, grouped_splits
-
-    class StackEngine(CVEngine):
-        def _block_proba(self, params, fit_idx, rows):
-            pairs = zip(self.blocks(params, fit_idx, fit_idx), self.blocks(params, fit_idx, rows))
-            out = []
-            for (_n, _w, x_fit), (_n2, _w2, x_rows) in pairs:
-                clf = fit_classifier(params, x_fit, self.y[fit_idx])
-                out.append(_label_order(clf, clf.predict_proba(x_rows), len(rows)))
-            return np.hstack(out)
-
-        def fit_predict(self, params, train_idx, test_idx, what="cross-validation fit"):
-            train_idx, test_idx = np.asarray(train_idx), np.asarray(test_idx)
-            with fit_errors(what):
-                try:
-                    splits = grouped_splits(self.y[train_idx], self.groups[train_idx], folds, 0)
-                except StanceError:
-                    return super().fit_predict(dict(params, combine="vote"), train_idx, test_idx, what)
-                meta_x = None
-                for tr, va in splits:
-                    part = self._block_proba(params, train_idx[tr], train_idx[va])
-                    meta_x = np.zeros((len(train_idx), part.shape[1])) if meta_x is None else meta_x
-                    meta_x[va] = part
-                meta = LogisticRegression(C=meta_c, class_weight="balanced", max_iter=2000, random_state=0)
-                meta.fit(meta_x, self.y[train_idx])
-                proba = _label_order(meta, meta.predict_proba(self._block_proba(params, train_idx, test_idx)),
-                                     len(test_idx))
-            self.fits += 1
-            return proba
-
-    return StackEngine
-
-
-def measure(texts, labels, groups, kinds, train_params, seeds, outer, inner, engine_cls=None) -> dict:
-    """Nested-CV and cross-source figures of one train section (``engine_cls``: default CVEngine)."""
+def measure(texts, labels, groups, kinds, train_params, seeds, outer, inner) -> dict:
+    """Nested-CV and cross-source figures of one train section."""
     import numpy as np
     from sklearn.metrics import f1_score
 
@@ -145,7 +96,7 @@ def measure(texts, labels, groups, kinds, train_params, seeds, outer, inner, eng
     from pipeline.train import single_threaded_blas
 
     y = np.asarray(labels, dtype=object)
-    engine = (engine_cls or CVEngine)(texts, labels, groups, train_params, inner_folds=inner)
+    engine = CVEngine(texts, labels, groups, train_params, inner_folds=inner)
     t0 = time.perf_counter()
     with single_threaded_blas():
         oof = nested_oof(engine, seeds, outer)
@@ -253,8 +204,7 @@ def main(argv=None) -> int:
         for k, v in {**BASELINE, **(kept_overrides(results) if name in OPT_IN else {}), **overrides}.items():
             _set(params, k, v)
         results[name] = {"idea": desc, "overrides": overrides,
-                         **measure(texts, labels, groups, kinds, params, seeds, args.outer, args.inner,
-                                   stack_engine() if name in STACKED else None)}
+                         **measure(texts, labels, groups, kinds, params, seeds, args.outer, args.inner)}
         print(json.dumps({name: results[name]}), file=sys.stderr, flush=True)
         if name == "baseline":
             results[name]["decision"] = "reference"

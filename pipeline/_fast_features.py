@@ -15,8 +15,9 @@ sklearn computes, the TF-IDF step is the vectorizer's own, so the matrix and the
 probabilities are identical (tested: ``tests/test_fast_features.py`` compares them exactly).
 
 Nothing in the model file changes: :func:`scoring_view` returns shallow copies of the
-model's ``Pipeline``, ``FeatureUnion`` and ``VotingClassifier`` objects in which each eligible fitted ``char_wb``
-vectorizer is wrapped; anything it does not recognise is used as it is.
+model's ``Pipeline``, ``FeatureUnion``, ``VotingClassifier`` and ``StackingClassifier``
+objects in which each eligible fitted ``char_wb`` vectorizer is wrapped; anything it does
+not recognise is used as it is.
 """
 
 from __future__ import annotations
@@ -139,13 +140,15 @@ def scoring_view(model: Any) -> Any:
         Gives exactly the same ``predict_proba`` as ``model``; ``model`` is not modified.
     """
     # look classes up among loaded modules: a model that has none of them needs none imported
-    voting = getattr(sys.modules.get("sklearn.ensemble._voting"), "VotingClassifier", None)
+    ensembles = tuple(c for c in (getattr(sys.modules.get("sklearn.ensemble._voting"), "VotingClassifier", None),
+                                  getattr(sys.modules.get("sklearn.ensemble._stacking"), "StackingClassifier", None))
+                      if c is not None)
     pipeline = sys.modules.get("sklearn.pipeline")
     Pipeline, FeatureUnion = (getattr(pipeline, "Pipeline", None), getattr(pipeline, "FeatureUnion", None))
     text = sys.modules.get("sklearn.feature_extraction.text")
     if text is not None and _eligible(model):
         return _CharWbView(model)
-    if voting is not None and type(model) is voting and hasattr(model, "estimators_"):
+    if type(model) in ensembles and hasattr(model, "estimators_"):
         view = copy.copy(model)
         view.estimators_ = [scoring_view(step) for step in model.estimators_]
         return view

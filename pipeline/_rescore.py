@@ -35,7 +35,11 @@ def rescore(template, dataset_path: str | os.PathLike, params) -> float:
         for seed in p.seeds:
             pred = np.empty(len(texts), dtype=object)
             for tr, te in grouped_splits(labels, groups, p.cv_folds, seed):
-                model = clone(template).fit([texts[i] for i in tr], [labels[i] for i in tr])
+                model = clone(template)
+                if type(model).__name__ == "StackingClassifier":  # its folds: grouped, of this training part
+                    model.set_params(cv=grouped_splits([labels[i] for i in tr], [groups[i] for i in tr],
+                                                       len(template.cv), seed))
+                model = model.fit([texts[i] for i in tr], [labels[i] for i in tr])
                 pred[te] = model.predict([texts[i] for i in te])
             cm, _ = confusion_by_article(labels, pred[None, :], groups)
             scores.append(float(scores_from_confusion(cm.sum(axis=(0, 1)))["macro_f1"]))

@@ -162,6 +162,7 @@ class CVEngine:
         self._embeddings: dict[str, Any] = {}
         self._static: dict[tuple, Any] = {}   # training-independent matrices over all texts
         self._transformed: dict[tuple, Any] = {}
+        self._block_proba: dict[tuple, Any] = {}  # stack: one block's probabilities (shared by candidates)
         self.fits = 0
 
     # ------------------------------------------------------------------ blocks and fits
@@ -170,6 +171,7 @@ class CVEngine:
         """Forget cached feature matrices (call between unrelated training sets)."""
         self._fitted.clear()
         self._transformed.clear()
+        self._block_proba.clear()
 
     def _block(self, name: str, transformer, cfg: Any, train_idx, rows):
         cfg = {k: v for k, v in cfg.items() if k != "weight"} if isinstance(cfg, dict) else cfg
@@ -238,7 +240,9 @@ class CVEngine:
         from pipeline.train import fit_errors
 
         with fit_errors(what):
-            if params.get("combine", "union") == "vote":  # one classifier per block, weighted mean
+            if params.get("combine", "union") == "stack":
+                proba = self._stack_proba(params, np.asarray(train_idx), test_idx)
+            elif params.get("combine", "union") == "vote":  # one classifier per block, weighted mean
                 parts = zip(self.blocks(params, train_idx, train_idx), self.blocks(params, train_idx, test_idx))
                 proba, total = np.zeros((len(test_idx), len(LABELS))), 0.0
                 for (_name, w, x_train), (_n, _w, x_test) in parts:
@@ -263,6 +267,51 @@ class CVEngine:
             proba = (proba + weight * _label_order(dense, dense.predict_proba(emb[test_idx]), len(test_idx))) \
                 / (1.0 + weight)
         return proba
+
+    def _block_probas(self, params: dict[str, Any], fit_idx, rows, classes: list[str]):
+        """One classifier per block fitted on ``fit_idx``: probabilities of ``rows``, each block's
+        columns in ``classes`` order (0 for a class absent from ``fit_idx``), side by side."""
+        import numpy as np
+
+        from pipeline.features import build_features, fit_classifier
+
+        fcfg = params.get("features") or {}
+        clf_key = _key({k: v for k, v in params.items() if k not in ("features", "grid")})
+        out = []
+        for name, transformer in build_features(fcfg).transformer_list:
+            # candidates that differ only in another block (char on/off) share this block's fits
+            key = (name, _key(fcfg.get(name)), clf_key, tuple(classes), _rows_key(fit_idx), _rows_key(rows))
+            if key not in self._block_proba:
+                x_fit = self._block(name, transformer, fcfg.get(name), fit_idx, fit_idx)
+                clf = fit_classifier(params, x_fit, self.y[fit_idx])
+                raw = clf.predict_proba(self._block(name, transformer, fcfg.get(name), fit_idx, rows))
+                block = np.zeros((len(rows), len(classes)))
+                for j, c in enumerate(clf.classes_):
+                    block[:, classes.index(str(c))] = raw[:, j]
+                self._block_proba[key] = block
+            out.append(self._block_proba[key])
+        return np.hstack(out)
+
+    def _stack_proba(self, params: dict[str, Any], train_idx, test_idx):
+        """``train.combine: stack``, as sklearn's ``StackingClassifier`` given the same grouped folds:
+        the combiner learns from the blocks' out-of-fold probabilities on ``train_idx`` (folds
+        grouped by article), the blocks are refitted on all of ``train_idx`` for ``test_idx``."""
+        import numpy as np
+
+        from pipeline.features import build_stack_combiner
+        from pipeline.train import grouped_splits
+
+        classes = sorted(set(self.y[train_idx].tolist()))
+        splits = grouped_splits(self.y[train_idx], self.groups[train_idx], int(params.get("stack_folds", 3)),
+                                int(params.get("seed", 42)))
+        meta_x = None
+        for tr, va in splits:
+            part = self._block_probas(params, train_idx[tr], train_idx[va], classes)
+            meta_x = np.zeros((len(train_idx), part.shape[1])) if meta_x is None else meta_x
+            meta_x[va] = part
+        combiner = build_stack_combiner(params).fit(meta_x, self.y[train_idx])
+        return _label_order(combiner, combiner.predict_proba(self._block_probas(params, train_idx, test_idx, classes)),
+                            len(test_idx))
 
     def embeddings(self, params: dict[str, Any]):
         """Sentence embeddings of every text (computed once per encoder configuration)."""

@@ -61,6 +61,8 @@ __all__ = [
     "build_features",
     "build_phrase_features",
     "build_pipeline",
+    "build_stack_combiner",
+    "check_combine",
     "build_dense_model",
     "embeddings_enabled",
     "fit_classifier",
@@ -506,11 +508,31 @@ def embeddings_enabled(params: TrainParams | Mapping[str, Any]) -> bool:
     return bool(((params.get("features") or {}).get("embeddings") or {}).get("enabled", False))
 
 
+def check_combine(p: TrainParams) -> None:
+    """StanceError for a ``train.combine`` that cannot go with the other settings."""
+    if p.combine != "union" and (p.classifier == "nblr" or p.priors.tune):
+        raise StanceError(f"train.combine: {p.combine} is not available with the nblr classifier or train.priors.tune")
+    if p.combine == "stack" and p.features.embeddings.enabled:
+        raise StanceError("train.combine: stack is not available with train.features.embeddings "
+                          "(set train.combine: union, the configuration measured in the README)")
+
+
+def build_stack_combiner(params: TrainParams | Mapping[str, Any]):
+    """The logistic regression of ``train.combine: stack`` (balanced classes, C ``train.stack_C``)."""
+    from sklearn.linear_model import LogisticRegression
+
+    p = coerce(TrainParams, params, "train")
+    return LogisticRegression(C=p.stack_C, class_weight="balanced", max_iter=p.max_iter, random_state=p.seed)
+
+
 def build_pipeline(params: TrainParams | Mapping[str, Any]):
     """Unfitted model: ``Pipeline([("features", FeatureUnion), ("clf", classifier)])``.
 
     With ``train.combine: vote``, one such pipeline per feature block (word, char, cues...) and a
-    soft ``VotingClassifier`` averaging their probabilities with the block weights.
+    soft ``VotingClassifier`` averaging their probabilities with the block weights. With
+    ``stack``, the same pipelines in a ``StackingClassifier`` whose final estimator
+    (:func:`build_stack_combiner`) learns from their out-of-fold probabilities; its ``cv`` must be
+    set to folds grouped by article before fitting (:func:`pipeline.train.fit_final` does).
 
     With ``train.features.embeddings.enabled`` (opt-in, needs the [embeddings] extra): a soft
     ``VotingClassifier`` of that pipeline (weight 1) and :func:`build_dense_model` (weight
@@ -527,21 +549,23 @@ def build_pipeline(params: TrainParams | Mapping[str, Any]):
         ``fit(texts, labels)`` with texts an iterable of n_samples str; ``predict`` gives labels,
         ``predict_proba`` an array ``(n_samples, n_classes)`` ordered by ``classes_``.
     """
-    from sklearn.ensemble import VotingClassifier
+    from sklearn.ensemble import StackingClassifier, VotingClassifier
     from sklearn.pipeline import FeatureUnion, Pipeline
 
     p = coerce(TrainParams, params, "train")
+    check_combine(p)
     union = build_features(p.features)
     if p.combine == "union":
         tfidf = Pipeline([("features", union), ("clf", build_classifier(p))])
-    else:  # vote
-        if p.classifier == "nblr" or p.priors.tune:
-            raise StanceError("train.combine: vote is not available with the nblr classifier or train.priors.tune")
+    else:  # vote, stack
         weights = union.transformer_weights or {}
-        tfidf = VotingClassifier(
-            [(name, Pipeline([("features", FeatureUnion([(name, block)])), ("clf", build_classifier(p))]))
-             for name, block in union.transformer_list],
-            voting="soft", weights=[float(weights.get(name, 1.0)) for name, _ in union.transformer_list])
+        per_block = [(name, Pipeline([("features", FeatureUnion([(name, block)])), ("clf", build_classifier(p))]))
+                     for name, block in union.transformer_list]
+        if p.combine == "vote":
+            tfidf = VotingClassifier(per_block, voting="soft",
+                                     weights=[float(weights.get(name, 1.0)) for name, _ in union.transformer_list])
+        else:
+            tfidf = StackingClassifier(per_block, final_estimator=build_stack_combiner(p), stack_method="predict_proba")
     if not p.features.embeddings.enabled:
         return tfidf
     if p.priors.tune:

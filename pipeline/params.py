@@ -222,8 +222,12 @@ class TrainParams:
     max_iter: int = _f(5000, "int", "solver iterations", min=1)
     calibration_folds: int = _f(3, "int", "linearsvc: CalibratedClassifierCV folds", min=2)
     nb_alpha: float = _f(1.0, "float", "nblr: smoothing of the log-count ratios", min=0.0, min_open=True)
-    combine: str = _f("union", "str", "union: one classifier on all blocks; vote: one per block, averaged",
-                      choices=("union", "vote"))
+    combine: str = _f("union", "str", "union: one classifier on all blocks; vote: one per block, averaged; "
+                      "stack: one per block, combined by a learned logistic regression",
+                      choices=("union", "vote", "stack"))
+    stack_folds: int = _f(3, "int", "stack: grouped folds (by article) of the out-of-fold block probabilities", min=2)
+    stack_C: float = _f(1.0, "float", "stack: inverse regularisation of the combining logistic regression",
+                        min=0.0, min_open=True)
     priors: PriorsParams = _f(PriorsParams(), "section", "class-specific thresholds")
     features: FeaturesParams = _f(FeaturesParams(), "section", "the feature union")
     grid: dict = _f({"logreg": {"C": [0.3, 1.0, 3.0], "features": {"char": {"enabled": [False, True]}}},

@@ -255,8 +255,11 @@ def select_model(texts, labels, groups, params: dict[str, Any]) -> dict[str, Any
     return report
 
 
-def fit_final(texts, labels, params: dict[str, Any], overrides: dict[str, Any] | None = None):
+def fit_final(texts, labels, params: dict[str, Any], overrides: dict[str, Any] | None = None, groups=None):
     """Fit ``build_pipeline(params + overrides)`` on all labelled sentences.
+
+    ``groups`` (article ids, one per sentence) is needed by ``train.combine: stack``: its
+    out-of-fold probabilities come from ``train.stack_folds`` folds grouped by article.
 
     Returns
     -------
@@ -267,6 +270,10 @@ def fit_final(texts, labels, params: dict[str, Any], overrides: dict[str, Any] |
 
     chosen = to_dict(coerce(TrainParams, params, "train").with_overrides(overrides or {}))
     model = build_pipeline(chosen)
+    if chosen.get("combine") == "stack":
+        if groups is None:
+            raise StanceError("train.combine: stack needs the article id of every sentence (groups)")
+        model.set_params(cv=grouped_splits(list(labels), list(groups), chosen["stack_folds"], chosen["seed"]))
     with fit_errors("fitting the final model"):
         if chosen.get("classifier") == "nblr":  # NB-LR: weights set by fit_classifier
             x = model.named_steps["features"].fit_transform(list(texts))
@@ -299,7 +306,7 @@ def train(dataset_path: str | Path, params: dict[str, Any], model_path: str | Pa
     texts, labels, groups = df["text"].tolist(), df["label"].tolist(), df["article_id"].tolist()
     with single_threaded_blas():
         report = select_model(texts, labels, groups, params)
-        model = fit_final(texts, labels, params, report["best_params"])
+        model = fit_final(texts, labels, params, report["best_params"], groups)
         if report.get("priors"):
             from pipeline.features import apply_priors
 

@@ -36,6 +36,7 @@ GROUPS = [a for a, rows in ARTICLES.items() for _ in rows]
 def dense_params() -> dict:
     params = small_params()
     params["train"]["features"]["embeddings"]["enabled"] = True
+    params["train"]["combine"] = "union"  # the dense block averages with the union model
     params["train"]["grid"]["logreg"] = {"C": [1.0], "features": {"embeddings": {"weight": [0.5, 1.0]}}}
     params["evaluate"]["seeds"] = [0]
     params["evaluate"]["learning_curve"]["fractions"] = [1.0]

@@ -62,6 +62,7 @@ def _views(model) -> list:
     {"char": {"ngram_range": [1, 3], "min_df": 1}},
     {"char": {"mask": ["numbers", "dates"]}},
     {"combine": "vote"},
+    {"combine": "stack"},  # unfitted cv: sklearn's default folds, enough for this test
 ])
 def test_view_gives_identical_probabilities(options):
     from pipeline._fast_features import scoring_view

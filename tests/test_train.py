@@ -522,3 +522,67 @@ def test_block_vote_equals_its_engine_and_loads_without_the_package(dataset, tmp
     ref = fit_final([df["text"][i] for i in tr], [df["label"][i] for i in tr], params)
     want = ref.predict_proba([df["text"][i] for i in te])[:, [list(ref.classes_).index(c) for c in LABELS]]
     np.testing.assert_allclose(got, want, atol=1e-9)
+
+
+def test_block_stack_equals_its_engine_with_grouped_folds_and_loads_without_the_package(dataset, tmp_path):
+    import subprocess
+    import sys
+
+    import joblib
+    import numpy as np
+
+    from pipeline.crossval import CVEngine
+    from pipeline.train import fit_final, load_dataset
+
+    df = load_dataset(dataset)
+    params = small_params(char=True)["train"]
+    params.update(combine="stack", stack_folds=2)
+    texts, labels, groups = df["text"].tolist(), df["label"].tolist(), df["article_id"].tolist()
+    tr, te = np.arange(0, 32), np.arange(32, len(df))  # four articles to fit, two to score
+    ref = fit_final([texts[i] for i in tr], [labels[i] for i in tr], params, groups=[groups[i] for i in tr])
+    assert type(ref).__name__ == "StackingClassifier"
+    assert [n for n, _ in ref.estimators] == ["word", "char", "cues"]
+    for fit_rows, out_rows in ref.cv:  # the combiner's folds never split an article
+        assert not {groups[i] for i in fit_rows} & {groups[i] for i in out_rows}
+    engine = CVEngine(texts, labels, groups, params)
+    got = engine.fit_predict(params, tr, te)
+    want = ref.predict_proba([texts[i] for i in te])[:, [list(ref.classes_).index(c) for c in LABELS]]
+    np.testing.assert_allclose(got, want, atol=1e-9)
+    vote = engine.fit_predict(dict(params, combine="vote"), tr, te)
+    assert not np.allclose(got, vote)  # the learned combination is not the plain average
+    with pytest.raises(StanceError, match="stack needs the article id"):
+        fit_final(texts, labels, params)
+    path = tmp_path / "stack.joblib"
+    joblib.dump(ref, path)
+    code = ("import sys, joblib; m = joblib.load(sys.argv[1]); "
+            "assert 'pipeline' not in sys.modules; print(m.predict(['We urge tougher sanctions.'])[0])")
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() in LABELS
+
+
+def test_stack_is_refused_with_embeddings_or_nblr():
+    from pipeline.features import build_pipeline
+
+    params = small_params()["train"]
+    params["combine"] = "stack"
+    params["classifier"] = "nblr"
+    with pytest.raises(StanceError, match="stack is not available with the nblr"):
+        build_pipeline(params)
+    params["classifier"] = "logreg"
+    params["features"]["embeddings"]["enabled"] = True
+    with pytest.raises(StanceError, match="stack is not available with train.features.embeddings"):
+        build_pipeline(params)
+
+
+def test_rescore_refits_a_stack_with_grouped_folds_of_each_training_part(dataset):
+    from pipeline._rescore import rescore
+    from pipeline.train import fit_final, load_dataset
+
+    df = load_dataset(dataset)
+    params = small_params(char=False)["train"]
+    params.update(combine="stack", stack_folds=2)
+    model = fit_final(df["text"].tolist(), df["label"].tolist(), params, groups=df["article_id"].tolist())
+    evaluate = {**project_params()["evaluate"], "seeds": [0], "cv_folds": 2}
+    score = rescore(model, dataset, evaluate)
+    assert 0.0 <= score <= 1.0
+    assert len(model.cv) == 2  # the template is not modified
