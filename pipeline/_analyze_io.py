@@ -124,6 +124,19 @@ def input_kind(path: str | Path) -> str:
 
 # --------------------------------------------------------------------------- metadata table
 
+def _csv_header(reader, p: Path, empty: str, required: tuple[str, ...]) -> list[str]:
+    """The header row of a CSV (spaces and a BOM stripped); StanceError when the file is empty
+    (``f"{p}: empty {empty}"``) or a required column is missing."""
+    header = next(reader, None)
+    if header is None:
+        raise StanceError(f"{p}: empty {empty}")
+    cols = [h.strip().lstrip("\ufeff") for h in header]
+    for col in required:
+        if col not in cols:
+            raise StanceError(f"{p} line 1: no '{col}' column (columns: {', '.join(cols[:10])})")
+    return cols
+
+
 def read_meta_table(path: str | Path) -> dict[str, tuple[str, str]]:
     """Read a metadata table ``article_id, date, source`` (CSV; other columns ignored).
 
@@ -139,12 +152,8 @@ def read_meta_table(path: str | Path) -> dict[str, tuple[str, str]]:
     with fh:
         reader = csv.reader(fh)
         try:
-            header = next(reader, None)
-            if header is None:
-                raise StanceError(f"{p}: empty metadata table, expected columns article_id, date, source")
-            cols = [h.strip().lstrip("\ufeff") for h in header]
-            if "article_id" not in cols:
-                raise StanceError(f"{p} line 1: no 'article_id' column (columns: {', '.join(cols[:10])})")
+            cols = _csv_header(reader, p, "metadata table, expected columns article_id, date, source",
+                               ("article_id",))
             idx = {c: cols.index(c) for c in META_COLUMNS if c in cols}
             first_line: dict[str, int] = {}
             for row in reader:
@@ -229,13 +238,7 @@ def _csv_rows(p: Path) -> Iterator[tuple[int, dict, str]]:
     with open(p, encoding="utf-8", newline="") as fh:
         reader = csv.reader(fh)
         try:
-            header = next(reader, None)
-            if header is None:
-                raise StanceError(f"{p}: empty CSV file, expected columns article_id, text")
-            cols = [h.strip().lstrip("\ufeff") for h in header]
-            for col in ("article_id", "text"):
-                if col not in cols:
-                    raise StanceError(f"{p} line 1: no '{col}' column (columns: {', '.join(cols[:10])})")
+            cols = _csv_header(reader, p, "CSV file, expected columns article_id, text", ("article_id", "text"))
             for row in reader:
                 if not row:
                     continue

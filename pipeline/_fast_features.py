@@ -105,7 +105,6 @@ class _CharWbView:
                                 np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64))),
                               shape=(len(rows), self._n_features)).tocsr()
         x = sp.csr_array(docs @ words, dtype=self.vectorizer.dtype)
-        x.eliminate_zeros()
         x.sort_indices()
         if self.vectorizer.binary:
             x.data.fill(1)

@@ -24,7 +24,7 @@ def rescore(template, dataset_path: str | os.PathLike, params) -> float:
 
     from pipeline.evaluate import _ROUND, confusion_by_article, scores_from_confusion
     from pipeline.params import EvaluateParams, coerce
-    from pipeline.train import grouped_splits, load_dataset, single_threaded_blas
+    from pipeline.train import group_stack_folds, grouped_splits, load_dataset, single_threaded_blas
 
     p = coerce(EvaluateParams, params, "evaluate")
     df = load_dataset(dataset_path)
@@ -35,10 +35,8 @@ def rescore(template, dataset_path: str | os.PathLike, params) -> float:
         for seed in p.seeds:
             pred = np.empty(len(texts), dtype=object)
             for tr, te in grouped_splits(labels, groups, p.cv_folds, seed):
-                model = clone(template)
-                if type(model).__name__ == "StackingClassifier":  # its folds: grouped, of this training part
-                    model.set_params(cv=grouped_splits([labels[i] for i in tr], [groups[i] for i in tr],
-                                                       len(template.cv), seed))
+                model = group_stack_folds(clone(template), [labels[i] for i in tr], [groups[i] for i in tr],
+                                          len(getattr(template, "cv", None) or ()), seed)
                 model = model.fit([texts[i] for i in tr], [labels[i] for i in tr])
                 pred[te] = model.predict([texts[i] for i in te])
             cm, _ = confusion_by_article(labels, pred[None, :], groups)

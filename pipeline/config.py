@@ -86,17 +86,26 @@ def add_path_argument(parser, flag: str, key: str, help: str, **kwargs: Any) -> 
     parser.set_defaults(_repo_paths=paths)
 
 
-def jobs_count(value: str) -> int:
-    """argparse type of ``--jobs N``: a whole number, 0 meaning one worker per CPU."""
+def _whole_number(value: str, minimum: int, meaning: str) -> int:
     import argparse
 
     try:
         n = int(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 (all CPUs) or more, got {n}")
+    if n < minimum:
+        raise argparse.ArgumentTypeError(f"must be {meaning}, got {n}")
     return n
+
+
+def jobs_count(value: str) -> int:
+    """argparse type of ``--jobs N``: a whole number, 0 meaning one worker per CPU."""
+    return _whole_number(value, 0, "0 (all CPUs) or more")
+
+
+def positive_int(value: str) -> int:
+    """argparse type of a count that must be at least 1 (``--chunk-size``, ``--max-chars``)."""
+    return _whole_number(value, 1, "at least 1")
 
 
 def resolve_path_arguments(args) -> None:

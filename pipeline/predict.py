@@ -58,7 +58,7 @@ from pipeline._predict_io import (
     table_width,
     too_long,
 )
-from pipeline.config import PATHS, StanceError, jobs_count, repo_root
+from pipeline.config import PATHS, StanceError, jobs_count, positive_int, repo_root
 from pipeline.data import LABELS
 from pipeline.model import add_trust_argument
 
@@ -438,16 +438,6 @@ def _write_article(summary: dict[str, Any], classes: list[str], fmt: str, out: I
 
 # --------------------------------------------------------------------------- CLI
 
-def _positive_int(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
-    return n
-
-
 def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``stance predict``."""
     parser.add_argument("sentences", nargs="*", metavar="SENTENCE",
@@ -477,9 +467,9 @@ def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
     perf = parser.add_argument_group("large inputs")
     perf.add_argument("--jobs", "-j", type=jobs_count, default=1, metavar="N",
                       help="worker processes for inputs longer than one chunk (default: 1; 0: all CPUs)")
-    perf.add_argument("--chunk-size", type=_positive_int, default=DEFAULT_CHUNK_SIZE, metavar="N",
+    perf.add_argument("--chunk-size", type=positive_int, default=DEFAULT_CHUNK_SIZE, metavar="N",
                       help=f"rows scored per batch (default: {DEFAULT_CHUNK_SIZE})")
-    perf.add_argument("--max-chars", type=_positive_int, default=None, metavar="N",
+    perf.add_argument("--max-chars", type=positive_int, default=None, metavar="N",
                       help=f"longest text scored, in characters; a longer line is an error record, read in "
                            f"bounded pieces (default: predict.max_chars in params.yaml, else {DEFAULT_MAX_CHARS})")
     perf.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,

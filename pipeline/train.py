@@ -255,6 +255,15 @@ def select_model(texts, labels, groups, params: dict[str, Any]) -> dict[str, Any
     return report
 
 
+def group_stack_folds(model, labels, groups, n_splits: int, seed: int):
+    """Give a ``StackingClassifier`` (``train.combine: stack``) combiner folds grouped by article
+    (:func:`grouped_splits` of *labels* and *groups*, the rows it will be fitted on); other
+    models are returned unchanged."""
+    if type(model).__name__ == "StackingClassifier":
+        model.set_params(cv=grouped_splits(list(labels), list(groups), n_splits, seed))
+    return model
+
+
 def fit_final(texts, labels, params: dict[str, Any], overrides: dict[str, Any] | None = None, groups=None):
     """Fit ``build_pipeline(params + overrides)`` on all labelled sentences.
 
@@ -273,7 +282,7 @@ def fit_final(texts, labels, params: dict[str, Any], overrides: dict[str, Any] |
     if chosen.get("combine") == "stack":
         if groups is None:
             raise StanceError("train.combine: stack needs the article id of every sentence (groups)")
-        model.set_params(cv=grouped_splits(list(labels), list(groups), chosen["stack_folds"], chosen["seed"]))
+        group_stack_folds(model, labels, groups, chosen["stack_folds"], chosen["seed"])
     with fit_errors("fitting the final model"):
         if chosen.get("classifier") == "nblr":  # NB-LR: weights set by fit_classifier
             x = model.named_steps["features"].fit_transform(list(texts))

@@ -24,9 +24,9 @@ from pipeline import LABELS  # noqa: E402
 from pipeline.cli import main  # noqa: E402
 
 try:
-    from test_train import ARTICLES, small_params, write_dataset, write_params
+    from test_train import ARTICLES, small_params, train_fixture
 except ImportError:  # tests/ imported as a package
-    from tests.test_train import ARTICLES, small_params, write_dataset, write_params
+    from tests.test_train import ARTICLES, small_params, train_fixture
 
 TEXTS = [t for rows in ARTICLES.values() for t, _ in rows]
 LABELS_Y = [lab for rows in ARTICLES.values() for _, lab in rows]
@@ -45,14 +45,7 @@ def dense_params() -> dict:
 
 @pytest.fixture(scope="module")
 def dense(tmp_path_factory):
-    base = tmp_path_factory.mktemp("dense")
-    dataset = write_dataset(base / "dataset.csv")
-    params = dense_params()
-    params_path = write_params(base / "params.yaml", params)
-    assert main(["train", "--params", str(params_path), "--dataset", str(dataset),
-                 "--model", str(base / "model.joblib"), "--report", str(base / "train.json")]) == 0
-    return {"base": base, "dataset": dataset, "params": params, "params_path": params_path,
-            "model": base / "model.joblib", "train_report": base / "train.json"}
+    return train_fixture(tmp_path_factory.mktemp("dense"), dense_params())
 
 
 def test_encode_offline_unit_length_and_repeatable():

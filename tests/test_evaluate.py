@@ -21,9 +21,9 @@ from pipeline.cli import main
 from pipeline.config import StanceError
 
 try:
-    from test_train import ARTICLES, REPO, small_params, write_dataset, write_params
+    from test_train import ARTICLES, REPO, small_params, train_fixture, write_dataset, write_params
 except ImportError:  # tests/ imported as a package
-    from tests.test_train import ARTICLES, REPO, small_params, write_dataset, write_params
+    from tests.test_train import ARTICLES, REPO, small_params, train_fixture, write_dataset, write_params
 
 TEXTS = [t for rows in ARTICLES.values() for t, _ in rows]
 LABELS_Y = [lab for rows in ARTICLES.values() for _, lab in rows]
@@ -33,14 +33,7 @@ GROUPS = [a for a, rows in ARTICLES.items() for _ in rows]
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A model trained on the fixture (one grid candidate), plus its params and dataset."""
-    base = tmp_path_factory.mktemp("trained")
-    dataset = write_dataset(base / "dataset.csv")
-    params = small_params()
-    params_path = write_params(base / "params.yaml", params)
-    assert main(["train", "--params", str(params_path), "--dataset", str(dataset),
-                 "--model", str(base / "model.joblib"), "--report", str(base / "train.json")]) == 0
-    return {"base": base, "dataset": dataset, "params": params, "params_path": params_path,
-            "model": base / "model.joblib", "train_report": base / "train.json"}
+    return train_fixture(tmp_path_factory.mktemp("trained"), small_params())
 
 
 def run_evaluate(trained, out: Path, params=None):

@@ -13,23 +13,16 @@ from pathlib import Path
 import pytest
 
 from pipeline import predict as P
-from pipeline.cli import main
 from pipeline.config import StanceError
 
 ROOT = Path(__file__).resolve().parents[1]
 WORDS = "sanctions must be tightened or lifted says the council ".split()
 
 
-@pytest.fixture(autouse=True)
-def _isolated_cwd(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("DVC_ROOT", raising=False)
-
-
-def run(capsys, *argv) -> tuple[int, str, str]:
-    rc = main(["predict", *map(str, argv)])
-    cap = capsys.readouterr()
-    return rc, cap.out, cap.err
+try:  # the autouse fixture (empty working directory) and the CLI runner of test_predict
+    from test_predict import _isolated_cwd, run  # noqa: F401
+except ImportError:  # tests/ imported as a package
+    from tests.test_predict import _isolated_cwd, run  # noqa: F401
 
 
 def prose(n_chars: int) -> str:

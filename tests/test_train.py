@@ -123,6 +123,17 @@ def small_params(char: bool = False) -> dict:
     return params
 
 
+def train_fixture(base: Path, params: dict) -> dict:
+    """``stance train`` on the fixture dataset with *params*, all files under *base*: a dict of
+    the paths (``base``, ``dataset``, ``params_path``, ``model``, ``train_report``) and ``params``."""
+    dataset = write_dataset(base / "dataset.csv")
+    params_path = write_params(base / "params.yaml", params)
+    assert main(["train", "--params", str(params_path), "--dataset", str(dataset),
+                 "--model", str(base / "model.joblib"), "--report", str(base / "train.json")]) == 0
+    return {"base": base, "dataset": dataset, "params": params, "params_path": params_path,
+            "model": base / "model.joblib", "train_report": base / "train.json"}
+
+
 def write_params(path: Path, params: dict) -> Path:
     path.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
     return path
