@@ -44,7 +44,7 @@ def corpus_sentences() -> tuple[list[list[str]], list[str]]:
     """The corpus' articles as lists of sentences (splitter output) and its sources."""
     import csv
 
-    from pipeline.split import split_corpus
+    from pipeline.split.stage import split_corpus
 
     sents, _arts, _rep = split_corpus(ROOT / "data" / "raw")
     by_article: dict[str, list[str]] = {}

@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         stance = _stance()
         # A stand-in model (or a --model file) is not recorded by training: trusted explicitly,
         # since this script made or was given it; the project's model needs no flag.
-        from pipeline.model import file_sha256, trusted_hashes
+        from pipeline.model.files import file_sha256, trusted_hashes
 
         trust = [] if file_sha256(model_path) in trusted_hashes() else ["--trust-model"]
         results["trust_model_flag"] = bool(trust)

@@ -201,7 +201,7 @@ def bench_corpus(n: int, jobs: list[int], tmp: Path, params: Path) -> dict:
 
 
 def bench_scaling(n: int, tmp: Path) -> list[dict]:
-    from pipeline.split import split_corpus
+    from pipeline.split.stage import split_corpus
 
     rows = []
     for factor in (1, 2, 4):
@@ -230,7 +230,7 @@ def _prose(n_chars: int, seed: int = 0) -> str:
 
 
 def bench_long_lines(quick: bool) -> list[dict]:
-    from pipeline.split import Report, split_text
+    from pipeline.split.stage import Report, split_text
 
     cases = [
         ("prose, 0.25 MB single line", _prose(250_000)),
@@ -310,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
                      "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
     try:
         if params.is_file():
-            from pipeline.config import load_params
+            from pipeline.core.config import load_params
 
             split_params = load_params(params, "split")
         else:

@@ -10,6 +10,6 @@ import os as _os
 _os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 _os.environ.setdefault("DO_NOT_TRACK", "1")
 
-from pipeline.data import LABELS as LABELS  # noqa: E402 - after the environment settings
+from pipeline.core.data import LABELS as LABELS  # noqa: E402 - after the environment settings
 
 __version__ = "0.1.0"

@@ -1,6 +1,6 @@
 """The ``stance`` command: one subcommand per pipeline stage, plus labeling and prediction.
 
-Subcommands are loaded lazily: ``stance predict`` imports only :mod:`pipeline.predict`,
+Subcommands are loaded lazily: ``stance predict`` imports only :mod:`pipeline.predict.api`,
 so it never pays for mlflow, dvc or the training code. Each command lives in the module
 named in :data:`COMMANDS`, which defines ``add_<name>_arguments(parser)`` and
 ``run_<name>(args) -> int`` (dashes in the command name become underscores).
@@ -15,23 +15,23 @@ import os
 import sys
 
 from pipeline import __version__
-from pipeline.config import StanceError, resolve_path_arguments
+from pipeline.core.config import StanceError, resolve_path_arguments
 
 #: command -> (module, one-line help). Order is the order shown by ``stance --help``.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "split": ("pipeline.split", "split raw articles into clean sentences (DVC stage)"),
-    "dataset": ("pipeline.labels", "join hand labels onto sentences, validate, write the queue (DVC stage)"),
-    "train": ("pipeline.train", "select and fit the TF-IDF stance classifier (DVC stage)"),
-    "evaluate": ("pipeline.evaluate", "grouped cross-validation, baselines, plots, MLflow run (DVC stage)"),
-    "check-store": ("pipeline.mlflow_store", "re-log the run, model and alias a lost MLflow store lacks (DVC stage)"),
-    "promote": ("pipeline.registry", "point the MLflow alias (champion) at a model version by hand"),
-    "predict": ("pipeline.predict", "label new sentences, files or whole articles with the saved model"),
-    "analyze": ("pipeline.analyze", "stance over a whole corpus by period, source and actor (local or Spark)"),
-    "label": ("pipeline.labeler", "label sentences interactively in the terminal (or --set one)"),
-    "agreement": ("pipeline.agreement", "inter-annotator agreement between two label files"),
-    "export-queue": ("pipeline.labelstudio", "export unlabeled sentences as Label Studio JSON tasks"),
-    "import-labels": ("pipeline.labelstudio", "import a Label Studio JSON export into the labels file"),
-    "export-model": ("pipeline.model", "write the model as a .skops file, safe to share (no code runs on load)"),
+    "split": ("pipeline.split.stage", "split raw articles into clean sentences (DVC stage)"),
+    "dataset": ("pipeline.labels.stage", "join hand labels onto sentences, validate, write the queue (DVC stage)"),
+    "train": ("pipeline.train.stage", "select and fit the TF-IDF stance classifier (DVC stage)"),
+    "evaluate": ("pipeline.evaluate.stage", "grouped cross-validation, baselines, plots, MLflow run (DVC stage)"),
+    "check-store": ("pipeline.tracking.store", "re-log the run, model and alias a lost MLflow store lacks (DVC stage)"),
+    "promote": ("pipeline.tracking.registry", "point the MLflow alias (champion) at a model version by hand"),
+    "predict": ("pipeline.predict.api", "label new sentences, files or whole articles with the saved model"),
+    "analyze": ("pipeline.analyze.stage", "stance over a whole corpus by period, source and actor (local or Spark)"),
+    "label": ("pipeline.labels.labeler", "label sentences interactively in the terminal (or --set one)"),
+    "agreement": ("pipeline.labels.agreement", "inter-annotator agreement between two label files"),
+    "export-queue": ("pipeline.labels.labelstudio", "export unlabeled sentences as Label Studio JSON tasks"),
+    "import-labels": ("pipeline.labels.labelstudio", "import a Label Studio JSON export into the labels file"),
+    "export-model": ("pipeline.model.files", "write the model as a .skops file, safe to share (no code runs on load)"),
 }
 
 

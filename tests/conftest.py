@@ -59,10 +59,10 @@ def tiny_model():
 
 def record_trusted(model_path: Path, root: Path) -> None:
     """Record *model_path*'s sha256 in ``<root>/reports/train.json``, as ``stance train`` does, so that
-    ``stance`` run with *root* as the project root unpickles it (see pipeline.model)."""
+    ``stance`` run with *root* as the project root unpickles it (see pipeline.model.files)."""
     import json
 
-    from pipeline.model import file_sha256
+    from pipeline.model.files import file_sha256
 
     report = root / "reports" / "train.json"
     report.parent.mkdir(parents=True, exist_ok=True)

@@ -41,4 +41,5 @@ def test_help_imports_no_stage_module():
             "try:\n    cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
             "print(sorted(m for m in sys.modules if m.startswith('pipeline.')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip().splitlines()[-1] == "['pipeline.cli', 'pipeline.config', 'pipeline.data']"
+    assert out.strip().splitlines()[-1] == str(["pipeline.cli", "pipeline.core", "pipeline.core.config",
+                                                "pipeline.core.data"])

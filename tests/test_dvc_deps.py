@@ -1,9 +1,11 @@
-"""dvc.yaml lists, for every stage, exactly the pipeline modules its command imports (its import closure).
+"""dvc.yaml lists, for every stage, exactly the parts of ``pipeline`` its command imports (its import closure).
 
 The closure is computed from the source with ``ast``: every ``import pipeline.x`` / ``from pipeline(.x)
 import ...`` statement in a module, at module level or inside a function (lazy imports run too), starting
-from ``pipeline/cli.py`` and the module that implements the stage's command. Editing any of these files
-must make ``dvc repro`` re-run the stage.
+from ``pipeline/cli.py`` and the module that implements the stage's command. A stage lists the package
+folders (``pipeline/core``, ``pipeline/split``, ...) of the modules in that closure, plus
+``pipeline/__init__.py`` and ``pipeline/cli.py``: editing any file of those packages makes ``dvc repro``
+re-run the stage (``.dvcignore`` keeps ``__pycache__`` out of the folder hashes).
 """
 
 from __future__ import annotations
@@ -20,15 +22,16 @@ PKG = REPO / "pipeline"
 
 
 def _module_file(name: str) -> Path:
+    """The file of module *name* (a package's ``__init__.py``); may not exist."""
     parts = name.split(".")
     assert parts[0] == "pipeline", name
-    if len(parts) == 1:
-        return PKG / "__init__.py"
-    return PKG.joinpath(*parts[1:]).with_suffix(".py")
+    base = PKG.joinpath(*parts[1:])
+    return base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
 
 
 def imported_modules(path: Path) -> set[str]:
-    """``pipeline`` modules imported anywhere in *path* (a package import also runs ``__init__``)."""
+    """``pipeline`` modules imported anywhere in *path*, with the packages that contain them
+    (importing ``pipeline.split.stage`` runs ``pipeline/__init__.py`` and ``pipeline/split/__init__.py``)."""
     out: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
@@ -39,8 +42,8 @@ def imported_modules(path: Path) -> set[str]:
             continue
         for name in names:
             if name.split(".")[0] == "pipeline" and _module_file(name).is_file():
-                out.add(name)
-                out.add("pipeline")
+                parts = name.split(".")
+                out.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
     return out
 
 
@@ -57,9 +60,24 @@ def closure(start: list[str]) -> set[str]:
     return {_module_file(n).relative_to(REPO).as_posix() for n in seen}
 
 
+def folders(files: set[str]) -> set[str]:
+    """Module files as dvc.yaml lists them: a subpackage's files by its folder."""
+    out = set()
+    for f in files:
+        parts = f.split("/")
+        out.add("/".join(parts[:2]) if len(parts) > 2 else f)
+    return out
+
+
 def test_closure_finds_lazy_imports():
-    files = closure(["pipeline.evaluate"])
-    assert {"pipeline/__init__.py", "pipeline/config.py", "pipeline/tracking.py", "pipeline/train.py"} <= files
+    files = closure(["pipeline.evaluate.stage"])
+    assert {"pipeline/__init__.py", "pipeline/core/__init__.py", "pipeline/core/config.py",
+            "pipeline/tracking/runs.py", "pipeline/train/stage.py"} <= files
+
+
+def test_dvcignore_keeps_bytecode_out_of_folder_deps():
+    patterns = (REPO / ".dvcignore").read_text(encoding="utf-8").split()
+    assert "__pycache__/" in patterns and "*.pyc" in patterns
 
 
 def test_every_stage_lists_its_import_closure():
@@ -69,7 +87,7 @@ def test_every_stage_lists_its_import_closure():
         words = stage["cmd"].split()
         assert words[0] == "stance", name
         module = COMMANDS[words[1]][0]
-        expected = closure(["pipeline.cli", module])
-        listed = {d for d in stage["deps"] if isinstance(d, str) and d.startswith("pipeline/")}
+        expected = folders(closure(["pipeline.cli", module]))
+        listed = {d for d in stage["deps"] if isinstance(d, str) and d.startswith("pipeline")}
         assert listed == expected, (f"stage {name}: missing {sorted(expected - listed)}, "
                                     f"not imported {sorted(listed - expected)}")

@@ -31,7 +31,7 @@ def _predict_line(args: list[str]) -> str:
 
 
 def _rest_answer(texts: list[str]) -> list[str]:
-    from pipeline.model import load_model
+    from pipeline.model.files import load_model
 
     model = load_model(ROOT / "models" / "model.joblib")
     rows = []

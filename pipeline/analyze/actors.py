@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import StanceError
+from pipeline.core.config import StanceError
 
 __all__ = ["NONE", "ActorRule", "attribute", "attribute_article", "compile_actors", "corpus_actors", "evaluate",
            "evaluate_actors"]
@@ -261,7 +261,7 @@ def evaluate(gold, predicted) -> dict[str, Any]:
         ``accuracy``, a 95% Wilson interval ``accuracy_low/high``, per-actor ``per_actor``
         (gold count, correct, recall) and ``confusion`` (``gold -> predicted -> count``).
     """
-    from pipeline._analyze_stats import wilson
+    from pipeline.analyze.stats import wilson
 
     pred = dict(zip(predicted["sentence_id"].astype(str), predicted["actor"].astype(str)))
     pairs = []
@@ -306,10 +306,10 @@ def corpus_actors(input_path: str | os.PathLike = "data/raw", params: str | os.P
 
     import pandas as pd
 
-    from pipeline._analyze_io import norm_source
-    from pipeline.analyze import _load_section, _meta_table, issuer_map
-    from pipeline.params import SplitParams
-    from pipeline.split import split_corpus
+    from pipeline.analyze.io import norm_source
+    from pipeline.analyze.stage import _load_section, _meta_table, issuer_map
+    from pipeline.core.params import SplitParams
+    from pipeline.split.stage import split_corpus
 
     ap, split_params = _load_section(params)
     split_params = dataclasses.replace(split_params or SplitParams(), on_bad_file="fail")
@@ -353,7 +353,7 @@ def evaluate_actors(gold_path: str | os.PathLike, input_path: str | os.PathLike 
     and the gold sentences are found by ``sentence_id``. Gold actors outside
     ``analyze.actors`` and ``none`` are a StanceError (file, line, value).
     """
-    from pipeline.analyze import _load_section
+    from pipeline.analyze.stage import _load_section
 
     ap, _split = _load_section(params)
     gold = _read_gold(Path(gold_path), {a["name"] for a in ap.actors} | {NONE})

@@ -1,6 +1,6 @@
 """Input of ``stance analyze``: articles from a folder or a JSONL/CSV/Parquet file, with dates.
 
-Private module beside :mod:`pipeline.analyze`. Every reader streams (one article at a
+Private module beside :mod:`pipeline.analyze.stage`. Every reader streams (one article at a
 time) and stops at the first bad row with a :class:`StanceError` naming the file, the row
 and the value. Both engines validate through these functions.
 """
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import StanceError
+from pipeline.core.config import StanceError
 
 __all__ = ["FILE_FORMATS", "SENTENCE_COLUMNS", "Article", "CsvWriter", "SentenceWriter", "check_date", "input_kind",
            "iter_articles", "norm_source", "read_meta_table"]
@@ -189,7 +189,7 @@ def iter_articles(path: str | Path, meta: dict[str, tuple[str, str]] | None = No
     """
     kind = input_kind(path)
     if kind == "dir":
-        from pipeline.split import list_articles
+        from pipeline.split.stage import list_articles
 
         for i, f in enumerate(list_articles(path)):
             date, source = (meta or {}).get(f.stem, ("", ""))
@@ -283,13 +283,13 @@ SENTENCE_COLUMNS = ("article_id", "sentence_id", "date", "period", "source", "po
 
 
 class SentenceWriter:
-    """sentences.parquet, written batch by batch through :func:`pipeline.data.atomic_open`
+    """sentences.parquet, written batch by batch through :func:`pipeline.core.data.atomic_open`
     (a temporary file renamed over the target on :meth:`commit`, removed on :meth:`abort`)."""
 
     def __init__(self, path: Path) -> None:
         import pyarrow as pa
 
-        from pipeline.data import atomic_open
+        from pipeline.core.data import atomic_open
 
         self.path = path
         self.schema = pa.schema([
@@ -334,10 +334,10 @@ class SentenceWriter:
 
 
 class CsvWriter:
-    """A CSV written row batch by row batch through :func:`pipeline.data.atomic_open`."""
+    """A CSV written row batch by row batch through :func:`pipeline.core.data.atomic_open`."""
 
     def __init__(self, path: Path, columns: tuple[str, ...]) -> None:
-        from pipeline.data import atomic_open
+        from pipeline.core.data import atomic_open
 
         self.path = path
         self.columns = columns

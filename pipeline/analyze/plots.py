@@ -1,6 +1,6 @@
 """Plots of ``stance analyze``: trends.png (per source) and actors.png (per actor).
 
-Private module beside :mod:`pipeline.analyze`. Shares are drawn with their Wilson
+Private module beside :mod:`pipeline.analyze.stage`. Shares are drawn with their Wilson
 intervals as error bars and the number of sentences behind each point, so a reader sees
 at once which points rest on a handful of sentences. PNGs carry no date metadata and are
 written atomically.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from pipeline._analyze_stats import UNDATED
+from pipeline.analyze.stats import UNDATED
 
 COLORS = {"support": "#1b7837", "oppose": "#b2182b"}
 MAX_PANELS = 6
@@ -43,7 +43,7 @@ def _pool(rows: list[dict], key: str) -> dict[str, list[int]]:
 
 
 def _panel(ax, pooled: dict[str, list[int]], title: str, xlim, level: float = 0.95) -> None:
-    from pipeline._analyze_stats import wilson
+    from pipeline.analyze.stats import wilson
 
     periods = sorted(pooled)
     n_total = sum(pooled[p][0] for p in periods)
@@ -89,7 +89,7 @@ def _xlim(rows: list[dict]) -> tuple[float, float]:
 
 
 def _save(fig, path: Path) -> None:
-    from pipeline.data import atomic_open
+    from pipeline.core.data import atomic_open
 
     with atomic_open(path, "wb") as fh:
         fig.savefig(fh, format="png", dpi=110, metadata={"Software": None})
@@ -165,7 +165,7 @@ def plot_actors(rows: list[dict], path: Path, period: str, names: list[str]) -> 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from pipeline.actors import NONE
+    from pipeline.analyze.actors import NONE
 
     totals: dict[str, list[int]] = {}
     for r in rows:

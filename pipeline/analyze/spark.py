@@ -1,6 +1,6 @@
 """The Spark engine of ``stance analyze`` (PySpark; optional extra ``pip install -e ".[spark]"``).
 
-Private module beside :mod:`pipeline.analyze`.
+Private module beside :mod:`pipeline.analyze.stage`.
 
 - The input is validated on the driver with the same streaming readers as the local
   engine (so bad rows give the same one-line errors), then read as a Spark DataFrame:
@@ -9,7 +9,7 @@ Private module beside :mod:`pipeline.analyze`.
   workers see).
 - Scoring runs in ``mapInPandas``: the model is pickled once on the driver and
   broadcast, each Python worker unpickles it once and then calls
-  :func:`pipeline.analyze.score_batch`, the local engine's unit of work.
+  :func:`pipeline.analyze.stage.score_batch`, the local engine's unit of work.
 - The aggregates (per period and source, per actor and period) are Spark ``groupBy``
   jobs; the driver turns the collected counts into the same tables, with the same code,
   as the local engine. Sentences come back to the driver in input order and are written
@@ -29,8 +29,8 @@ import uuid
 import warnings
 from typing import Any
 
-from pipeline.config import StanceError
-from pipeline.data import LABELS
+from pipeline.core.config import StanceError
+from pipeline.core.data import LABELS
 
 __all__ = ["run_spark", "spark_session"]
 
@@ -66,7 +66,7 @@ def _log4j_config() -> str:
     digest = hashlib.sha1(_LOG4J.encode()).hexdigest()[:8]
     path = os.path.join(tempfile.gettempdir(), f"stance-log4j2-{digest}.properties")
     if not os.path.exists(path):
-        from pipeline.data import write_text_atomic
+        from pipeline.core.data import write_text_atomic
 
         write_text_atomic(path, _LOG4J)
     return path
@@ -124,7 +124,7 @@ def _context(bc_id: int, bc, split_params, actors, period):
     """The worker's scoring context, built once per Python worker from the broadcast model."""
     ctx = _CACHE.get(bc_id)
     if ctx is None:
-        from pipeline.analyze import _Context
+        from pipeline.analyze.stage import _Context
 
         ctx = _Context(pickle.loads(bc.value), split_params, actors, period)
         _CACHE.clear()
@@ -136,8 +136,8 @@ def _partition(batches, bc_id, bc, split_params, actors, period, batch_size):
     """mapInPandas body: articles (pandas) -> sentence rows (kind 's') and article rows (kind 'a')."""
     import pandas as pd
 
-    from pipeline._analyze_io import Article, check_date, norm_source
-    from pipeline.analyze import score_batch
+    from pipeline.analyze.io import Article, check_date, norm_source
+    from pipeline.analyze.stage import score_batch
 
     ctx = _context(bc_id, bc, split_params, actors, period)
     for frame in batches:
@@ -214,7 +214,7 @@ def _articles_frame(spark, input_path, kind: str, table):
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
-    from pipeline._analyze_io import iter_articles
+    from pipeline.analyze.io import iter_articles
 
     if kind == "dir":
         rows = [(a.order, a.article_id, None, a.path, a.date, a.source) for a in iter_articles(input_path, table)]
@@ -253,7 +253,7 @@ def _articles_frame(spark, input_path, kind: str, table):
 
 def run_spark(input_path, kind, table, model, split_params, actors, period, master, counts, writer,
               batch_size: int = 32) -> None:
-    """Run the analysis on Spark, filling *counts* (:class:`pipeline.analyze.Counts`) and *writer*."""
+    """Run the analysis on Spark, filling *counts* (:class:`pipeline.analyze.stage.Counts`) and *writer*."""
     from pyspark.sql import functions as F
 
     spark, created = spark_session(master)
@@ -284,7 +284,7 @@ def run_spark(input_path, kind, table, model, split_params, actors, period, mast
                 counts.add_articles(batch)
                 batch = []
         counts.add_articles(batch)
-        from pipeline.analyze import SENTENCE_COLUMNS
+        from pipeline.analyze.stage import SENTENCE_COLUMNS
 
         buf: dict[str, list] = {c: [] for c in SENTENCE_COLUMNS}
         for r in sents.orderBy("order", "position").select(*SENTENCE_COLUMNS).toLocalIterator():

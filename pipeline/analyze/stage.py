@@ -1,19 +1,19 @@
 """Analyze: stance over whole corpora, by period, outlet and actor (``stance analyze``).
 
-Every article goes through the pipeline's own splitter (:mod:`pipeline.split`) and the
-saved model (:func:`pipeline.predict.load_model`); each sentence also gets the actor whose
-stance it reports (:mod:`pipeline.actors`). The counts are aggregated per period and
+Every article goes through the pipeline's own splitter (:mod:`pipeline.split.stage`) and the
+saved model (:func:`pipeline.predict.api.load_model`); each sentence also gets the actor whose
+stance it reports (:mod:`pipeline.analyze.actors`). The counts are aggregated per period and
 source (``trends.csv``), per actor and period (``actors.csv``) and per article
 (``articles.csv``), plotted (``trends.png``, ``actors.png``), and every sentence is kept
 in ``sentences.parquet``. Every output is written atomically (temporary file, then rename).
 
 Python API
 ----------
->>> from pipeline.analyze import analyze
+>>> from pipeline.analyze.stage import analyze
 >>> summary = analyze("data/raw", "reports/analysis", period="year")   # doctest: +SKIP
 
 Engines: ``local`` (streaming, flat memory, ``jobs`` worker processes) and ``spark``
-(Apache Spark through PySpark: :mod:`pipeline._analyze_spark`). Both compute the per-batch
+(Apache Spark through PySpark: :mod:`pipeline.analyze.spark`). Both compute the per-batch
 work with :func:`score_batch` and the tables with the same code, so their aggregates are
 equal row for row.
 
@@ -32,7 +32,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from pipeline._analyze_io import (
+from pipeline.analyze.io import (
     SENTENCE_COLUMNS,
     Article,
     CsvWriter,
@@ -43,10 +43,10 @@ from pipeline._analyze_io import (
     norm_source,
     read_meta_table,
 )
-from pipeline._analyze_stats import PERIODS, UNDATED, period_of, share_columns
-from pipeline.config import PATHS, StanceError, jobs_count, load_params, repo_root
-from pipeline.data import LABELS
-from pipeline.params import AnalyzeParams, SplitParams, from_mapping
+from pipeline.analyze.stats import PERIODS, UNDATED, period_of, share_columns
+from pipeline.core.config import PATHS, StanceError, jobs_count, load_params, repo_root
+from pipeline.core.data import LABELS
+from pipeline.core.params import AnalyzeParams, SplitParams, from_mapping
 
 __all__ = [
     "ENGINES",
@@ -96,14 +96,14 @@ class _Context:
     """What a worker needs: the model, the splitter's params, the actor rule, the period kind."""
 
     def __init__(self, model, split_params: dict | None, who, period: str) -> None:
-        from pipeline._predict_io import Scorer
-        from pipeline.actors import compile_actors
-        from pipeline.split import _resolve
+        from pipeline.analyze.actors import compile_actors
+        from pipeline.model.scorer import Scorer
+        from pipeline.split.stage import resolve_params
 
         self.scorer = Scorer(model)
         if tuple(self.scorer.classes) != LABELS:
             raise StanceError(f"model classes {self.scorer.classes} are not {', '.join(LABELS)}")
-        self.split_params = _resolve(split_params)
+        self.split_params = resolve_params(split_params)
         actors, issuers = who                      # (analyze.actors, analyze.issuers)
         self.rule = compile_actors(list(actors))
         self.period = period
@@ -117,9 +117,9 @@ def score_batch(articles: Iterable[Article], ctx: _Context) -> tuple[dict[str, l
     (:data:`SENTENCE_COLUMNS`) and one count row per article (``article_id, date, source,
     sentences, support, oppose, neutral``; an article without sentences has zeros).
     """
-    from pipeline._split_io import read_article
-    from pipeline.actors import attribute_article
-    from pipeline.split import split_text
+    from pipeline.analyze.actors import attribute_article
+    from pipeline.split.io import read_article
+    from pipeline.split.stage import split_text
 
     cols: dict[str, list] = {c: [] for c in SENTENCE_COLUMNS}
     rows: list[dict] = []
@@ -231,7 +231,7 @@ def trend_rows(counts: Counts, ci: float) -> list[dict]:
 
 def actor_rows(counts: Counts, ci: float, names: list[str]) -> list[dict]:
     """``actors.csv`` rows: actors in params order (then others, ``none`` last), periods in order."""
-    from pipeline.actors import NONE
+    from pipeline.analyze.actors import NONE
 
     order = {n: i for i, n in enumerate(names)}
     def key(kv):
@@ -313,7 +313,7 @@ def _run_local(articles: Iterator[Article], jobs: int, batch_size: int, model, s
 def _write_table(path: Path, rows: list[dict], columns: tuple[str, ...]) -> None:
     import pandas as pd
 
-    from pipeline.data import write_csv_atomic
+    from pipeline.core.data import write_csv_atomic
 
     write_csv_atomic(path, pd.DataFrame(rows, columns=list(columns)))
 
@@ -344,7 +344,7 @@ def analyze(input_path: str | os.PathLike, out_dir: str | os.PathLike, *, engine
     master : str, optional
         Spark master URL (default ``local[*]``; under ``spark-submit``, the master given to it).
     model : estimator or path, optional
-        Default: ``models/model.joblib``, loaded by :func:`pipeline.model.load_model` (a joblib
+        Default: ``models/model.joblib``, loaded by :func:`pipeline.model.files.load_model` (a joblib
         file only when training recorded its sha256, or with *trust_model*; ``.skops`` files).
     meta : path, True or None/False
         Folder inputs: the metadata table (``article_id, date, source``). True: the
@@ -367,7 +367,7 @@ def analyze(input_path: str | os.PathLike, out_dir: str | os.PathLike, *, engine
     StanceError
         Bad input (file, row and value named), bad params, a missing or untrusted model.
     """
-    from pipeline.model import load_model
+    from pipeline.model.files import load_model
 
     ap, split_params = _load_section(params)
     if engine not in ENGINES:
@@ -397,7 +397,7 @@ def analyze(input_path: str | os.PathLike, out_dir: str | os.PathLike, *, engine
     writer = SentenceWriter(out / "sentences.parquet")
     try:
         if engine == "spark":
-            from pipeline._analyze_spark import run_spark
+            from pipeline.analyze.spark import run_spark
 
             run_spark(input_path, kind, table, model_obj, split_params, who, period, master, counts, writer,
                       batch_size=batch_size)
@@ -437,7 +437,7 @@ def _meta_table(meta, ap: AnalyzeParams) -> dict[str, tuple[str, str]] | None:
 
 def _write_outputs(out: Path, counts: Counts, articles_csv, writer, ci: float, period: str, names: list[str]):
     """Tables and plots from *counts*; every file atomic; returns the trend and actor rows."""
-    from pipeline._analyze_plots import plot_actors, plot_trends
+    from pipeline.analyze.plots import plot_actors, plot_trends
 
     trends = trend_rows(counts, ci)
     actors = actor_rows(counts, ci, names)
@@ -459,7 +459,7 @@ def _analyze_local(input_path, table, model_obj, split_params, actors, period, j
                    counts: Counts, writer: SentenceWriter, progress) -> None:
     total = None
     if input_kind(input_path) == "dir":
-        from pipeline.split import list_articles
+        from pipeline.split.stage import list_articles
 
         total = len(list_articles(input_path))
     if progress is None:
@@ -506,7 +506,7 @@ def summary_text(summary: dict[str, Any]) -> str:
 
 def add_analyze_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``stance analyze``."""
-    from pipeline.model import add_trust_argument
+    from pipeline.model.files import add_trust_argument
 
     parser.add_argument("--input", "-i", metavar="ARTICLES",
                         help="folder of .txt articles, or a .jsonl/.csv/.parquet file with article_id, text "
@@ -537,7 +537,7 @@ def add_analyze_arguments(parser: argparse.ArgumentParser) -> None:
 def run_analyze(args: argparse.Namespace) -> int:
     """Run ``stance analyze``; errors raise :class:`StanceError` (one line, exit 2)."""
     if args.evaluate_actors:
-        from pipeline.actors import evaluate_actors
+        from pipeline.analyze.actors import evaluate_actors
 
         result = evaluate_actors(args.evaluate_actors, args.input or PATHS["raw"], args.params)
         if args.json:

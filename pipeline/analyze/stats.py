@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from statistics import NormalDist
 
-from pipeline.data import LABELS
+from pipeline.core.data import LABELS
 
 __all__ = ["PERIODS", "UNDATED", "period_of", "share_columns", "wilson"]
 

@@ -1,7 +1,7 @@
 """Default paths, the repository root, the user-facing error type and raw params.yaml loading.
 
-Typed, validated parameters are in :mod:`pipeline.params`; labels, columns, the CSV reader
-and the atomic writer in :mod:`pipeline.data`. Standard library only (yaml on demand), so
+Typed, validated parameters are in :mod:`pipeline.core.params`; labels, columns, the CSV reader
+and the atomic writer in :mod:`pipeline.core.data`. Standard library only (yaml on demand), so
 every module, including the fast ``stance predict`` path, can import it.
 """
 
@@ -121,7 +121,7 @@ def load_params(path: str | os.PathLike | None = None, section: str | None = Non
     Raises :class:`StanceError` with the file name when the file is missing or is not
     valid YAML, or when *section* is absent.
     """
-    import yaml  # local import: keeps `import pipeline.config` cheap
+    import yaml  # local import: keeps `import pipeline.core.config` cheap
 
     p = resolve_path(path, "params")
     try:

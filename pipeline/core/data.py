@@ -30,7 +30,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from pipeline.config import StanceError
+from pipeline.core.config import StanceError
 
 __all__ = [
     "ARTICLE_COLUMNS",

@@ -4,13 +4,13 @@ Each section is a frozen dataclass (:class:`SplitParams`, :class:`DatasetParams`
 :class:`TrainParams`, :class:`EvaluateParams`, :class:`MlflowParams`). Every field declares
 its type (``kind``), range or choices, default and a one-line doc in its metadata; one small
 validator (:func:`from_mapping`) checks a mapping against it. Unknown keys, wrong types and
-out-of-range values raise :class:`~pipeline.config.StanceError` naming the section and key,
+out-of-range values raise :class:`~pipeline.core.config.StanceError` naming the section and key,
 e.g. ``params.yaml: train.clasifier: unknown key (did you mean classifier?)``.
 
 Standard library only (dataclasses, not pydantic): ``stance predict --article`` reads the
 ``split`` section, and its start-up time is a benchmark target.
 
->>> from pipeline.params import load_section
+>>> from pipeline.core.params import load_section
 >>> train = load_section("train")            # <repo>/params.yaml, validated
 >>> train.features.cues.enabled
 True
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import PATHS, StanceError, load_params, repo_root
+from pipeline.core.config import PATHS, StanceError, load_params, repo_root
 
 __all__ = [
     "DatasetParams",

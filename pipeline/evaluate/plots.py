@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pipeline.data import LABELS, atomic_open
+from pipeline.core.data import LABELS, atomic_open
 
 
 def _confusion_png(path: str | Path, cm, title: str) -> None:

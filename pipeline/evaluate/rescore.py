@@ -1,6 +1,6 @@
 """Re-scoring a fitted model on the current evaluation, to compare it with the champion.
 
-Private helper of :mod:`pipeline.evaluate` (see :func:`pipeline.registry.champion_decision`).
+Private helper of :mod:`pipeline.evaluate.stage` (see :func:`pipeline.tracking.registry.champion_decision`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ __all__ = ["rescore"]
 
 def rescore(template, dataset_path: str | os.PathLike, params) -> float:
     """Macro-F1 of an unfitted copy of *template*, its settings fixed, on the outer folds of
-    :func:`pipeline.evaluate.evaluate` (*params*: its ``evaluate`` section; same data, seeds and
+    :func:`pipeline.evaluate.stage.evaluate` (*params*: its ``evaluate`` section; same data, seeds and
     ``cv_folds``; mean over seeds).
 
     Used to compare a new model with a champion evaluated on other data or by another
@@ -22,9 +22,9 @@ def rescore(template, dataset_path: str | os.PathLike, params) -> float:
     import numpy as np
     from sklearn.base import clone
 
-    from pipeline.evaluate import _ROUND, confusion_by_article, scores_from_confusion
-    from pipeline.params import EvaluateParams, coerce
-    from pipeline.train import group_stack_folds, grouped_splits, load_dataset, single_threaded_blas
+    from pipeline.core.params import EvaluateParams, coerce
+    from pipeline.evaluate.stage import _ROUND, confusion_by_article, scores_from_confusion
+    from pipeline.train.stage import group_stack_folds, grouped_splits, load_dataset, single_threaded_blas
 
     p = coerce(EvaluateParams, params, "evaluate")
     df = load_dataset(dataset_path)

@@ -4,7 +4,7 @@
 model: for each seed in ``evaluate.seeds``, ``StratifiedGroupKFold`` (``cv_folds`` outer folds,
 grouped by article); inside every outer fold the hyperparameters are chosen by grouped CV
 (``inner_folds``) on the outer-training articles only, the winner is refitted there and
-predicts the held-out articles (nested CV, :mod:`pipeline.crossval`). The two baselines -- the
+predicts the held-out articles (nested CV, :mod:`pipeline.train.engine`). The two baselines -- the
 training folds' majority class and a keyword lexicon -- are scored on the very same folds.
 
 Also: cross-source evaluation (train on one kind of document, e.g. official UN/US texts, test
@@ -23,7 +23,7 @@ Outputs (all deterministic):
   ``.png``; ``reports/plots/precision_recall.json`` (interpolated per-class PR curves);
   ``reports/plots/learning_curve.{json,png}``; ``reports/misclassified.csv``;
   ``reports/classification_report.txt``. These use the nested OOF predictions of the first seed.
-* An MLflow run with the registered model (see :mod:`pipeline.tracking`), unless disabled.
+* An MLflow run with the registered model (see :mod:`pipeline.tracking.runs`), unless disabled.
 """
 
 from __future__ import annotations
@@ -33,11 +33,11 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from pipeline._plots import _confusion_png, _learning_curve_png
-from pipeline.config import PATHS, StanceError, load_params, repo_root
-from pipeline.data import LABELS, write_csv_atomic, write_json_atomic, write_text_atomic
-from pipeline.model import add_trust_argument
-from pipeline.params import EvaluateParams, MlflowParams, TrainParams, coerce, load_section, to_dict
+from pipeline.core.config import PATHS, StanceError, load_params, repo_root
+from pipeline.core.data import LABELS, write_csv_atomic, write_json_atomic, write_text_atomic
+from pipeline.core.params import EvaluateParams, MlflowParams, TrainParams, coerce, load_section, to_dict
+from pipeline.evaluate.plots import _confusion_png, _learning_curve_png
+from pipeline.model.files import add_trust_argument
 
 log = logging.getLogger("stance")
 
@@ -63,21 +63,21 @@ _ROUND = 6
 
 
 def default_path(key: str) -> Path:
-    """Default location of ``PATHS[key]``, anchored at :func:`pipeline.config.repo_root`."""
+    """Default location of ``PATHS[key]``, anchored at :func:`pipeline.core.config.repo_root`."""
     return repo_root() / PATHS[key]
 
 
 # --------------------------------------------------------------------------- model & folds
 
 def load_model(path: str | Path, *, trust: bool = False, train_report: str | Path | None = None):
-    """Load the model with :func:`pipeline.model.load_model` and check it predicts only known labels.
+    """Load the model with :func:`pipeline.model.files.load_model` and check it predicts only known labels.
 
     *train_report* adds a training report whose recorded sha256 is trusted.
     """
-    from pipeline import model as M
+    from pipeline.model import files
 
-    reports = M.default_reports() + ([Path(train_report)] if train_report else [])
-    return M.load_model(path, trust=trust, reports=reports, labels=LABELS)
+    reports = files.default_reports() + ([Path(train_report)] if train_report else [])
+    return files.load_model(path, trust=trust, reports=reports, labels=LABELS)
 
 
 # --------------------------------------------------------------------------- metrics
@@ -374,7 +374,7 @@ def _int_list(value, where: str) -> list[int]:
 
 def _settings(params: dict[str, Any], train_params: dict[str, Any]) -> dict[str, Any]:
     """The ``evaluate`` section checked and with defaults filled in."""
-    from pipeline.features import word_list
+    from pipeline.model.features import word_list
 
     seeds = _int_list(params.get("seeds", [0]), "evaluate.seeds")
     ci = float(params.get("ci", 0.95))
@@ -425,8 +425,8 @@ def _cross_source_metrics(engine, kind_of: dict[str, str], lexicon, cfg, log) ->
 
     import numpy as np
 
-    from pipeline.crossval import cross_source
-    from pipeline.train import single_threaded_blas
+    from pipeline.train.engine import cross_source
+    from pipeline.train.stage import single_threaded_blas
 
     out = {}
     y, g, seeds = engine.y, engine.groups, cfg["seeds"]
@@ -461,8 +461,8 @@ def _learning_curve_metrics(engine, oof, labels, groups, lexicon, cfg, log) -> t
 
     import numpy as np
 
-    from pipeline.crossval import learning_curve
-    from pipeline.train import single_threaded_blas
+    from pipeline.train.engine import learning_curve
+    from pipeline.train.stage import single_threaded_blas
 
     seeds, lc_seeds = cfg["seeds"], cfg["lc_seeds"]
     reuse = {}
@@ -532,7 +532,7 @@ def evaluate(dataset_path: str | Path, model_path: str | Path, params: EvaluateP
     log : callable(str), optional; progress messages.
     train_report : path, optional
         The training report of the model: its recorded sha256 makes the model trusted
-        (see :mod:`pipeline.model`).
+        (see :mod:`pipeline.model.files`).
     trust_model : bool
         Load the model even if no report records its sha256 (``--trust-model``).
 
@@ -547,9 +547,9 @@ def evaluate(dataset_path: str | Path, model_path: str | Path, params: EvaluateP
 
     import numpy as np
 
-    from pipeline.crossval import CVEngine, article_kinds, nested_oof
-    from pipeline.features import lexicon_predict
-    from pipeline.train import load_dataset, single_threaded_blas
+    from pipeline.model.features import lexicon_predict
+    from pipeline.train.engine import CVEngine, article_kinds, nested_oof
+    from pipeline.train.stage import load_dataset, single_threaded_blas
 
     log = log or (lambda msg: None)
     params = to_dict(coerce(EvaluateParams, params, "evaluate"))
@@ -628,7 +628,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     train_report = Path(args.train_report) if args.train_report else root / PATHS["train_report"]
     tracking = None
     if use_mlflow:
-        from pipeline import tracking
+        from pipeline.tracking import runs as tracking
 
         # Fail fast, before minutes of cross-validation, if the store cannot be reached.
         uri = tracking.resolve_tracking_uri(args.tracking_uri, root)
@@ -653,8 +653,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     log.info(f"nested-CV macro-F1 (mean of {m['cv']['n_seeds']} seeds, {m['cv']['ci']:.0%} article bootstrap): "
              f"{line}")
     if use_mlflow:
-        from pipeline._rescore import rescore
-        from pipeline.registry import load_version_model
+        from pipeline.evaluate.rescore import rescore
+        from pipeline.tracking.registry import load_version_model
 
         dataset_path = Path(args.dataset) if args.dataset else root / PATHS["dataset"]
         model_name = ml.registered_model
@@ -684,7 +684,7 @@ def _write_mlflow_record(model_path: Path, mlflow_params: MlflowParams | None) -
     first ``dvc repro`` re-runs ``evaluate`` and logs an MLflow run there too; its content is
     deterministic, so ``dvc.lock`` stays byte-identical.
     """
-    from pipeline.model import file_sha256
+    from pipeline.model.files import file_sha256
 
     record: dict[str, Any] = {"logged": mlflow_params is not None, "model_sha256": file_sha256(model_path)}
     if mlflow_params is not None:

@@ -13,8 +13,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from pipeline.data import LABELS, normalize_text
-from pipeline.labels import LabelFile, read_labels
+from pipeline.core.data import LABELS, normalize_text
+from pipeline.labels.stage import LabelFile, read_labels
 
 __all__ = ["agreement", "cohen_kappa", "confusion_matrix", "format_agreement", "join_annotators"]
 

@@ -12,10 +12,10 @@ When standard input is not a terminal (a pipe or a file), one answer is read per
 key letter, or the full word (``support``, ``oppose``, ``neutral``, ``skip``, ``undo``,
 ``quit``). End of input quits.
 
-Saving: every answer takes the labels file's lock (:func:`pipeline.labels.labels_lock`, so
+Saving: every answer takes the labels file's lock (:func:`pipeline.labels.stage.labels_lock`, so
 concurrent writers never lose each other's answers), re-reads the labels file, applies that
 one change (update the rows of that sentence in place, or append a new row) and rewrites the
-file through :func:`pipeline.data.atomic_open` (temporary file, fsync, rename, fsync of the directory),
+file through :func:`pipeline.core.data.atomic_open` (temporary file, fsync, rename, fsync of the directory),
 with SIGINT/SIGTERM/SIGHUP held back during the write. A crash, ``kill -9`` or Ctrl-C
 therefore loses nothing already answered and never leaves a half-written file; hand edits
 made to the file in another editor between two answers are kept.
@@ -43,9 +43,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from pipeline.config import PATHS, StanceError, add_path_argument, repo_root
-from pipeline.data import LABELS
-from pipeline.labels import (
+from pipeline.core.config import PATHS, StanceError, add_path_argument, repo_root
+from pipeline.core.data import LABELS
+from pipeline.core.params import DatasetParams, load_section
+from pipeline.labels.stage import (
     LabelFile,
     SentenceTable,
     join_labels,
@@ -56,8 +57,7 @@ from pipeline.labels import (
     set_label,
     write_labels,
 )
-from pipeline.model import add_trust_argument
-from pipeline.params import DatasetParams, load_section
+from pipeline.model.files import add_trust_argument
 
 #: Answer keys and what they mean.
 LABEL_KEYS: dict[str, str] = {"s": "support", "o": "oppose", "n": "neutral"}
@@ -82,9 +82,9 @@ assert set(LABEL_KEYS.values()) == set(LABELS)
 # --------------------------------------------------------------------------------------------
 
 def load_model(path: str | os.PathLike | None = None, *, trust: bool = False):
-    """Load a model for guesses and uncertainty order (:func:`pipeline.model.load_model`;
+    """Load a model for guesses and uncertainty order (:func:`pipeline.model.files.load_model`;
     ``decision_function`` is enough here)."""
-    from pipeline.model import load_model as load
+    from pipeline.model.files import load_model as load
 
     return load(path, trust=trust, scores="any")
 

@@ -39,9 +39,9 @@ import sys
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from pipeline.config import PATHS, StanceError, add_path_argument
-from pipeline.data import LABELS, normalize_text, write_json_atomic, write_text_atomic
-from pipeline.model import add_trust_argument
+from pipeline.core.config import PATHS, StanceError, add_path_argument
+from pipeline.core.data import LABELS, normalize_text, write_json_atomic, write_text_atomic
+from pipeline.model.files import add_trust_argument
 
 log = logging.getLogger("stance")
 
@@ -132,7 +132,7 @@ def build_tasks(sentences, queue: list[str]) -> list[dict]:
 
     Parameters
     ----------
-    sentences : pipeline.labels.SentenceTable
+    sentences : pipeline.labels.stage.SentenceTable
     queue : list of str
 
     Returns
@@ -171,15 +171,15 @@ def export_queue(sentences_path, labels_path, *, article: str | None = None, lim
     model_path : str or None
         Model for ``uncertainty`` order (default: ``models/model.joblib`` under the repository root).
     trust_model : bool
-        Unpickle a model whose sha256 training did not record (see :mod:`pipeline.model`).
+        Unpickle a model whose sha256 training did not record (see :mod:`pipeline.model.files`).
 
     Returns
     -------
     list of dict
         See :func:`build_tasks`.
     """
-    from pipeline.labeler import build_queue, load_model
-    from pipeline.labels import join_labels, read_labels, read_sentences
+    from pipeline.labels.labeler import build_queue, load_model
+    from pipeline.labels.stage import join_labels, read_labels, read_sentences
 
     sentences = read_sentences(sentences_path)
     if article is not None and not any(r["article_id"] == article for r in sentences.rows):
@@ -217,7 +217,7 @@ def run_export_queue(args: argparse.Namespace) -> int:
         return 0
     if args.limit is not None and args.limit < 0:
         raise StanceError(f"--limit must be >= 0, got {args.limit}")
-    from pipeline.labeler import _reattach_setting
+    from pipeline.labels.labeler import _reattach_setting
 
     tasks = export_queue(args.sentences, args.labels, article=args.article, limit=args.limit,
                          order=args.order, model_path=args.model, trust_model=args.trust_model,
@@ -437,8 +437,8 @@ def import_labels(export_path, labels_path, sentences_path, *, overwrite: bool =
         (``old_sentence_id, sentence_id``: ids no longer in sentences.csv whose text matches
         exactly one current sentence) and ``unknown`` (ids not in sentences.csv, no unique match).
     """
-    from pipeline.labeler import signals_deferred
-    from pipeline.labels import labels_lock, read_labels, read_sentences, set_label, write_labels
+    from pipeline.labels.labeler import signals_deferred
+    from pipeline.labels.stage import labels_lock, read_labels, read_sentences, set_label, write_labels
 
     parsed = parse_export(export_path, control)
     sentences = read_sentences(sentences_path)

@@ -18,8 +18,8 @@ labels_lock(path) -> context manager             (held by every read-modify-writ
 join_labels(sentences, label_file, reattach_by_text=True) -> JoinResult
 build_dataset(sentences_path, labels_path, reattach_by_text=True) -> (dataset_rows, queue_rows, report)
 
-Columns and the strict CSV reader are in :mod:`pipeline.data`; inter-annotator agreement in
-:mod:`pipeline.agreement`.
+Columns and the strict CSV reader are in :mod:`pipeline.core.data`; inter-annotator agreement in
+:mod:`pipeline.labels.agreement`.
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.config import StanceError, add_path_argument
-from pipeline.data import (
+from pipeline.core.config import StanceError, add_path_argument
+from pipeline.core.data import (
     DATASET_COLUMNS,
     LABEL_COLUMNS,
     LABEL_REQUIRED,
@@ -50,8 +50,8 @@ from pipeline.data import (
     write_rows_csv,
     write_target,
 )
-from pipeline.data import short as _short
-from pipeline.params import load_section
+from pipeline.core.data import short as _short
+from pipeline.core.params import load_section
 
 log = logging.getLogger("stance")
 
@@ -371,7 +371,7 @@ def write_labels(path: str | os.PathLike, label_file: LabelFile) -> None:
     extra columns are kept, and so are the file's line endings (``\\n`` or ``\\r\\n``) and a
     UTF-8 byte-order mark; quoting is minimal. A symlinked file is written through the link,
     the file's permission bits are kept, a read-only file is refused (see
-    :func:`pipeline.data.atomic_open`). Callers doing read-modify-write hold :func:`labels_lock`.
+    :func:`pipeline.core.data.atomic_open`). Callers doing read-modify-write hold :func:`labels_lock`.
 
     Parameters
     ----------
@@ -483,7 +483,7 @@ def join_labels(sentences: SentenceTable, label_file: LabelFile,
     """Attach labels to sentences by sentence_id, then orphans by normalised text.
 
     A label whose sentence_id no longer exists is re-attached to the one current sentence
-    with the same :func:`pipeline.split.normalize_text` text that is not already labeled by
+    with the same :func:`pipeline.split.stage.normalize_text` text that is not already labeled by
     id. No match, several matches, or orphans disagreeing about one target are reported and
     left alone. Nothing is deleted from (or written to) the labels file.
 

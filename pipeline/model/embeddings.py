@@ -26,7 +26,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-from pipeline.config import StanceError
+from pipeline.core.config import StanceError
 
 __all__ = ["DIMENSIONS", "encode", "encoder_info", "load_encoder"]
 

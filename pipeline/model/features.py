@@ -29,7 +29,7 @@ The word and char blocks can mask dates, numbers and names first (``mask``). Cla
 ``logreg``, ``linearsvc`` (calibrated), ``sgd`` and ``nblr`` (NB-LR, stored as a plain
 LogisticRegression); ``train.priors`` shifts a logistic regression's intercepts (class
 thresholds); ``train.combine: vote`` averages one classifier per block. The opt-in
-``train.features.embeddings`` block (:mod:`pipeline.embeddings`) is the one exception to the
+``train.features.embeddings`` block (:mod:`pipeline.model.embeddings`) is the one exception to the
 "nothing from pipeline inside" rule: it needs the [embeddings] extra and this package to load.
 
 All hyperparameters come from the ``train`` section of ``params.yaml``.
@@ -42,8 +42,8 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from pipeline.config import StanceError
-from pipeline.params import (
+from pipeline.core.config import StanceError
+from pipeline.core.params import (
     CLASSIFIERS,
     CueFeatures,
     FeaturesParams,
@@ -177,7 +177,7 @@ def cue_steps(cues: Sequence[str], negators: Sequence[str], contrast: Sequence[s
 
 def word_list(cfg: Mapping[str, Any], key: str, where: str) -> list[str]:
     """``cfg[key]`` as a list of str: a YAML list of words, or one string of words separated by
-    spaces; StanceError naming ``where.key`` otherwise (see :func:`pipeline.params.words`)."""
+    spaces; StanceError naming ``where.key`` otherwise (see :func:`pipeline.core.params.words`)."""
     return words(cfg.get(key), f"{where}.{key}")
 
 
@@ -491,7 +491,7 @@ def build_dense_model(params: TrainParams | Mapping[str, Any]):
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import FunctionTransformer
 
-    from pipeline.embeddings import encode
+    from pipeline.model.embeddings import encode
 
     p = coerce(TrainParams, params, "train")
     cfg = p.features.embeddings
@@ -532,7 +532,7 @@ def build_pipeline(params: TrainParams | Mapping[str, Any]):
     soft ``VotingClassifier`` averaging their probabilities with the block weights. With
     ``stack``, the same pipelines in a ``StackingClassifier`` whose final estimator
     (:func:`build_stack_combiner`) learns from their out-of-fold probabilities; its ``cv`` must be
-    set to folds grouped by article before fitting (:func:`pipeline.train.fit_final` does).
+    set to folds grouped by article before fitting (:func:`pipeline.train.stage.fit_final` does).
 
     With ``train.features.embeddings.enabled`` (opt-in, needs the [embeddings] extra): a soft
     ``VotingClassifier`` of that pipeline (weight 1) and :func:`build_dense_model` (weight

@@ -30,8 +30,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import PATHS, StanceError, repo_root
-from pipeline.data import atomic_open
+from pipeline.core.config import PATHS, StanceError, repo_root
+from pipeline.core.data import atomic_open
 
 __all__ = [
     "SKOPS_ALLOWED",
@@ -53,7 +53,7 @@ log = logging.getLogger("stance")
 #: (and when MLflow loads the logged model): ``functools.partial(re.sub, "pattern", "repl")``,
 #: ``map``, ``list``, ``operator.itemgetter("text")``. Anything else is refused.
 SKOPS_ALLOWED = ("functools.partial", "operator.itemgetter", "re.sub", "builtins.map", "builtins.list",
-                 "pipeline.embeddings.encode")  # the last one only in a model with the opt-in embeddings block
+                 "pipeline.model.embeddings.encode")  # the last one only in a model with the opt-in embeddings block
 
 #: Key of the model's sha256 in a training report.
 REPORT_KEY = "model_sha256"
@@ -118,7 +118,7 @@ def _untrusted_message(name: str) -> str:
 def _load_joblib(p: Path, name: str, trust: bool, reports) -> Any:
     import io
 
-    import joblib  # local import: keeps `import pipeline.model` (and the CLI start-up) cheap
+    import joblib  # local import: keeps `import pipeline.model.files` (and the CLI start-up) cheap
 
     data = p.read_bytes()  # hash and unpickle the same bytes
     if hashlib.sha256(data).hexdigest() not in trusted_hashes(reports):

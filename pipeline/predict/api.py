@@ -2,7 +2,7 @@
 
 Python API
 ----------
->>> from pipeline.predict import load_model, predict
+>>> from pipeline.predict.api import load_model, predict
 >>> model = load_model()                      # models/model.joblib
 >>> frame = predict(model, ["The council must tighten sanctions.", "Sanctions should be lifted."])
 >>> list(frame.columns)
@@ -19,7 +19,7 @@ Python API
 Command line: ``stance predict`` (see :func:`add_predict_arguments`).
 
 Streaming I/O (readers, formatters, worker pool, tqdm progress) lives in the private
-:mod:`pipeline._predict_io`; models are loaded by :mod:`pipeline.model`.
+:mod:`pipeline.predict.io`; models are loaded by :mod:`pipeline.model.files`.
 
 Speed: this module imports only the standard library and small pipeline modules at
 module level. scikit-learn and joblib are imported when the model is loaded; this module
@@ -38,7 +38,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
-from pipeline._predict_io import (
+from pipeline.core.config import PATHS, StanceError, jobs_count, positive_int, repo_root
+from pipeline.core.data import LABELS
+from pipeline.model.files import add_trust_argument
+from pipeline.model.scorer import Scorer, model_classes
+from pipeline.predict.io import (
     DEFAULT_CHUNK_SIZE,
     DEFAULT_MAX_CHARS,
     EMPTY_TEXT,
@@ -47,9 +51,7 @@ from pipeline._predict_io import (
     Formatter,
     Input,
     Output,
-    Scorer,
     clip,
-    model_classes,
     progress_for,
     refuse_same_file,
     resolve_input_format,
@@ -58,9 +60,6 @@ from pipeline._predict_io import (
     table_width,
     too_long,
 )
-from pipeline.config import PATHS, StanceError, jobs_count, positive_int, repo_root
-from pipeline.data import LABELS
-from pipeline.model import add_trust_argument
 
 log = logging.getLogger("stance")
 
@@ -84,7 +83,7 @@ __all__ = [
 # --------------------------------------------------------------------------- model
 
 def load_model(path: str | os.PathLike | None = None, *, trust: bool = False):
-    """Load a model file and check that it can score text (see :func:`pipeline.model.load_model`).
+    """Load a model file and check that it can score text (see :func:`pipeline.model.files.load_model`).
 
     Parameters
     ----------
@@ -105,7 +104,7 @@ def load_model(path: str | os.PathLike | None = None, *, trust: bool = False):
         The file is missing (the message says to run ``dvc repro``), unreadable, untrusted,
         corrupt, or holds something that is not a fitted classifier.
     """
-    from pipeline.model import load_model as load
+    from pipeline.model.files import load_model as load
 
     return load(path, trust=trust)
 
@@ -114,7 +113,7 @@ def _as_model(model: Any):
     """Accept a loaded model or a path to one."""
     if isinstance(model, (str, os.PathLike)):
         return load_model(model)
-    from pipeline.model import check_model
+    from pipeline.model.files import check_model
 
     check_model(model, probe=False)
     return model
@@ -267,8 +266,8 @@ def predict_texts(model, texts: list[str], out: IO[str], fmt: str = "jsonl") -> 
 
 def _project_params(section: str):
     """The project's *section* of params.yaml (typed, validated) when it has one, else None (defaults)."""
-    from pipeline.config import load_params
-    from pipeline.params import SECTIONS, from_mapping
+    from pipeline.core.config import load_params
+    from pipeline.core.params import SECTIONS, from_mapping
 
     p = repo_root() / PATHS["params"]
     if not p.is_file():
@@ -339,7 +338,7 @@ def summarize_article(model, path: str | os.PathLike, top: int = 3, params=None,
         hand_label`` -- ``None`` when not labelled by hand), ``n_hand_labeled`` and
         ``hand_agree`` (how many of those the model predicts as labelled).
     """
-    from pipeline.split import split_article
+    from pipeline.split.stage import split_article
 
     model = _as_model(model)
     if params is None:

@@ -1,4 +1,4 @@
-"""Streaming input and output of ``stance predict`` (private: use :mod:`pipeline.predict`).
+"""Streaming input and output of ``stance predict`` (private: use :mod:`pipeline.predict.api`).
 
 Readers turn a text, CSV or JSONL file (or stdin) into *chunks* ``(texts, lines, extras)``: a
 list of n strings, their n 1-based input line numbers and either None or n tuples of leading
@@ -18,8 +18,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from pipeline.config import StanceError
-from pipeline.data import LABELS, atomic_open
+from pipeline.core.config import StanceError
+from pipeline.core.data import atomic_open
+from pipeline.model.scorer import Scorer
 
 #: Output formats of the CLI and :func:`predict_file`.
 FORMATS = ("jsonl", "csv", "table")
@@ -69,41 +70,6 @@ def overlong(text: str, max_chars: int) -> Overlong:
 
 _SUFFIX_INPUT = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
 _SUFFIX_OUTPUT = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
-
-
-def model_classes(model) -> list[str]:
-    """Class names in output order: ``support, oppose, neutral`` (those the model has), then any others.
-
-    Parameters
-    ----------
-    model : fitted classifier with ``classes_``
-
-    Returns
-    -------
-    list of str
-    """
-    names = [str(c) for c in model.classes_]
-    return [c for c in LABELS if c in names] + [c for c in names if c not in LABELS]
-
-
-class Scorer:
-    """Scores lists of strings: labels (argmax of the probabilities) and per-class scores."""
-
-    def __init__(self, model) -> None:
-        from pipeline._fast_features import scoring_view
-
-        self.model = scoring_view(model)  # identical scores, faster char n-grams
-        names = [str(c) for c in model.classes_]
-        self.classes = model_classes(model)
-        self.columns = [names.index(c) for c in self.classes]
-        self.names = names
-
-    def score(self, texts: list[str]):
-        """Return ``(labels, proba)``: a list of n labels and an (n, k) float array in :attr:`classes` order."""
-        proba = self.model.predict_proba(texts)
-        best = proba.argmax(axis=1).tolist()
-        names = self.names
-        return [names[i] for i in best], proba[:, self.columns]
 
 
 # --------------------------------------------------------------------------- input

@@ -1,17 +1,16 @@
-"""Merging repeated sentences inside one article (private: see :mod:`pipeline.split`).
+"""Merging repeated sentences inside one article (private: see :mod:`pipeline.split.stage`).
 
-Sentences equal after :func:`pipeline.data.normalize_text` are merged (``duplicate``), and a
+Sentences equal after :func:`pipeline.core.data.normalize_text` are merged (``duplicate``), and a
 sentence repeated inside a longer one, a pull quote, is dropped (``repeated_quote``).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from pipeline.data import normalize_text
+from pipeline.core.data import normalize_text
+from pipeline.split.clean import Report
 
-if TYPE_CHECKING:  # pragma: no cover
-    from pipeline.split import Report
 
 def _containers(toks: list[list[str]], keep: list[bool], min_words: int) -> dict[int, list[int]]:
     """For each kept sentence of at least *min_words* words, the longer kept sentences that

@@ -1,8 +1,8 @@
-"""Reading article files for the splitter (private: see :mod:`pipeline.split`).
+"""Reading article files for the splitter (private: see :mod:`pipeline.split.stage`).
 
 :func:`read_article` decodes one UTF-8 article and separates its ``# key: value`` header
 lines; :func:`list_articles` lists a folder's ``*.txt`` articles. Bad files raise
-:class:`~pipeline.config.StanceError` naming the file (and line).
+:class:`~pipeline.core.config.StanceError` naming the file (and line).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import re
 import stat
 from pathlib import Path
 
-from pipeline.config import StanceError
+from pipeline.core.config import StanceError
 
 _UTF_BOMS = (
     (b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),

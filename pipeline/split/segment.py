@@ -1,4 +1,4 @@
-"""pysbd sentence segmentation in bounded chunks (private: see :func:`pipeline.split.segment`).
+"""Sentence segmentation of a paragraph (:func:`segment`): pysbd in bounded chunks.
 
 pysbd is superlinear in its input, so paragraphs are cut into chunks of about
 ``split.chunk_chars`` characters at likely sentence boundaries before it sees them, and its
@@ -11,7 +11,9 @@ import bisect
 import re
 from collections.abc import Iterable
 
-from pipeline._split_rules import ABBREV_END, CHUNK_BOUNDARY
+from pipeline.split.rules import ABBREV_END, CHUNK_BOUNDARY, TERMINAL, TITLE_ABBREV_END
+
+__all__ = ["segment"]
 
 _SEGMENTER = None
 
@@ -96,3 +98,23 @@ def _pieces(chunk: str) -> list[str]:
     if chunk[done:].strip():
         out.append(chunk[done:])
     return out
+
+
+def segment(text: str, chunk_chars: int = 2000) -> list[str]:
+    """Split one paragraph into sentences (pysbd, in bounded chunks). Returns stripped strings."""
+    out: list[str] = []
+    for chunk in _chunks(text, chunk_chars, _CHUNK_MARKS):
+        for piece in _pieces(chunk):
+            if not piece.strip():
+                continue
+            # pysbd sometimes cuts inside "paragraph 8(d) and 8(e)": a piece that does not
+            # end like a sentence is continued by the next one; so is one ending with a
+            # title such as "Amb." (pieces keep their original spacing, so gluing them
+            # restores the source text).
+            last = out[-1].rstrip() if out else ""
+            if out and ((not TERMINAL.search(last) and not last.endswith(":"))
+                        or TITLE_ABBREV_END.search(last)):
+                out[-1] += piece
+            else:
+                out.append(piece)
+    return [s.strip() for s in out]

@@ -24,405 +24,47 @@ Outputs (see :func:`run_split`):
 
 ``sentence_id`` is a content hash of the article id and the normalised text, so it does
 not move when other sentences are added, removed or reordered. Parameters: the ``split``
-section of params.yaml (:class:`pipeline.params.SplitParams`).
+section of params.yaml (:class:`pipeline.core.params.SplitParams`).
 """
 
 from __future__ import annotations
 
-import bisect
 import logging
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline import _split_rules as R
-from pipeline._segment import _CHUNK_MARKS, _chunks, _pieces
-from pipeline._split_duplicates import _merge_duplicates
-from pipeline._split_io import check_raw_file, list_articles, read_article
-from pipeline.config import PATHS, StanceError, add_path_argument, repo_root
-from pipeline.data import (
+from pipeline.core.config import PATHS, StanceError, add_path_argument, repo_root
+from pipeline.core.data import (
     ARTICLE_COLUMNS,
     SENTENCE_COLUMNS,
     SPLIT_REPORT_COLUMNS,
     sentence_id,
     write_csv_atomic,
 )
-from pipeline.params import SplitParams, coerce, load_section, to_dict
+from pipeline.core.params import SplitParams, coerce, load_section, to_dict
+from pipeline.split import rules
+from pipeline.split.clean import Paragraph, Report, _strip_heads, _words, classify_line, clean_lines
+from pipeline.split.duplicates import _merge_duplicates
+from pipeline.split.io import check_raw_file, list_articles, read_article
+from pipeline.split.segment import segment
 
 log = logging.getLogger("stance")
 
-@dataclass
-class Line:
-    """One physical line (or piece of one) of an article: its text and file offset."""
-
-    text: str
-    start: int
-
-
-_RUN = re.compile(r"\S+(?: \S+)*")
-
-
-class Paragraph:
-    """Rejoined lines of one paragraph, with a map from paragraph offsets to file offsets.
-
-    ``text`` is the lines joined with single spaces, every run of whitespace collapsed
-    to one space (pysbd segments "end.  Next" differently from "end. Next"). Each run of
-    text between irregular whitespace is recorded with its paragraph and file offsets,
-    so :meth:`file_offset` is exact for every non-space character. Building and lookups
-    are linear / logarithmic in the paragraph length.
-    """
-
-    def __init__(self, lines: Iterable[Line] = ()) -> None:
-        parts: list[str] = []
-        self._para_pos: list[int] = []   # paragraph offset where each run starts
-        self._file_pos: list[int] = []   # file offset of the same character
-        length = 0
-        for line in lines:
-            for m in _RUN.finditer(line.text):
-                if parts:
-                    length += 1
-                self._para_pos.append(length)
-                self._file_pos.append(line.start + m.start())
-                parts.append(m.group(0))
-                length += m.end() - m.start()
-        self.text = " ".join(parts)
-
-    def file_offset(self, pos: int) -> int:
-        """File offset of the character at paragraph offset *pos*."""
-        i = max(bisect.bisect_right(self._para_pos, pos) - 1, 0)
-        return self._file_pos[i] + (pos - self._para_pos[i])
-
-
-class Report:
-    """Counts of what each cleaning rule removed, with one example each."""
-
-    def __init__(self) -> None:
-        self.counts: dict[str, int] = {}
-        self.examples: dict[str, str] = {}
-
-    def add(self, rule: str, text: str) -> None:
-        self.counts[rule] = self.counts.get(rule, 0) + 1
-        self.examples.setdefault(rule, " ".join(text.split())[:80])
-
-    def rows(self, article_id: str) -> list[dict[str, Any]]:
-        return [
-            {"article_id": article_id, "rule": r, "count": self.counts[r], "example": self.examples[r]}
-            for r in sorted(self.counts)
-        ]
-
-
-# --------------------------------------------------------------------------- line rules
-
-def _words(text: str) -> list[str]:
-    return R.WORD.findall(text)
-
-
-def _is_title_line(text: str, max_words: int, verbs: dict[str, set[str]] | None = None) -> bool:
-    """Short Title Case line without final punctuation or verb: a name, job title, banner or label.
-
-    A line with a finite verb (see :func:`R.has_verb`) is a headline and is not a title line.
-    """
-    if R.TERMINAL.search(text):
-        return False
-    tokens = [t for t in re.split(r"[\s,]+", text) if t]
-    if not tokens or len(tokens) > max_words:
-        return False
-    for tok in tokens:
-        core = tok.strip("\"'“”‘’()[]:;")
-        if not core:
-            continue
-        if core.lower() in R.CONNECTORS or not core[0].isalpha():
-            continue
-        if not core[0].isupper():
-            return False
-    return not (verbs and R.has_verb(tokens, verbs))
-
-
-def _is_timestamp(text: str) -> bool:
-    tokens = [t for t in re.split(r"[\s,|:–—-]+", text.strip()) if t]
-    return bool(tokens) and all(R.DATE_TOKEN.match(t) for t in tokens) and any(ch.isdigit() for ch in text)
-
-
-def classify_line(text: str, params: dict[str, Any]) -> str | None:
-    """Return the name of the rule that drops this (stripped, non-empty) line, or None to keep it."""
-    low = text.lower()
-    n_words = len(_words(text))
-    for pat in params["_always"]:
-        if pat.search(text):
-            return "link_or_credit"
-    if n_words <= params["max_ui_words"]:
-        for pat in params["_ui"]:
-            if pat.search(low) or pat.search(text):
-                return "page_furniture"
-    for pat in params["_credit"]:
-        if pat.search(text):
-            return "caption_or_credit"
-    rule = _news_furniture(text)
-    if rule:
-        return rule
-    if _is_timestamp(text):
-        return "timestamp"
-    if R.MEETING.match(text) or R.DOC_SYMBOL.match(text):
-        return "meeting_or_symbol"
-    if R.BRACKETED.match(text) and n_words <= params["max_ui_words"]:
-        return "bracketed_note"
-    if n_words == 0:
-        return "no_words"
-    if (not R.TERMINAL.search(text) and not R.ENDS_COMMA.search(text) and n_words < params["min_words_unpunctuated"]
-            and not (n_words >= params["min_words"] and R.has_verb(text.split(), params["_verbs"]))):
-        return "short_fragment"
-    if _is_title_line(text, params["max_title_words"], params["_verbs"]):
-        return "name_or_title_block"
-    return None
-
-
-def _news_furniture(text: str) -> str | None:
-    """Photo captions, reporters' sign-ins and the outlet's boilerplate about itself."""
-    if R.CAPTION_PREFIX.match(text) or R.CAPTION_DATE_END.search(text):
-        return "photo_caption"
-    if R.REPORTER_SIGNIN.match(text):
-        return "reporter_signin"
-    if any(pat.search(text) for pat in R.OUTLET_BOILERPLATE):
-        return "outlet_boilerplate"
-    return None
-
-
-def _first_letter_is_lower(text: str) -> bool:
-    for ch in text:
-        if ch.isalpha():
-            return ch.islower()
-        if ch.isdigit():
-            return False
-    return False
-
-
-#: Words a sentence does not end on: a line ending with one continues on the next line.
-def _open_ended(prev: str) -> bool:
-    """Does line *prev* stop where no sentence can stop (after "of", "China’s", "Mr.")?"""
-    if R.TITLE_ABBREV_END.search(prev):
-        return True
-    if R.TERMINAL.search(prev) or prev.endswith(":"):
-        return False
-    m = R.LAST_WORD.search(prev)
-    if not m:
-        return False
-    word = m.group(1)
-    if prev[m.end(1):].strip():          # ends with a quote, bracket or dash: leave it
-        return False
-    return word.lower() in R.OPEN_WORDS or bool(re.search(r"\w['’]s$", word))
-
-
-def _headline_case(text: str, min_words: int = 6) -> bool:
-    """Is *text* set like a headline: at least *min_words* words, nearly all capitalised?"""
-    words = [w for w in _words(text) if w.lower() not in R.CONNECTORS]
-    if len(words) < min_words:
-        return False
-    return sum(w[0].isupper() for w in words) >= 0.8 * len(words)
-
-
-def _continues(prev: str, nxt: str) -> bool:
-    """Does line *nxt* continue the sentence that line *prev* left open?"""
-    if R.BULLET.match(nxt):
-        return False
-    if _headline_case(prev) and not _first_letter_is_lower(nxt) and not _headline_case(nxt, 1):
-        return False                     # 'Peril Real, Stress Japan, ... Needed,' + 'The absence of ...'
-    if R.ENDS_COMMA.search(prev):
-        return True                      # '..., including Japan,"' + 'Wang said.'
-    if _first_letter_is_lower(nxt):
-        return True                      # '... adoption of China’s' + '"‘suspension for ...'
-    return _open_ended(prev)             # '... talks with' + 'President Xi on Tuesday.'
-
-
-def _wrapped(run: list[str], max_chars: int) -> bool:
-    """Is this run of adjacent lines (no blank or dropped line between) hard-wrapped prose?
-
-    Three or more lines; all but the last at most *max_chars* long, the longest at least
-    40, none shorter than half the longest; not all of them ending with final
-    punctuation; and at least one line break inside the run visibly in mid-sentence
-    (:func:`_continues`: a comma or "of" before it, a lower-case word after it). A list
-    of headlines or of one-line sentences does not look like this.
-    """
-    if max_chars <= 0 or len(run) < 3:
-        return False
-    body = run[:-1]
-    longest = max(len(t) for t in body)
-    if longest > max_chars or longest < 40 or any(len(t) < longest / 2 for t in body):
-        return False
-    if all(R.TERMINAL.search(t) for t in body):
-        return False
-    return any(_continues(a, b) for a, b in zip(run, run[1:]))
-
-
-def _repeated_lines(lines: list[str]) -> set[int]:
-    """Indices of non-blank lines equal to the next non-blank line, and of that next line.
-
-    Page captions are printed twice in a row (the image's alt text and its caption); a
-    sentence of the article never is.
-    """
-    out: set[int] = set()
-    prev = None
-    for i, raw in enumerate(lines):
-        text = " ".join(raw.split())
-        if not text:
-            continue
-        if prev is not None and text == prev[1] and len(_words(text)) >= 3:
-            out.update((prev[0], i))
-        prev = (i, text)
-    return out
-
-
-def _token_pieces(raw: str, long_token: re.Pattern, report: Report) -> list[tuple[str, int]]:
-    """*raw* cut around over-long tokens (a 1 MB run of non-space is not text): ``(piece, offset)``."""
-    pieces: list[tuple[str, int]] = []
-    cursor = 0
-    for m in long_token.finditer(raw):
-        pieces.append((raw[cursor:m.start()], cursor))
-        report.add("long_token", m.group(0)[:80])
-        cursor = m.end()
-    pieces.append((raw[cursor:], cursor))
-    return pieces
-
-
-def _wrapped_flags(kept: list[tuple[Line, bool, bool]], max_chars: int) -> list[bool]:
-    """For each kept line, whether it lies inside a run of adjacent, non-bullet, hard-wrapped lines
-    (such runs are joined whole)."""
-    wrapped = [False] * len(kept)
-    i = 0
-    while i < len(kept):
-        j = i + 1
-        while j < len(kept) and kept[j][2] and not kept[j][1]:
-            j += 1
-        if _wrapped([k[0].text for k in kept[i:j]], max_chars):
-            for k in range(i + 1, j):
-                wrapped[k] = True
-        i = j
-    return wrapped
-
-
-def clean_lines(body: str, body_offset: int, params: dict[str, Any], report: Report) -> list[list[Line]]:
-    """Drop junk lines and group the kept ones into paragraphs (lists of lines to rejoin).
-
-    Parameters
-    ----------
-    body : str
-        Article text without its header lines.
-    body_offset : int
-        File offset of *body* (added to every line's ``start``).
-    params : dict
-        Resolved ``split`` params (see :func:`_resolve`).
-    report : Report
-        Receives one entry per dropped line.
-
-    Returns
-    -------
-    list of list of Line
-        Paragraphs in article order. A line joins the previous paragraph when it
-        continues its sentence (:func:`_continues`) or when both lie in a run of
-        hard-wrapped lines (:func:`_wrapped`); a bullet always starts a paragraph.
-        ``Line.text`` keeps the file's characters (inner spacing included), so offsets
-        inside a line map one to one onto the file.
-    """
-    max_tok = params["max_token_chars"]
-    long_token = re.compile(r"\S{%d,}" % (max_tok + 1))
-    kept: list[tuple[Line, bool, bool]] = []     # (line, is_bullet, directly follows the previous kept line)
-    adjacent = False
-    pos = body_offset
-    raw_lines = body.split("\n")
-    repeated = _repeated_lines(raw_lines)
-    for index, raw in enumerate(raw_lines):
-        start_of_line = pos
-        pos += len(raw) + 1
-        if not raw.strip() or index in repeated:
-            if raw.strip():              # a photo caption printed twice in a row
-                report.add("photo_caption", raw.strip())
-            adjacent = False
-            continue
-        pieces = _token_pieces(raw, long_token, report)
-        if len(pieces) > 1:
-            adjacent = False
-        for piece, off in pieces:
-            text = piece.strip()
-            if not text:
-                continue
-            lead = len(piece) - len(piece.lstrip())
-            bullet = R.BULLET.match(text)
-            if bullet:
-                text = text[bullet.end():]
-                lead += bullet.end()
-                if not text:
-                    continue
-            rule = classify_line(" ".join(text.split()), params)
-            if rule:
-                report.add(rule, text)
-                adjacent = False
-                continue
-            kept.append((Line(text, start_of_line + off + lead), bool(bullet), adjacent))
-            adjacent = True
-    wrapped = _wrapped_flags(kept, params["wrap_max_chars"])
-    paragraphs: list[list[Line]] = []
-    for k, (line, bullet, _adj) in enumerate(kept):
-        if paragraphs and not bullet and (wrapped[k] or _continues(paragraphs[-1][-1].text, line.text)):
-            paragraphs[-1].append(line)
-        else:
-            paragraphs.append([line])
-    return paragraphs
-
-
 # --------------------------------------------------------------------------- sentences
 
-def segment(text: str, chunk_chars: int = 2000) -> list[str]:
-    """Split one paragraph into sentences (pysbd, in bounded chunks). Returns stripped strings."""
-    out: list[str] = []
-    for chunk in _chunks(text, chunk_chars, _CHUNK_MARKS):
-        for piece in _pieces(chunk):
-            if not piece.strip():
-                continue
-            # pysbd sometimes cuts inside "paragraph 8(d) and 8(e)": a piece that does not
-            # end like a sentence is continued by the next one; so is one ending with a
-            # title such as "Amb." (pieces keep their original spacing, so gluing them
-            # restores the source text).
-            last = out[-1].rstrip() if out else ""
-            if out and ((not R.TERMINAL.search(last) and not last.endswith(":")) or R.TITLE_ABBREV_END.search(last)):
-                out[-1] += piece
-            else:
-                out.append(piece)
-    return [s.strip() for s in out]
-
-
-def strip_dateline(text: str) -> tuple[str, int]:
-    """Remove a leading dateline or speaker label; return the text and how many chars were cut."""
-    m = R.DATELINE.match(text)
-    if not m:
-        return text, 0
-    return text[m.end():], m.end()
-
-
-def _strip_heads(text: str, report: Report) -> tuple[str, int]:
-    """Cut a glued date prefix, a dateline and a speaker label off the start of a paragraph
-    (each reported under its rule); return the rest and how many characters were cut."""
-    body, cut = text, 0
-    for rule, strip in (("date_prefix", R.DATE_PREFIX), ("dateline", R.DATELINE), ("speaker_label", R.SPEAKER_LABEL)):
-        m = strip.match(body)
-        if m and m.end():
-            report.add(rule, body[:m.end()])
-            body, cut = body[m.end():], cut + m.end()
-    return body, cut
-
-
-def _resolve(params: SplitParams | dict[str, Any] | None) -> dict[str, Any]:
-    """Check the ``split`` params (:class:`~pipeline.params.SplitParams`, a mapping or None for the
+def resolve_params(params: SplitParams | dict[str, Any] | None) -> dict[str, Any]:
+    """Check the ``split`` params (:class:`~pipeline.core.params.SplitParams`, a mapping or None for the
     defaults) and return them as a dict with the patterns compiled (keys ``_ui``, ``_credit``,
     ``_always``, ``_verbs``). Raises :class:`StanceError` naming the key for a bad value.
     """
     if isinstance(params, dict) and "_ui" in params:
         return params
     p = to_dict(coerce(SplitParams, params, "split"))
-    p["_ui"] = [re.compile(x, re.IGNORECASE) for x in R.UI_PATTERNS + p["ui_patterns"]]
-    p["_credit"] = [re.compile(x) for x in R.CREDIT_PATTERNS + p["credit_patterns"]]
-    p["_always"] = [re.compile(x) for x in R.ALWAYS_PATTERNS]
-    p["_verbs"] = R.verb_forms(R.HEADLINE_VERBS + [v.lower() for v in p["headline_verbs"]])
+    p["_ui"] = [re.compile(x, re.IGNORECASE) for x in rules.UI_PATTERNS + p["ui_patterns"]]
+    p["_credit"] = [re.compile(x) for x in rules.CREDIT_PATTERNS + p["credit_patterns"]]
+    p["_always"] = [re.compile(x) for x in rules.ALWAYS_PATTERNS]
+    p["_verbs"] = rules.verb_forms(rules.HEADLINE_VERBS + [v.lower() for v in p["headline_verbs"]])
     return p
 
 
@@ -450,7 +92,7 @@ def split_text(text: str, article_id: str, params: dict[str, Any] | None = None,
         position, paragraph, start, end, text``; ``start``/``end`` are character
         offsets in the file.
     """
-    p = _resolve(params)
+    p = resolve_params(params)
     report = report if report is not None else Report()
     out: list[dict[str, Any]] = []
     for para_no, lines in enumerate(clean_lines(text, offset, p, report)):
@@ -471,7 +113,7 @@ def split_text(text: str, article_id: str, params: dict[str, Any] | None = None,
                 report.add("too_long", clean)
                 continue
             rule = classify_line(clean, p)
-            if rule in R.SENTENCE_RULES:
+            if rule in rules.SENTENCE_RULES:
                 report.add(rule, clean)
                 continue
             out.append({
@@ -504,7 +146,7 @@ def split_article(path: str | Path, params: dict[str, Any] | None = None) -> tup
         The header metadata, the sentences (see :func:`split_text`) and what each rule
         dropped. Raises :class:`StanceError` for a bad file (see :func:`read_article`).
     """
-    p = _resolve(params)
+    p = resolve_params(params)
     meta, body, offset = read_article(path)
     report = Report()
     sentences = split_text(body, Path(path).stem, p, report, offset)
@@ -557,7 +199,7 @@ def split_corpus(raw_dir: str | Path, params: dict[str, Any] | None = None, warn
     """
     import pandas as pd
 
-    p = _resolve(params)
+    p = resolve_params(params)
     raw = Path(raw_dir)
     files = list_articles(raw)
     warn = warn or (lambda msg: log.warning(f"warning: {msg}"))

@@ -1,13 +1,13 @@
 """The MLflow model registry: the logged model, the ``champion`` alias, ``stance promote``.
 
-The model is logged as the pyfunc model of :mod:`pipeline.serving` (label plus class scores per
+The model is logged as the pyfunc model of :mod:`pipeline.tracking.serving` (label plus class scores per
 row; code, not a pickle) around the scikit-learn pipeline in skops format, and registered. The
 alias (``mlflow.alias``, ``champion``) moves to a new version only if it is at least as good
 (macro-F1) as the current champion on the same evaluation: same data and same folds
 (:func:`evaluation_key`); a champion evaluated on another one is re-scored on this one first.
 ``stance promote VERSION`` moves the alias by hand.
 
-``import mlflow`` happens only inside the functions (see :mod:`pipeline.tracking`).
+``import mlflow`` happens only inside the functions (see :mod:`pipeline.tracking.runs`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import PATHS, StanceError
+from pipeline.core.config import PATHS, StanceError
 
 log = logging.getLogger("stance")
 
@@ -48,10 +48,10 @@ EXAMPLE_TEXTS = (
 
 
 def skops_trusted_types(model) -> list[str]:
-    """Types of *model* that skops does not trust by default (see :func:`pipeline.model.skops_types`);
+    """Types of *model* that skops does not trust by default (see :func:`pipeline.model.files.skops_types`);
     stored in the logged model's config, so the served model loads its skops file without
     arbitrary-code unpickling."""
-    from pipeline.model import skops_types
+    from pipeline.model.files import skops_types
 
     return skops_types(model)
 
@@ -74,8 +74,8 @@ def _requirements(dense: bool = False) -> list[str]:
 
 def log_registered_model(model, name: str, client, *, alias: str | None = None,
                          tags: dict[str, str] | None = None) -> str:
-    """Log *model* (a fitted estimator, or a path loaded by :func:`pipeline.model.load_model`) to
-    the active run as the pyfunc model of :mod:`pipeline.serving` and register it as *name*;
+    """Log *model* (a fitted estimator, or a path loaded by :func:`pipeline.model.files.load_model`) to
+    the active run as the pyfunc model of :mod:`pipeline.tracking.serving` and register it as *name*;
     point *alias* at it if given.
 
     The logged model answers a DataFrame with a ``text`` column with ``label`` and one score
@@ -96,9 +96,9 @@ def log_registered_model(model, name: str, client, *, alias: str | None = None,
     import skops.io as sio
     from mlflow.models import infer_signature
 
-    from pipeline.data import LABELS
-    from pipeline.model import load_model
-    from pipeline.serving import ARTIFACT, score_frame
+    from pipeline.core.data import LABELS
+    from pipeline.model.files import load_model
+    from pipeline.tracking.serving import ARTIFACT, score_frame
 
     if isinstance(model, (str, os.PathLike)):
         model = load_model(model)
@@ -112,7 +112,7 @@ def log_registered_model(model, name: str, client, *, alias: str | None = None,
             name=MODEL_ARTIFACT, python_model=str(Path(__file__).with_name("serving.py")),
             artifacts={ARTIFACT: str(skops_file)}, model_config=config, signature=signature,
             input_example=example, registered_model_name=name,
-            pip_requirements=_requirements(dense="pipeline.embeddings.encode" in config["skops_trusted_types"]),
+            pip_requirements=_requirements(dense="pipeline.model.embeddings.encode" in config["skops_trusted_types"]),
         )
     version = str(info.registered_model_version)
     run = mlflow.active_run()
@@ -194,7 +194,7 @@ def champion_decision(champion, score: float, key: str, alias: str = "champion",
 
 def load_version_model(name: str, version: str):
     """The scikit-learn pipeline of a registered model version (for re-scoring a champion):
-    unwrapped from the pyfunc model of :mod:`pipeline.serving`, or from an older sklearn-flavor
+    unwrapped from the pyfunc model of :mod:`pipeline.tracking.serving`, or from an older sklearn-flavor
     version (whose pipeline began with a ``text`` column selector)."""
     import mlflow.pyfunc
 
@@ -257,9 +257,9 @@ def add_promote_arguments(parser) -> None:
 
 def run_promote(args) -> int:
     """Entry point of ``stance promote``."""
-    from pipeline.config import repo_root
-    from pipeline.params import MlflowParams, load_section
-    from pipeline.tracking import check_tracking_uri, resolve_tracking_uri
+    from pipeline.core.config import repo_root
+    from pipeline.core.params import MlflowParams, load_section
+    from pipeline.tracking.runs import check_tracking_uri, resolve_tracking_uri
 
     root = repo_root()
     params_path = Path(args.params) if args.params else root / PATHS["params"]

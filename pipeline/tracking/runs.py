@@ -3,7 +3,7 @@
 Store: ``$MLFLOW_TRACKING_URI`` if set (or ``--tracking-uri``), else SQLite at the project root,
 ``sqlite:///<root>/mlflow.db`` (git-ignored), with artifacts in ``<root>/mlartifacts`` (for any
 SQLite store: ``mlartifacts`` next to the database file). The root comes from
-:func:`pipeline.config.repo_root`, which follows ``$DVC_ROOT``, so ``dvc exp run`` logs into the
+:func:`pipeline.core.config.repo_root`, which follows ``$DVC_ROOT``, so ``dvc exp run`` logs into the
 same store as ``dvc repro``.
 
 What a run holds (:func:`log_evaluation`): a name after what was trained, a description with the
@@ -11,7 +11,7 @@ headline figures against the baselines, params, metrics (short headline names fr
 :data:`HEADLINE_METRICS`, every other number of metrics.json under its section prefix), the
 training data as a dataset input, reports and plots, and the model, registered and given the
 ``champion`` alias only if at least as good as the current champion on the same evaluation
-(:mod:`pipeline.registry`, also ``stance promote``). :mod:`pipeline.mlflow_store` closes runs of
+(:mod:`pipeline.tracking.registry`, also ``stance promote``). :mod:`pipeline.tracking.store` closes runs of
 dead processes and, as the ``check_store`` DVC stage, makes ``dvc repro`` log again what a lost
 store lacks.
 
@@ -37,9 +37,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import PATHS, StanceError
-from pipeline.model import file_sha256
-from pipeline.params import MlflowParams, coerce
+from pipeline.core.config import PATHS, StanceError
+from pipeline.core.params import MlflowParams, coerce
+from pipeline.model.files import file_sha256
 
 __all__ = [
     "EXPERIMENT_DESCRIPTION",
@@ -430,7 +430,7 @@ def _version_description(title: str, metrics: dict[str, Any], data_sha: str, sel
 
 
 def _run_tags(root: Path, data_sha: str, model_sha: str, key: str, train_report: dict | None) -> dict[str, str]:
-    from pipeline.mlflow_store import owner_tags
+    from pipeline.tracking.store import owner_tags
 
     commit, dirty = git_commit(root)
     tags = {"git_commit": commit, "git_dirty": dirty, "data_sha256": data_sha, "model_sha256": model_sha,
@@ -463,7 +463,7 @@ def _log_metrics(metrics: dict[str, Any], result: dict[str, Any], train_report: 
         mlflow.log_metric("selection/best_mean_macro_f1", float(train_report["best_mean_macro_f1"]))
 
 
-#: Outputs of :func:`pipeline.evaluate.evaluate` (keys of its ``paths``) logged under ``reports/``;
+#: Outputs of :func:`pipeline.evaluate.stage.evaluate` (keys of its ``paths``) logged under ``reports/``;
 #: every other output file it names is a plot or plot data, logged under ``plots/``.
 REPORT_KEYS = ("metrics", "classification_report", "misclassified")
 
@@ -493,7 +493,7 @@ def _register(client, model: Any, name: str, alias: str, score: float, key: str,
               rescore_new: Callable[[], float] | None = None) -> tuple[str, bool, str]:
     """Register the model of the active run; move *alias* if :func:`champion_decision` allows.
     Returns ``(version, promoted, reason)``."""
-    from pipeline.registry import alias_version, champion_decision, log_registered_model
+    from pipeline.tracking.registry import alias_version, champion_decision, log_registered_model
 
     champion = alias_version(client, name, alias)
     version = log_registered_model(model, name, client, tags={
@@ -512,7 +512,7 @@ def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_p
                    rescore: Callable[[Any], float] | None = None,
                    rescore_new: Callable[[], float] | None = None) -> dict[str, Any]:
     """Log one MLflow run for an evaluation and register its model, moving the alias only to a
-    model at least as good as the current champion (:func:`pipeline.registry.champion_decision`).
+    model at least as good as the current champion (:func:`pipeline.tracking.registry.champion_decision`).
 
     Parameters
     ----------
@@ -520,11 +520,11 @@ def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_p
     root : project root (for the git commit tag).
     all_params : the whole ``params.yaml``, logged flattened (``train.C`` ...).
     mlflow_params : its ``mlflow`` section (``experiment``, ``registered_model``, ``alias``).
-    result : what :func:`pipeline.evaluate.evaluate` returned (metrics, fold scores, paths).
+    result : what :func:`pipeline.evaluate.stage.evaluate` returned (metrics, fold scores, paths).
     model_path, dataset_path, train_report_path, params_path : files logged or hashed.
     rescore : callable(model version) -> float, optional
         Macro-F1 of a champion's model on this evaluation, when the champion was evaluated on
-        another one (see :func:`pipeline.registry.champion_decision`).
+        another one (see :func:`pipeline.tracking.registry.champion_decision`).
     rescore_new : callable() -> float, optional
         The new model scored the same way, compared with the re-scored champion.
 
@@ -535,11 +535,11 @@ def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_p
     the training data as a dataset input (:func:`log_dataset`); tags (``git_commit``,
     ``git_dirty``, ``data_sha256``, ``model_sha256``, ``evaluation_key``, ``classifier``,
     ``champion``, ``champion_reason``, ``dvc_exp_name`` when ``$DVC_EXP_NAME`` is set, and the
-    owner tags of :func:`pipeline.mlflow_store.owner_tags`); artifacts (reports, confusion-matrix and precision-recall
-    PNGs, params file) and the model (:func:`pipeline.registry.log_registered_model`), whose version gets a
+    owner tags of :func:`pipeline.tracking.store.owner_tags`); artifacts (reports, confusion-matrix and precision-recall
+    PNGs, params file) and the model (:func:`pipeline.tracking.registry.log_registered_model`), whose version gets a
     description and the tags ``macro_f1``, ``evaluation_key``, ``data_sha256``, ``model_sha256``.
     Runs left RUNNING by a dead process are closed first
-    (:func:`pipeline.mlflow_store.close_dead_runs`).
+    (:func:`pipeline.tracking.store.close_dead_runs`).
 
     Returns
     -------
@@ -556,9 +556,9 @@ def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_p
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
-    from pipeline.mlflow_store import close_dead_runs
-    from pipeline.params import EvaluateParams, to_dict
-    from pipeline.registry import evaluation_key
+    from pipeline.core.params import EvaluateParams, to_dict
+    from pipeline.tracking.registry import evaluation_key
+    from pipeline.tracking.store import close_dead_runs
 
     ml = coerce(MlflowParams, mlflow_params, "mlflow")
     experiment, name, alias = ml.experiment, ml.registered_model, ml.alias

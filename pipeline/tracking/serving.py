@@ -1,7 +1,7 @@
 """The MLflow pyfunc model that ``mlflow models serve`` and ``mlflow.pyfunc.load_model`` use.
 
 It answers every input row (a DataFrame with a ``text`` column) with its label and the three
-class scores, like ``stance predict`` and :func:`pipeline.predict.predict`::
+class scores, like ``stance predict`` and :func:`pipeline.predict.api.predict`::
 
     label    support  oppose  neutral
     oppose   0.0747   0.8204  0.1049
@@ -9,7 +9,7 @@ class scores, like ``stance predict`` and :func:`pipeline.predict.predict`::
 REST: ``{"predictions": [{"label": "oppose", "support": 0.0747, "oppose": 0.8204,
 "neutral": 0.1049}]}`` (probabilities unrounded; ``label`` is the class with the highest score).
 
-This file is logged as *models-from-code* by :func:`pipeline.tracking.log_registered_model`:
+This file is logged as *models-from-code* by :func:`pipeline.tracking.runs.log_registered_model`:
 MLflow copies it into the logged model and runs it when loading, so the served model needs
 neither this package nor any pickled Python object. The scikit-learn pipeline itself
 (``models/model.joblib``, unchanged) travels as an artifact in skops format and is loaded with
@@ -33,7 +33,7 @@ def score_frame(model: Any, texts: list[str], labels: list[str]):
     """``label`` plus one probability column per name in *labels* for each text.
 
     A class the model does not know scores 0. ``label`` is the model's class with the highest
-    probability (what :func:`pipeline.predict.predict` reports).
+    probability (what :func:`pipeline.predict.api.predict` reports).
     """
     import numpy as np
 

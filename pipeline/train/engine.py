@@ -23,8 +23,8 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from pipeline.config import StanceError
-from pipeline.data import LABELS
+from pipeline.core.config import StanceError
+from pipeline.core.data import LABELS
 
 __all__ = [
     "CVEngine",
@@ -153,7 +153,7 @@ class CVEngine:
         self.y = np.asarray(labels, dtype=object)
         self.groups = np.asarray(groups, dtype=object)
         if dataclasses.is_dataclass(params):  # a typed TrainParams: the engine works on plain dicts
-            from pipeline.params import to_dict
+            from pipeline.core.params import to_dict
 
             params = to_dict(params)
         self.params = params
@@ -218,7 +218,7 @@ class CVEngine:
 
     def blocks(self, params: dict[str, Any], train_idx, rows) -> list[tuple[str, float, Any]]:
         """``(name, weight, unweighted matrix of rows)`` for every enabled feature block."""
-        from pipeline.features import build_features
+        from pipeline.model.features import build_features
 
         fcfg = params.get("features") or {}
         union = build_features(fcfg)
@@ -236,8 +236,8 @@ class CVEngine:
         """
         import numpy as np
 
-        from pipeline.features import embeddings_enabled, fit_classifier
-        from pipeline.train import fit_errors
+        from pipeline.model.features import embeddings_enabled, fit_classifier
+        from pipeline.train.stage import fit_errors
 
         with fit_errors(what):
             if params.get("combine", "union") == "stack":
@@ -257,7 +257,7 @@ class CVEngine:
                 proba = _label_order(clf, clf.predict_proba(x_test), len(test_idx))
         self.fits += 1
         if embeddings_enabled(params):
-            from pipeline.features import build_dense_model
+            from pipeline.model.features import build_dense_model
 
             weight = float(params["features"]["embeddings"].get("weight", 1.0))
             dense = build_dense_model(params).steps[-1][1]
@@ -273,7 +273,7 @@ class CVEngine:
         columns in ``classes`` order (0 for a class absent from ``fit_idx``), side by side."""
         import numpy as np
 
-        from pipeline.features import build_features, fit_classifier
+        from pipeline.model.features import build_features, fit_classifier
 
         fcfg = params.get("features") or {}
         clf_key = _key({k: v for k, v in params.items() if k not in ("features", "grid")})
@@ -298,8 +298,8 @@ class CVEngine:
         grouped by article), the blocks are refitted on all of ``train_idx`` for ``test_idx``."""
         import numpy as np
 
-        from pipeline.features import build_stack_combiner
-        from pipeline.train import grouped_splits
+        from pipeline.model.features import build_stack_combiner
+        from pipeline.train.stage import grouped_splits
 
         classes = sorted(set(self.y[train_idx].tolist()))
         splits = grouped_splits(self.y[train_idx], self.groups[train_idx], int(params.get("stack_folds", 3)),
@@ -315,7 +315,7 @@ class CVEngine:
 
     def embeddings(self, params: dict[str, Any]):
         """Sentence embeddings of every text (computed once per encoder configuration)."""
-        from pipeline.features import build_dense_model
+        from pipeline.model.features import build_dense_model
 
         embed = build_dense_model(params).steps[0][1].func
         key = _key({"package": embed.keywords.get("package"), "threads": embed.keywords.get("threads")})
@@ -341,8 +341,8 @@ class CVEngine:
         import numpy as np
         from sklearn.metrics import f1_score
 
-        from pipeline.features import embeddings_enabled
-        from pipeline.train import apply_overrides, grid_candidates, grouped_splits
+        from pipeline.model.features import embeddings_enabled
+        from pipeline.train.stage import apply_overrides, grid_candidates, grouped_splits
 
         train_idx = np.asarray(train_idx)
         with warnings.catch_warnings():  # "least populated class has only 1 member": expected on small parts
@@ -405,7 +405,7 @@ class CVEngine:
         -------
         proba : float array (len(test_idx), 3); report : dict (``best_params``, ``selection``)
         """
-        from pipeline.train import apply_overrides, grid_candidates
+        from pipeline.train.stage import apply_overrides, grid_candidates
 
         try:
             report = self.select(train_idx, seed)
@@ -425,7 +425,7 @@ class CVEngine:
 # ---------------------------------------------------------------------- class priors
 
 def shift_proba(proba, priors: dict[str, float]):
-    """Probabilities times ``exp(offset)`` per class, renormalised (what :func:`pipeline.features.
+    """Probabilities times ``exp(offset)`` per class, renormalised (what :func:`pipeline.model.features.
     apply_priors` does to a logistic regression's intercepts)."""
     import numpy as np
 
@@ -532,7 +532,7 @@ def nested_oof(engine: CVEngine, seeds: Sequence[int], outer_folds: int, fractio
     import numpy as np
     from joblib import Parallel, delayed
 
-    from pipeline.train import grouped_splits
+    from pipeline.train.stage import grouped_splits
 
     n, s = len(engine.texts), len(seeds)
     model = np.empty((s, n), dtype=object)

@@ -5,7 +5,7 @@
 grouped by article (``StratifiedGroupKFold``: one article's sentences are never split between
 training and validation), refits the best candidate on all labelled sentences and writes
 
-* ``models/model.joblib`` -- a plain scikit-learn Pipeline (see :mod:`pipeline.features`);
+* ``models/model.joblib`` -- a plain scikit-learn Pipeline (see :mod:`pipeline.model.features`);
   byte-identical for identical inputs and params;
 * ``reports/train.json`` -- the CV results of the grid and the chosen parameters.
 """
@@ -21,10 +21,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import PATHS, StanceError, resolve_path
-from pipeline.data import DATASET_COLUMNS, LABELS, read_csv_rows, write_json_atomic
-from pipeline.model import file_sha256, record_model, save_model, strip_volatile_state
-from pipeline.params import TrainParams, coerce, load_section, to_dict
+from pipeline.core.config import PATHS, StanceError, resolve_path
+from pipeline.core.data import DATASET_COLUMNS, LABELS, read_csv_rows, write_json_atomic
+from pipeline.core.params import TrainParams, coerce, load_section, to_dict
+from pipeline.model.files import file_sha256, record_model, save_model, strip_volatile_state
 
 log = logging.getLogger("stance")
 
@@ -84,12 +84,12 @@ def fit_errors(what: str) -> Iterator[None]:
 
 
 def default_path(key: str) -> Path:
-    """Default location of ``PATHS[key]``, anchored at :func:`pipeline.config.repo_root`."""
+    """Default location of ``PATHS[key]``, anchored at :func:`pipeline.core.config.repo_root`."""
     return resolve_path(None, key)
 
 
 def load_dataset(path: str | Path):
-    """Read and validate the labelled dataset with the strict reader of :mod:`pipeline.data`.
+    """Read and validate the labelled dataset with the strict reader of :mod:`pipeline.core.data`.
 
     Parameters
     ----------
@@ -146,7 +146,7 @@ def grid_candidates(params: TrainParams | dict[str, Any]) -> list[dict[str, Any]
     Parameters
     ----------
     params : TrainParams or mapping
-        The ``train`` section (a mapping is validated, grid included, by :mod:`pipeline.params`).
+        The ``train`` section (a mapping is validated, grid included, by :mod:`pipeline.core.params`).
 
     Returns
     -------
@@ -165,7 +165,7 @@ def grid_candidates(params: TrainParams | dict[str, Any]) -> list[dict[str, Any]
 def apply_overrides(params: TrainParams | dict[str, Any], overrides: dict[str, Any]):
     """Return a copy of *params* with dotted-path *overrides* set (input untouched).
 
-    A :class:`~pipeline.params.TrainParams` gives a checked TrainParams; a mapping a deep-copied dict.
+    A :class:`~pipeline.core.params.TrainParams` gives a checked TrainParams; a mapping a deep-copied dict.
     """
     if isinstance(params, TrainParams):
         return params.with_overrides(overrides)
@@ -224,7 +224,7 @@ def select_model(texts, labels, groups, params: dict[str, Any]) -> dict[str, Any
     """Score every grid candidate by grouped CV (macro-F1) and pick the best.
 
     The same procedure runs inside every outer fold of ``stance evaluate`` (nested CV); see
-    :class:`pipeline.crossval.CVEngine`.
+    :class:`pipeline.train.engine.CVEngine`.
 
     Parameters
     ----------
@@ -243,7 +243,7 @@ def select_model(texts, labels, groups, params: dict[str, Any]) -> dict[str, Any
     """
     import numpy as np
 
-    from pipeline.crossval import CVEngine
+    from pipeline.train.engine import CVEngine
 
     p = coerce(TrainParams, params, "train")
     engine = CVEngine(texts, labels, groups, p)
@@ -275,7 +275,7 @@ def fit_final(texts, labels, params: dict[str, Any], overrides: dict[str, Any] |
     model : sklearn.pipeline.Pipeline
         Fitted, with volatile state removed (:func:`strip_volatile_state`).
     """
-    from pipeline.features import build_pipeline, fit_classifier
+    from pipeline.model.features import build_pipeline, fit_classifier
 
     chosen = to_dict(coerce(TrainParams, params, "train").with_overrides(overrides or {}))
     model = build_pipeline(chosen)
@@ -317,7 +317,7 @@ def train(dataset_path: str | Path, params: dict[str, Any], model_path: str | Pa
         report = select_model(texts, labels, groups, params)
         model = fit_final(texts, labels, params, report["best_params"], groups)
         if report.get("priors"):
-            from pipeline.features import apply_priors
+            from pipeline.model.features import apply_priors
 
             apply_priors(model, report["priors"])
     effective = to_dict(params.with_overrides(report["best_params"]))

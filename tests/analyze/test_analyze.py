@@ -15,12 +15,12 @@ import pytest
 from analyzekit import ARTICLES, ROOT, make_params, read_bytes, write_csv, write_dir, write_jsonl, write_parquet
 
 from pipeline import LABELS
-from pipeline._analyze_stats import period_of, wilson
-from pipeline.actors import attribute, attribute_article, compile_actors, evaluate, evaluate_actors
-from pipeline.analyze import analyze
+from pipeline.analyze.actors import attribute, attribute_article, compile_actors, evaluate, evaluate_actors
+from pipeline.analyze.stage import analyze
+from pipeline.analyze.stats import period_of, wilson
 from pipeline.cli import main
-from pipeline.config import StanceError
-from pipeline.params import AnalyzeParams, from_mapping, load_section
+from pipeline.core.config import StanceError
+from pipeline.core.params import AnalyzeParams, from_mapping, load_section
 
 
 @pytest.fixture(autouse=True)
@@ -280,7 +280,7 @@ def test_accuracy_computation():
 
 def test_evaluate_actors_command(capsys, tmp_path, params):
     corpus = write_dir(tmp_path / "corpus", with_headers=False)
-    from pipeline.split import split_corpus
+    from pipeline.split.stage import split_corpus
 
     sents, _, _ = split_corpus(corpus)
     by_text = dict(zip(sents["text"], sents["sentence_id"]))

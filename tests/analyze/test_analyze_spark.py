@@ -16,7 +16,7 @@ pytest.importorskip("pyspark")
 if shutil.which("java") is None and not __import__("os").environ.get("JAVA_HOME"):
     pytest.skip("Spark needs Java 17 or later", allow_module_level=True)
 
-from pipeline.analyze import analyze  # noqa: E402
+from pipeline.analyze.stage import analyze  # noqa: E402
 from pipeline.cli import main  # noqa: E402
 
 pytestmark = pytest.mark.spark
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.spark
 
 @pytest.fixture(scope="module")
 def spark():
-    from pipeline._analyze_spark import spark_session
+    from pipeline.analyze.spark import spark_session
 
     session, created = spark_session("local[2]")
     assert session.sparkContext.getConf().get("spark.driver.host") == "127.0.0.1"

@@ -1,10 +1,10 @@
-"""pipeline.config: raw params loading, repo root."""
+"""pipeline.core.config: raw params loading, repo root."""
 
 from __future__ import annotations
 
 import pytest
 
-from pipeline.config import StanceError, load_params, repo_root
+from pipeline.core.config import StanceError, load_params, repo_root
 
 
 def test_load_params_section(tmp_path):

@@ -1,4 +1,4 @@
-"""pipeline.data: labels, columns, normalisation and ids, the strict CSV reader, the atomic writer."""
+"""pipeline.core.data: labels, columns, normalisation and ids, the strict CSV reader, the atomic writer."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from pipeline.config import StanceError
-from pipeline.data import (
+from pipeline.core.config import StanceError
+from pipeline.core.data import (
     LABELS,
     atomic_open,
     normalize_text,

@@ -1,4 +1,4 @@
-"""pipeline.params: one typed schema for every params.yaml section, and its error messages."""
+"""pipeline.core.params: one typed schema for every params.yaml section, and its error messages."""
 
 from __future__ import annotations
 
@@ -9,10 +9,18 @@ import pytest
 import yaml
 
 from pipeline.cli import main
-from pipeline.config import StanceError
-from pipeline.params import SECTIONS, EvaluateParams, TrainParams, from_mapping, load_all, load_section, schema_keys
+from pipeline.core.config import StanceError
+from pipeline.core.params import (
+    SECTIONS,
+    EvaluateParams,
+    TrainParams,
+    from_mapping,
+    load_all,
+    load_section,
+    schema_keys,
+)
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _leaves(node, prefix=""):

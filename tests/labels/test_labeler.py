@@ -16,13 +16,13 @@ import pytest
 from labelkit import HEADER, rows, write
 
 from pipeline.cli import main
-from pipeline.labeler import build_queue, model_guesses, run_session
+from pipeline.labels.labeler import build_queue, model_guesses, run_session
 
 try:
     from conftest import record_trusted
 except ImportError:  # pragma: no cover - run as a package
     from tests.conftest import record_trusted
-from pipeline.labels import read_labels, read_sentences
+from pipeline.labels.stage import read_labels, read_sentences
 
 SENTENCES = """sentence_id,article_id,position,paragraph,start,end,text
 a0,art1,0,0,0,39,The Council welcomed the new sanctions.

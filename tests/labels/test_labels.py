@@ -1,4 +1,4 @@
-"""Tests for pipeline.labels: strict label/sentence reading, the dataset join, agreement."""
+"""Tests for pipeline.labels.stage: strict label/sentence reading, the dataset join, agreement."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from labelkit import HEADER, write
 
-from pipeline.agreement import agreement, cohen_kappa, confusion_matrix
 from pipeline.cli import main
-from pipeline.labels import build_dataset, read_labels
+from pipeline.labels.agreement import agreement, cohen_kappa, confusion_matrix
+from pipeline.labels.stage import build_dataset, read_labels
 
 SENTENCES = """sentence_id,article_id,position,paragraph,start,end,text
 a0,art1,0,0,0,39,The Council welcomed the new sanctions.

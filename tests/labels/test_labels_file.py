@@ -14,7 +14,7 @@ import pytest
 from labelkit import HEADER, rows, write
 
 from pipeline.cli import main
-from pipeline.labels import labels_lock, read_labels
+from pipeline.labels.stage import labels_lock, read_labels
 
 N_PER_WRITER = 100
 
@@ -172,8 +172,8 @@ def test_full_disk_in_a_label_session(tmp_path, monkeypatch):
 
 def test_full_disk_while_writing_through_the_shared_writer(tmp_path):
     """A write that fails half-way (what fh.write raises on a full disk) leaves the old file and no temp file."""
-    from pipeline.config import StanceError
-    from pipeline.data import atomic_open
+    from pipeline.core.config import StanceError
+    from pipeline.core.data import atomic_open
 
     out = write(tmp_path / "out.txt", "old\n")
     with pytest.raises(StanceError, match="out.txt: cannot write it .No space left on device"):

@@ -12,7 +12,7 @@ from labelkit import HEADER, rows, write
 
 from pipeline import LABELS
 from pipeline.cli import main
-from pipeline.labels import build_dataset
+from pipeline.labels.stage import build_dataset
 
 SENTENCES = """sentence_id,article_id,position,paragraph,start,end,text
 a0,art1,0,0,0,39,The Council welcomed the new sanctions.

@@ -24,9 +24,9 @@ from pipeline import LABELS  # noqa: E402
 from pipeline.cli import main  # noqa: E402
 
 try:
-    from test_train import ARTICLES, small_params, train_fixture
+    from trainkit import ARTICLES, small_params, train_fixture
 except ImportError:  # tests/ imported as a package
-    from tests.test_train import ARTICLES, small_params, train_fixture
+    from tests.trainkit import ARTICLES, small_params, train_fixture
 
 TEXTS = [t for rows in ARTICLES.values() for t, _ in rows]
 LABELS_Y = [lab for rows in ARTICLES.values() for _, lab in rows]
@@ -49,7 +49,7 @@ def dense(tmp_path_factory):
 
 
 def test_encode_offline_unit_length_and_repeatable():
-    from pipeline.embeddings import DIMENSIONS, encode
+    from pipeline.model.embeddings import DIMENSIONS, encode
 
     a = encode(TEXTS[:5])
     assert a.shape == (5, DIMENSIONS) and a.dtype == np.float64
@@ -80,9 +80,9 @@ def test_dense_model_is_a_soft_vote_of_tfidf_and_embeddings(dense):
 
 def test_engine_matches_the_saved_dense_model():
     """Nested CV scores what training saves (embeddings computed once for all texts)."""
-    from pipeline.crossval import CVEngine
-    from pipeline.features import build_pipeline
-    from pipeline.train import apply_overrides
+    from pipeline.model.features import build_pipeline
+    from pipeline.train.engine import CVEngine
+    from pipeline.train.stage import apply_overrides
 
     params = apply_overrides(dense_params()["train"], {"features.embeddings.weight": 1.0})
     engine = CVEngine(TEXTS, LABELS_Y, GROUPS, params, inner_folds=2)
@@ -114,7 +114,7 @@ def test_predict_and_evaluate_work_with_the_dense_model(dense, tmp_path, capsys)
 
 def test_default_model_never_loads_the_dense_stack(tmp_path):
     """The default params build a model without the dense block and without pipeline objects."""
-    from pipeline.features import build_pipeline, embeddings_enabled
+    from pipeline.model.features import build_pipeline, embeddings_enabled
 
     params = small_params()["train"]
     assert not embeddings_enabled(params)
@@ -122,7 +122,7 @@ def test_default_model_never_loads_the_dense_stack(tmp_path):
 
 
 def test_mlflow_pyfunc_round_trip_with_the_dense_model(dense, tmp_path):
-    """Logged with skops (pipeline.embeddings.encode trusted) and served through pyfunc."""
+    """Logged with skops (pipeline.model.embeddings.encode trusted) and served through pyfunc."""
     code = f"""
 import json, sys, pandas as pd
 sys.argv = ["stance", "evaluate", "--params", {str(dense['params_path'])!r}, "--dataset", {str(dense['dataset'])!r},
@@ -140,7 +140,7 @@ out = m.predict(pd.DataFrame({{"text": ["Sanctions should be lifted.", "x"]}}))
 print(json.dumps({{"labels": [str(x) for x in out["label"]],
                   "sums": [float(out.loc[i, ["support", "oppose", "neutral"]].sum()) for i in out.index]}}))
 """
-    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     env.pop("MLFLOW_TRACKING_URI", None)
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
                           timeout=600)

@@ -1,4 +1,4 @@
-"""pipeline._fast_features: the scoring view gives exactly the model's probabilities, faster."""
+"""pipeline.model.fast: the scoring view gives exactly the model's probabilities, faster."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 try:
-    from test_train import ARTICLES, project_params
+    from trainkit import ARTICLES, project_params
 except ImportError:  # pragma: no cover - run as a package
-    from tests.test_train import ARTICLES, project_params
+    from tests.trainkit import ARTICLES, project_params
 
 TEXTS = [t for sentences in ARTICLES.values() for t, _ in sentences]
 LABELS_ = [y for sentences in ARTICLES.values() for _, y in sentences]
@@ -31,7 +31,7 @@ def _random_texts(n: int, seed: int = 0) -> list[str]:
 
 
 def _fitted(**features):
-    from pipeline.features import build_pipeline
+    from pipeline.model.features import build_pipeline
 
     train = project_params()["train"]
     train["features"]["char"].update(enabled=True, **features.pop("char", {}))
@@ -40,7 +40,7 @@ def _fitted(**features):
 
 
 def _views(model) -> list:
-    from pipeline._fast_features import _CharWbView
+    from pipeline.model.fast import _CharWbView
 
     found = []
 
@@ -65,7 +65,7 @@ def _views(model) -> list:
     {"combine": "stack"},  # unfitted cv: sklearn's default folds, enough for this test
 ])
 def test_view_gives_identical_probabilities(options):
-    from pipeline._fast_features import scoring_view
+    from pipeline.model.fast import scoring_view
 
     model = _fitted(**options)
     view = scoring_view(model)
@@ -76,7 +76,7 @@ def test_view_gives_identical_probabilities(options):
 
 
 def test_char_block_matrix_is_identical_and_cache_stays_bounded(monkeypatch):
-    import pipeline._fast_features as ff
+    import pipeline.model.fast as ff
 
     model = _fitted()
     vectorizer = dict(model.named_steps["features"].transformer_list)["char"]
@@ -93,7 +93,7 @@ def test_char_block_matrix_is_identical_and_cache_stays_bounded(monkeypatch):
 
 
 def test_model_is_not_modified_and_other_models_pass_through(tiny_model):
-    from pipeline._fast_features import scoring_view
+    from pipeline.model.fast import scoring_view
 
     model = _fitted()
     before = pickle.dumps(model)
@@ -104,7 +104,7 @@ def test_model_is_not_modified_and_other_models_pass_through(tiny_model):
 
 
 def test_scorer_uses_the_view():
-    from pipeline._predict_io import Scorer
+    from pipeline.model.scorer import Scorer
 
     model = _fitted()
     scorer = Scorer(model)

@@ -1,4 +1,4 @@
-"""pipeline.features: stance cues, the feature union, the classifiers and the lexicon baseline."""
+"""pipeline.model.features: stance cues, the feature union, the classifiers and the lexicon baseline."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import re
 import pytest
 
 from pipeline import LABELS
-from pipeline.config import StanceError
+from pipeline.core.config import StanceError
 
 try:
-    from test_train import ARTICLES, project_params
+    from trainkit import ARTICLES, project_params
 except ImportError:  # pragma: no cover - run as a package
-    from tests.test_train import ARTICLES, project_params
+    from tests.trainkit import ARTICLES, project_params
 
 
 def cues_cfg() -> dict:
@@ -28,13 +28,13 @@ def cues_cfg() -> dict:
     ("imposition of an embargo", "impos"),
 ])
 def test_cue_preprocessing_folds_inflections_and_marks_negation(text, expected):
-    from pipeline.features import preprocess_cues
+    from pipeline.model.features import preprocess_cues
 
     assert expected in re.findall(r"\w+", preprocess_cues(text, cues_cfg()))
 
 
 def test_cue_stemming_leaves_lookalike_words_alone():
-    from pipeline.features import preprocess_cues
+    from pipeline.model.features import preprocess_cues
 
     out = preprocess_cues("It is impossible and urgent to go east, easy.", cues_cfg())
     assert re.findall(r"\w+", out) == ["it", "is", "impossible", "and", "urgent", "to", "go", "east", "easy"]
@@ -42,7 +42,7 @@ def test_cue_stemming_leaves_lookalike_words_alone():
 
 @pytest.mark.parametrize("mode, before, after", [("none", 1, 1), ("after", 0, 1), ("upweight", 1, 2)])
 def test_but_clause_modes(mode, before, after):
-    from pipeline.features import preprocess_cues
+    from pipeline.model.features import preprocess_cues
 
     cfg = dict(cues_cfg(), but_clause=mode)
     tokens = re.findall(r"\w+", preprocess_cues("We support dialogue, but we reject any lifting.", cfg))
@@ -51,7 +51,7 @@ def test_but_clause_modes(mode, before, after):
 
 
 def test_cue_block_counts_fixed_vocabulary():
-    from pipeline.features import build_cue_features, cue_vocabulary
+    from pipeline.model.features import build_cue_features, cue_vocabulary
 
     cfg = dict(cues_cfg(), binary=False)
     block = build_cue_features(cfg).fit(["x"])
@@ -65,7 +65,7 @@ def test_cue_block_counts_fixed_vocabulary():
 
 
 def test_yaml_booleans_in_word_lists_are_reported():
-    from pipeline.features import word_list
+    from pipeline.model.features import word_list
 
     with pytest.raises(StanceError, match="not a word.*boolean"):
         word_list({"negators": ["not", False]}, "negators", "train.features.cues")
@@ -73,7 +73,7 @@ def test_yaml_booleans_in_word_lists_are_reported():
 
 
 def test_lexicon_baseline():
-    from pipeline.features import lexicon_predict
+    from pipeline.model.features import lexicon_predict
 
     lex = project_params()["evaluate"]["lexicon"]
     got = lexicon_predict(["The Council must tighten sanctions.", "Russia wants to lift sanctions.",
@@ -85,7 +85,7 @@ def test_lexicon_baseline():
 def test_every_classifier_gives_probabilities(classifier):
     import numpy as np
 
-    from pipeline.features import build_pipeline
+    from pipeline.model.features import build_pipeline
 
     params = dict(project_params()["train"], classifier=classifier)
     texts = [t for rows in ARTICLES.values() for t, _ in rows]
@@ -99,7 +99,7 @@ def test_every_classifier_gives_probabilities(classifier):
 
 
 def test_unknown_classifier_is_a_stance_error():
-    from pipeline.features import build_pipeline
+    from pipeline.model.features import build_pipeline
 
     with pytest.raises(StanceError,
                        match="train.classifier: expected one of logreg, linearsvc, sgd, nblr, got 'forest'"):

@@ -1,4 +1,4 @@
-"""pipeline.model: one module loads, checks and saves models; the trust rule for pickles; .skops export."""
+"""pipeline.model.files: one module loads, checks and saves models; the trust rule for pickles; .skops export."""
 
 from __future__ import annotations
 
@@ -12,15 +12,15 @@ import joblib
 import pytest
 
 from pipeline.cli import main
-from pipeline.config import StanceError
-from pipeline.model import file_sha256, load_model
+from pipeline.core.config import StanceError
+from pipeline.model.files import file_sha256, load_model
 
 try:
     from conftest import record_trusted
-    from test_train import ARTICLES, small_params, write_dataset, write_params
+    from trainkit import ARTICLES, small_params, write_dataset, write_params
 except ImportError:  # pragma: no cover - run as a package
     from tests.conftest import record_trusted
-    from tests.test_train import ARTICLES, small_params, write_dataset, write_params
+    from tests.trainkit import ARTICLES, small_params, write_dataset, write_params
 
 SENTENCES = """sentence_id,article_id,position,paragraph,start,end,text
 a0,art,0,0,0,10,The Council welcomed the new sanctions.
@@ -146,7 +146,7 @@ def test_default_flow_needs_no_flag_and_the_file_stays_plain_sklearn(tmp_path, m
 
 def test_skops_export_loads_without_a_flag(tmp_path, monkeypatch, capsys):
     """A project model exported as .skops is loaded with the trusted-type list, no --trust-model needed."""
-    from pipeline.train import fit_final
+    from pipeline.train.stage import fit_final
 
     monkeypatch.chdir(tmp_path)
     texts = [t for rows in ARTICLES.values() for t, _ in rows]

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import predict as P
-from pipeline.config import StanceError
+from pipeline.core.config import StanceError
+from pipeline.predict import api as P
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 WORDS = "sanctions must be tightened or lifted says the council ".split()
 
 

@@ -16,11 +16,12 @@ from pathlib import Path
 import pytest
 
 from pipeline import cli
-from pipeline import split as S
-from pipeline.data import normalize_text
+from pipeline.core.data import normalize_text
+from pipeline.split import segment as segmenting
+from pipeline.split import stage as S
 
-ROOT = Path(__file__).resolve().parents[1]
-FIX = Path(__file__).resolve().parent / "fixtures" / "split"
+ROOT = Path(__file__).resolve().parents[2]
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "split"
 RAW = ROOT / "data" / "raw"
 SEEDS = sorted(p for p in RAW.glob("*.txt") if re.fullmatch(r"00[0-4]_[0-9a-f]{16}\.txt", p.name))
 
@@ -188,16 +189,16 @@ def test_mark_dense_text_gets_smaller_chunks_without_changing_sentences(monkeypa
     base = (FIX / "abbreviations.txt").read_text(encoding="utf-8").split("\n")
     paragraph = " ".join(line for line in base if line.strip())
     long_text = " ".join([paragraph] * 10)
-    whole = S.segment(long_text, chunk_chars=10 ** 7)
-    monkeypatch.setattr(S, "_CHUNK_MARKS", 7)
-    assert S.segment(long_text, chunk_chars=10 ** 7) == whole
+    whole = segmenting.segment(long_text, chunk_chars=10 ** 7)
+    monkeypatch.setattr(segmenting, "_CHUNK_MARKS", 7)
+    assert segmenting.segment(long_text, chunk_chars=10 ** 7) == whole
     for text in (long_text, "No! " * 5000, "U.S. " * 4000, "x" * 5000):
-        chunks = list(S._chunks(text, 2000, 7))
+        chunks = list(segmenting._chunks(text, 2000, 7))
         assert "".join(chunks) == text
         for a, b in zip(chunks, chunks[1:]):
             # cuts fall on whitespace, unless a window holds none at all (one long token)
             assert a[-1].isspace() or b[0].isspace() or " " not in a
-    assert len(list(S._chunks("No! " * 5000, 10 ** 7, 100))) >= 50
+    assert len(list(segmenting._chunks("No! " * 5000, 10 ** 7, 100))) >= 50
 
 
 # ----------------------------------------------------------------------------- duplicates
@@ -525,7 +526,7 @@ def test_outputs_are_sorted_and_consistent(tmp_path):
 # benchmarks/bench_split.py for measured times).
 BIG_INPUT = r'''
 import json, random, sys
-from pipeline.split import split_text, Report
+from pipeline.split.stage import split_text, Report
 kind = sys.argv[1]
 rng = random.Random(0)
 words = ("the council said that china and russia would oppose new sanctions on north korea after "
@@ -631,11 +632,11 @@ def test_seed_sentence_count_is_in_the_expected_range(seeds):
 
 
 def test_project_params_split_section_is_valid():
-    from pipeline.config import load_params
-    from pipeline.params import SplitParams, to_dict
+    from pipeline.core.config import load_params
+    from pipeline.core.params import SplitParams, to_dict
 
     params = load_params(ROOT / "params.yaml", "split")
-    resolved = S._resolve(params)
+    resolved = S.resolve_params(params)
     defaults = to_dict(SplitParams())
     assert set(params) == set(defaults)               # every knob is documented in params.yaml
     assert {k: resolved[k] for k in defaults} == {**defaults, **params}
@@ -681,7 +682,7 @@ def test_containment_lookup_matches_brute_force():
     vocab = "china russia sanctions council vote oppose support the of new talks".split()
     toks = [[rng.choice(vocab) for _ in range(rng.randint(3, 12))] for _ in range(300)]
     keep = [rng.random() > 0.1 for _ in toks]
-    from pipeline._split_duplicates import _containers
+    from pipeline.split.duplicates import _containers
 
     got = _containers(toks, keep, 5)
     for i, words in enumerate(toks):

@@ -12,7 +12,7 @@ import pytest
 
 from pipeline import cli
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ARTICLE = "# title: A test article\n\nThe Council voted to tighten the sanctions on Monday.\n"
 
 

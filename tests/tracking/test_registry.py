@@ -13,9 +13,9 @@ import pytest
 from pipeline.cli import main
 
 try:
-    from test_train import ARTICLES, small_params, write_dataset, write_params
+    from trainkit import ARTICLES, small_params, write_dataset, write_params
 except ImportError:  # tests/ imported as a package
-    from tests.test_train import ARTICLES, small_params, write_dataset, write_params
+    from tests.trainkit import ARTICLES, small_params, write_dataset, write_params
 
 
 def version(v: str, macro_f1: float | None, key: str | None):
@@ -28,7 +28,7 @@ def version(v: str, macro_f1: float | None, key: str | None):
 
 
 def test_champion_decision_rules():
-    from pipeline.registry import champion_decision
+    from pipeline.tracking.registry import champion_decision
 
     assert champion_decision(None, 0.4, "k") == (True, "no version had @champion")
     ok, why = champion_decision(version("3", 0.577, "k"), 0.577, "k")
@@ -52,7 +52,7 @@ def test_champion_decision_rules():
 
 
 def test_evaluation_key_depends_on_data_and_folds_only():
-    from pipeline.registry import evaluation_key
+    from pipeline.tracking.registry import evaluation_key
 
     base = {"seeds": [0, 1], "cv_folds": 5, "bootstrap": 1000, "lexicon": {"support": ["impose"]}}
     key = evaluation_key("abc", base)
@@ -66,7 +66,7 @@ def test_evaluation_key_depends_on_data_and_folds_only():
 def test_champion_decision_with_both_models_rescored():
     """A champion from another evaluation: with rescore_new, the two re-scored figures are compared
     (the new headline may come from nested CV, which a fitted champion cannot repeat)."""
-    from pipeline.registry import champion_decision
+    from pipeline.tracking.registry import champion_decision
 
     ok, why = champion_decision(version("3", 0.9, "old"), 0.70, "k", rescore=lambda v: 0.55, rescore_new=lambda: 0.50)
     assert not ok and why.startswith("macro-F1 0.5000 < 0.5500 of the champion, version 3, both re-evaluated with "
@@ -150,7 +150,7 @@ def test_worse_model_does_not_take_the_alias_and_promote_moves_it(project, tmp_p
     # new data: the champion (version 2, the weak model) is re-scored on the new evaluation
     import joblib
 
-    from pipeline._rescore import rescore
+    from pipeline.evaluate.rescore import rescore
 
     fewer = dict(list(ARTICLES.items())[:-1])
     new_data = write_dataset(base / "dataset-fewer.csv", fewer)
@@ -173,13 +173,13 @@ def test_runs_left_running_by_a_killed_process_are_closed(project, tmp_path, mon
 
     from mlflow.tracking import MlflowClient
 
-    from pipeline.mlflow_store import owner_tags
-    from pipeline.tracking import ensure_experiment
+    from pipeline.tracking.runs import ensure_experiment
+    from pipeline.tracking.store import owner_tags
 
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     exp = ensure_experiment(client, "sanctions-stance", uri)
-    code = ("import os, signal, mlflow; from pipeline.mlflow_store import owner_tags; "
+    code = ("import os, signal, mlflow; from pipeline.tracking.store import owner_tags; "
             f"mlflow.set_tracking_uri({uri!r}); run = mlflow.start_run(experiment_id={exp!r}); "
             "mlflow.set_tags(owner_tags()); print(run.info.run_id, flush=True); os.kill(os.getpid(), signal.SIGKILL)")
     env = dict(os.environ, MLFLOW_DISABLE_TELEMETRY="true")
@@ -212,7 +212,7 @@ def test_check_store_notices_a_store_that_lost_the_run_model_or_alias(project, t
 
     from mlflow.tracking import MlflowClient
 
-    from pipeline.mlflow_store import STORE_CHECK_TEXT, _client_gaps, check_store
+    from pipeline.tracking.store import STORE_CHECK_TEXT, _client_gaps, check_store
 
     base, dataset = project["base"], project["dataset"]
     work = tmp_path / "work"
@@ -295,7 +295,7 @@ def test_rescore_is_fixed_settings_cv_on_the_outer_folds(project):
     evaluation: deterministic, and the better-configured model scores higher on the fixture."""
     import joblib
 
-    from pipeline._rescore import rescore
+    from pipeline.evaluate.rescore import rescore
 
     base = project["base"]
     scores = {name: rescore(joblib.load(base / f"{name}.joblib"), project["dataset"], small_params()["evaluate"])

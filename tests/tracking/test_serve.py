@@ -22,9 +22,9 @@ import pytest
 from pipeline import LABELS
 
 try:
-    from test_train import ARTICLES, small_params
+    from trainkit import ARTICLES, small_params
 except ImportError:  # tests/ imported as a package
-    from tests.test_train import ARTICLES, small_params
+    from tests.trainkit import ARTICLES, small_params
 
 STARTUP_LIMIT_S = 180  # bound on waiting for /ping (not a speed assertion)
 
@@ -39,9 +39,9 @@ def register_fixture_model(tmp_path, uri: str):
     import mlflow
     from mlflow.tracking import MlflowClient
 
-    from pipeline.registry import log_registered_model
-    from pipeline.tracking import ensure_experiment
-    from pipeline.train import fit_final, save_model
+    from pipeline.tracking.registry import log_registered_model
+    from pipeline.tracking.runs import ensure_experiment
+    from pipeline.train.stage import fit_final, save_model
 
     texts = [t for rows in ARTICLES.values() for t, _ in rows]
     labels = [lab for rows in ARTICLES.values() for _, lab in rows]

@@ -17,12 +17,12 @@ import pytest
 
 from pipeline import LABELS
 from pipeline.cli import main
-from pipeline.config import StanceError, repo_root
+from pipeline.core.config import StanceError, repo_root
 
 try:
-    from test_train import ARTICLES, small_params, write_dataset, write_params
+    from trainkit import ARTICLES, small_params, write_dataset, write_params
 except ImportError:  # tests/ imported as a package
-    from tests.test_train import ARTICLES, small_params, write_dataset, write_params
+    from tests.trainkit import ARTICLES, small_params, write_dataset, write_params
 
 
 def free_port() -> int:
@@ -34,7 +34,7 @@ def free_port() -> int:
 # ----------------------------------------------------------------------------- store & checks
 
 def test_tracking_uri_precedence(tmp_path, monkeypatch):
-    from pipeline.tracking import resolve_tracking_uri
+    from pipeline.tracking.runs import resolve_tracking_uri
 
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     assert resolve_tracking_uri(None, tmp_path) == f"sqlite:///{tmp_path.resolve()}/mlflow.db"
@@ -44,7 +44,7 @@ def test_tracking_uri_precedence(tmp_path, monkeypatch):
 
 
 def test_store_is_anchored_at_dvc_root(tmp_path, monkeypatch):
-    from pipeline.tracking import artifact_location, resolve_tracking_uri
+    from pipeline.tracking.runs import artifact_location, resolve_tracking_uri
 
     elsewhere = tmp_path / "exp-tmp-copy"
     elsewhere.mkdir()
@@ -59,7 +59,7 @@ def test_store_is_anchored_at_dvc_root(tmp_path, monkeypatch):
 
 
 def test_unreachable_server_is_reported_quickly(monkeypatch):
-    from pipeline.tracking import check_tracking_uri
+    from pipeline.tracking.runs import check_tracking_uri
 
     port = free_port()  # nothing listens there
     with pytest.raises(StanceError, match=rf"http://127.0.0.1:{port} is unreachable .*--no-mlflow"):
@@ -75,7 +75,7 @@ def test_unreachable_server_is_reported_quickly(monkeypatch):
 @pytest.mark.parametrize("health, api, ok", [(200, 404, True), (404, 200, True), (404, 401, True),
                                               (404, 404, False), (500, 502, False)])
 def test_http_server_must_answer_like_mlflow(health, api, ok):
-    from pipeline.tracking import check_tracking_uri
+    from pipeline.tracking.runs import check_tracking_uri
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802
@@ -103,7 +103,7 @@ def test_http_server_must_answer_like_mlflow(health, api, ok):
 
 
 def test_metric_items_and_flatten():
-    from pipeline.tracking import flatten, metric_items
+    from pipeline.tracking.runs import flatten, metric_items
 
     metrics = {"model": {"macro_f1": {"value": 0.5, "ci_low": 0.4, "ci_high": 0.6},
                          "per_class": {"support": {"f1": {"value": 0.7, "ci_low": 0.1, "ci_high": 0.9}}}},
@@ -119,7 +119,7 @@ def test_metric_items_and_flatten():
 
 def test_new_metrics_sections_are_logged_under_their_own_prefix():
     """A section that evaluate.py adds to metrics.json later is logged with no code change."""
-    from pipeline.tracking import metric_histories, metric_items
+    from pipeline.tracking.runs import metric_histories, metric_items
 
     metrics = {"nested_cv": {"macro_f1": {"value": 0.51, "ci_low": 0.4, "ci_high": 0.6}, "outer_folds": 5},
                "cross_source": {"voa->un": {"macro_f1": {"value": 0.42}}, "note": "text is skipped"},
@@ -138,7 +138,7 @@ def test_new_metrics_sections_are_logged_under_their_own_prefix():
 
 def test_headline_table_matches_the_real_metrics_file():
     """Every headline name is fed by a path that exists in the committed reports/metrics.json."""
-    from pipeline.tracking import HEADLINE_METRICS, flatten, metric_items
+    from pipeline.tracking.runs import HEADLINE_METRICS, flatten, metric_items
 
     metrics = json.loads((repo_root() / "reports" / "metrics.json").read_text(encoding="utf-8"))
     flat = flatten(metrics)
@@ -152,7 +152,7 @@ def test_headline_table_matches_the_real_metrics_file():
 
 
 def test_run_name_and_description():
-    from pipeline.tracking import run_description, run_name
+    from pipeline.tracking.runs import run_description, run_name
 
     assert run_name({"classifier": "logreg", "features": {"cues": {"enabled": True}, "char": {"enabled": True},
                                                           "word": {"ngram_range": [1, 2]}}}) == "logreg-word-char-cues"
@@ -171,7 +171,7 @@ def test_run_name_and_description():
 
 
 def test_git_commit_outside_a_repo(tmp_path):
-    from pipeline.tracking import git_commit
+    from pipeline.tracking.runs import git_commit
 
     assert git_commit(tmp_path) == ("unknown", "unknown")
 
@@ -182,15 +182,16 @@ def test_skops_types_are_checked():
 
     from sklearn.preprocessing import FunctionTransformer
 
-    from pipeline.registry import skops_trusted_types
+    from pipeline.tracking.registry import skops_trusted_types
 
     with pytest.raises(StanceError, match="not allowed"):
         skops_trusted_types(FunctionTransformer(functools.partial(jsonmod.dumps)))
 
 
 def test_importing_stage_modules_does_not_import_mlflow():
-    code = ("import sys, pipeline.tracking, pipeline.registry, pipeline.mlflow_store, pipeline.evaluate, "
-            "pipeline.train, pipeline.features; "
+    code = ("import sys, pipeline.tracking.runs, pipeline.tracking.registry, pipeline.tracking.store, "
+            "pipeline.evaluate.stage, "
+            "pipeline.train.stage, pipeline.model.features; "
             "print(sorted(m for m in ('mlflow', 'sklearn', 'pandas', 'dvc') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
@@ -287,7 +288,7 @@ def test_one_experiment_with_artifacts_next_to_the_store(logged):
 
 @pytest.mark.slow
 def test_run_params_cover_params_yaml(logged):
-    from pipeline.tracking import flatten
+    from pipeline.tracking.runs import flatten
 
     run = logged["runs"][0]
     params = run.data.params
@@ -301,7 +302,7 @@ def test_run_params_cover_params_yaml(logged):
 
 @pytest.mark.slow
 def test_experiment_kind_and_description(logged):
-    from pipeline.tracking import EXPERIMENT_DESCRIPTION, EXPERIMENT_KIND, ensure_experiment
+    from pipeline.tracking.runs import EXPERIMENT_DESCRIPTION, EXPERIMENT_KIND, ensure_experiment
 
     tags = logged["experiment"].tags
     assert tags["mlflow.experimentKind"] == EXPERIMENT_KIND == "custom_model_development"

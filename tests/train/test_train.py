@@ -1,8 +1,6 @@
 """Tests of the train stage: features, grouped CV, model selection, the saved-model contract.
 
-The fixture below (6 invented articles x 8 sentences, labels written by hand for these tests)
-is also used by test_evaluate.py, test_tracking.py and test_serve.py. It is test data only and is
-never written to data/labels/.
+The fixture (6 invented articles x 8 sentences, labels written by hand) is in tests/trainkit.py.
 """
 
 from __future__ import annotations
@@ -19,124 +17,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
-import yaml
+from trainkit import ARTICLES, REPO, project_params, small_params, train_fixture, write_dataset, write_params  # noqa: F401
 
 from pipeline import LABELS
 from pipeline.cli import main
-from pipeline.config import StanceError
-
-REPO = Path(__file__).resolve().parents[1]
-
-# Hand-written fixture: invented sentences in the style of UN/US/Treasury statements.
-ARTICLES: dict[str, list[tuple[str, str]]] = {
-    "a1": [
-        ("The United States calls on every member state to fully enforce the sanctions on North Korea.", "support"),
-        ("We will tighten sanctions until Pyongyang abandons its nuclear weapons programme.", "support"),
-        ("The Security Council met on Monday in New York.", "neutral"),
-        ("The resolution was adopted by a vote of 15 to 0.", "neutral"),
-        ("Easing sanctions now would reward the regime for its provocations.", "support"),
-        ("Some delegations argued that sanctions hurt ordinary people, but we must keep up the pressure.", "support"),
-        ("China and Russia proposed lifting the ban on seafood and textile exports.", "oppose"),
-        ("The ambassador spoke for twelve minutes.", "neutral"),
-    ],
-    "a2": [
-        ("Russia opposes any new sanctions against the DPRK.", "oppose"),
-        ("Sanctions have not brought the parties closer to a settlement and should be eased.", "oppose"),
-        ("We vetoed the draft because it only tightened the pressure on civilians.", "oppose"),
-        ("The draft resolution was circulated last week.", "neutral"),
-        ("Moscow urges the Council to lift restrictions on humanitarian deliveries.", "oppose"),
-        ("The meeting was chaired by the representative of Malta.", "neutral"),
-        ("We do not support further punitive measures.", "oppose"),
-        ("Russia supports the full implementation of existing resolutions, but rejects new restrictions.", "oppose"),
-    ],
-    "a3": [
-        ("The Panel of Experts reported that coal shipments continued through ship-to-ship transfers.", "neutral"),
-        ("The report covers the period from August to January.", "neutral"),
-        ("Member states must redouble their efforts to implement the measures.", "support"),
-        ("The Panel recommended designating five additional vessels.", "support"),
-        ("Several states did not submit implementation reports.", "neutral"),
-        ("The mandate of the Panel expired on 30 April.", "neutral"),
-        ("Critics said the sanctions regime has become counterproductive.", "oppose"),
-        ("Japan welcomed the decision to impose an asset freeze on the trading company.", "support"),
-    ],
-    "a4": [
-        ("Treasury today sanctioned a bank that helped North Korea access the financial system.", "support"),
-        ("Those who enable the regime's weapons programs will face severe consequences.", "support"),
-        ("The designation freezes any assets held in US jurisdiction.", "neutral"),
-        ("The bank is headquartered in Dandong, a city on the border.", "neutral"),
-        ("We will never ease the pressure on Pyongyang while it threatens its neighbours.", "support"),
-        ("China has called such unilateral sanctions illegal and asked Washington to withdraw them.", "oppose"),
-        ("The Secretary made the announcement in a press briefing.", "neutral"),
-        ("Beijing says sanctions relief should be considered in return for a freeze.", "oppose"),
-    ],
-    "a5": [
-        ("Several speakers said the veto was used to shield the DPRK from accountability.", "support"),
-        ("China argued that the Council should adjust the sanctions in light of the humanitarian situation.", "oppose"),
-        ("The General Assembly debate lasted two days.", "neutral"),
-        ("The representative of Syria rejected what he called the politicisation of sanctions.", "oppose"),
-        ("South Korea urged all members to keep the sanctions fully in force.", "support"),
-        ("The debate followed the veto cast on 26 May.", "neutral"),
-        ("The sanctions should be lifted so that the people can rebuild the economy.", "oppose"),
-        ("The European Union will continue to strengthen its autonomous sanctions.", "support"),
-    ],
-    "a6": [
-        ("Analysts expect the talks to resume next month.", "neutral"),
-        ("Washington refused to ease the sanctions before complete denuclearisation.", "support"),
-        ("Pyongyang demanded the removal of all sanctions as a condition for dialogue.", "oppose"),
-        ("The summit took place in Hanoi.", "neutral"),
-        ("The Council condemned the launch and vowed to tighten enforcement.", "support"),
-        ("Moscow said sanctions are a dead end and called for relief.", "oppose"),
-        ("Officials did not comment on the shipment.", "neutral"),
-        ("The missile flew about 900 kilometres before falling into the sea.", "neutral"),
-    ],
-}
-
-
-def write_dataset(path: Path, articles: dict[str, list[tuple[str, str]]] | None = None) -> Path:
-    """Write the fixture as a dataset.csv (columns of the data contract)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(["sentence_id", "article_id", "position", "text", "label"])
-        for article, rows in (articles or ARTICLES).items():
-            for i, (text, label) in enumerate(rows):
-                w.writerow([f"{article}-{i:02d}", article, i, text, label])
-    return path
-
-
-def project_params() -> dict:
-    """The project's params.yaml, parsed."""
-    return yaml.safe_load((REPO / "params.yaml").read_text(encoding="utf-8"))
-
-
-def small_params(char: bool = False) -> dict:
-    """The project's params.yaml with a one-candidate grid and few seeds/replicates (fast tests)."""
-    params = project_params()
-    train = params["train"]
-    train["grid"] = {name: {"C": [1.0]} if name != "sgd" else {"alpha": [1e-4]}
-                     for name in ("logreg", "linearsvc", "sgd")}
-    train["features"]["char"]["enabled"] = char
-    params["evaluate"].update({"seeds": [0, 1], "bootstrap": 200, "inner_folds": 2})
-    params["evaluate"]["learning_curve"].update({"fractions": [0.7, 1.0], "seeds": [0]})
-    # Fixture articles a1-a3 are "official", the others fall back to "news".
-    params["evaluate"]["cross_source"].update({"kinds": {"official": ["\\ba[123]$"]}, "default_kind": "news"})
-    return params
-
-
-def train_fixture(base: Path, params: dict) -> dict:
-    """``stance train`` on the fixture dataset with *params*, all files under *base*: a dict of
-    the paths (``base``, ``dataset``, ``params_path``, ``model``, ``train_report``) and ``params``."""
-    dataset = write_dataset(base / "dataset.csv")
-    params_path = write_params(base / "params.yaml", params)
-    assert main(["train", "--params", str(params_path), "--dataset", str(dataset),
-                 "--model", str(base / "model.joblib"), "--report", str(base / "train.json")]) == 0
-    return {"base": base, "dataset": dataset, "params": params, "params_path": params_path,
-            "model": base / "model.joblib", "train_report": base / "train.json"}
-
-
-def write_params(path: Path, params: dict) -> Path:
-    path.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
-    return path
+from pipeline.core.config import StanceError
 
 
 @pytest.fixture()
@@ -150,7 +35,7 @@ def dataset(tmp_path: Path) -> Path:
 def test_grouped_folds_never_mix_an_article(seed):
     import numpy as np
 
-    from pipeline.train import grouped_splits
+    from pipeline.train.stage import grouped_splits
 
     labels = [lab for rows in ARTICLES.values() for _, lab in rows]
     groups = [a for a, rows in ARTICLES.items() for _ in rows]
@@ -165,7 +50,7 @@ def test_grouped_folds_never_mix_an_article(seed):
 
 
 def test_grouped_folds_capped_at_article_count_and_errors():
-    from pipeline.train import grouped_splits
+    from pipeline.train.stage import grouped_splits
 
     labels = ["support", "oppose", "neutral", "support", "oppose", "neutral"]
     assert len(grouped_splits(labels, ["a", "a", "a", "b", "b", "b"], 5, 0)) == 2
@@ -176,7 +61,7 @@ def test_grouped_folds_capped_at_article_count_and_errors():
 
 
 def test_grid_candidates_order_and_validation():
-    from pipeline.train import apply_overrides, grid_candidates
+    from pipeline.train.stage import apply_overrides, grid_candidates
 
     params = project_params()["train"]
     params["classifier"] = "logreg"
@@ -203,7 +88,7 @@ def test_train_writes_model_and_cv_report(tmp_path, dataset):
     import joblib
     import numpy as np
 
-    from pipeline.train import train
+    from pipeline.train.stage import train
 
     params = project_params()["train"]
     report_path, model_path = tmp_path / "train.json", tmp_path / "model.joblib"
@@ -232,8 +117,8 @@ def test_strip_volatile_state_keeps_predictions(dataset):
 
     import joblib
 
-    from pipeline.features import build_pipeline
-    from pipeline.train import load_dataset, strip_volatile_state
+    from pipeline.model.features import build_pipeline
+    from pipeline.train.stage import load_dataset, strip_volatile_state
 
     df = load_dataset(dataset)
     model = build_pipeline(project_params()["train"]).fit(df["text"].tolist(), df["label"].tolist())
@@ -336,7 +221,7 @@ def test_model_pickle_holds_no_project_objects(dataset):
     """Belt and braces: every global the pickle references comes from sklearn/numpy/scipy/stdlib."""
     import io
 
-    from pipeline.train import fit_final, load_dataset
+    from pipeline.train.stage import fit_final, load_dataset
 
     df = load_dataset(dataset)
     model = fit_final(df["text"].tolist(), df["label"].tolist(), _all_ideas_on(small_params(char=True))["train"])
@@ -430,13 +315,13 @@ PHRASES = {"patterns": {"relief": r"\b(?:lift\w*|eas(?:e|es|ed|ing)|relief)\b",
     ("They don't want talks but we will ease.", ["zzph_not_talks", "zzph_relief"]),
 ])
 def test_phrase_cues_and_negation_scope(text, tokens):
-    from pipeline.features import preprocess_phrases
+    from pipeline.model.features import preprocess_phrases
 
     assert re.findall(r"zzph_\w+", preprocess_phrases(text, PHRASES)) == tokens
 
 
 def test_phrase_block_vocabulary_and_errors():
-    from pipeline.features import build_phrase_features
+    from pipeline.model.features import build_phrase_features
 
     block = build_phrase_features(PHRASES)
     x = block.fit_transform(["We will not lift the sanctions.", "Talks resumed."])
@@ -451,7 +336,7 @@ def test_phrase_block_vocabulary_and_errors():
 
 
 def test_masks_replace_numbers_dates_and_names():
-    from pipeline.features import mask_steps
+    from pipeline.model.features import mask_steps
 
     text = ["On 14 October 2006 the Council adopted resolution 1718, said Ambassador John Bolton."]
     for _name, step in mask_steps(["dates", "numbers", "names"]):
@@ -467,9 +352,9 @@ def test_priors_shift_the_saved_logreg_like_the_engine(dataset):
     """apply_priors on the intercepts == shift_proba on the probabilities."""
     import numpy as np
 
-    from pipeline.crossval import shift_proba
-    from pipeline.features import apply_priors
-    from pipeline.train import fit_final, load_dataset
+    from pipeline.model.features import apply_priors
+    from pipeline.train.engine import shift_proba
+    from pipeline.train.stage import fit_final, load_dataset
 
     df = load_dataset(dataset)
     model = fit_final(df["text"].tolist(), df["label"].tolist(), small_params()["train"])
@@ -484,7 +369,7 @@ def test_priors_shift_the_saved_logreg_like_the_engine(dataset):
 def test_tune_priors_picks_offsets_that_raise_macro_f1():
     import numpy as np
 
-    from pipeline.crossval import tune_priors
+    from pipeline.train.engine import tune_priors
 
     # Oppose is under-predicted: raising its prior fixes it.
     proba = np.array([[0.6, 0.1, 0.3], [0.1, 0.35, 0.55], [0.1, 0.4, 0.5], [0.1, 0.1, 0.8], [0.2, 0.1, 0.7]])
@@ -497,8 +382,8 @@ def test_tune_priors_picks_offsets_that_raise_macro_f1():
 def test_nblr_equals_its_engine_and_scales_by_log_count_ratios(dataset):
     import numpy as np
 
-    from pipeline.crossval import CVEngine
-    from pipeline.train import fit_final, load_dataset
+    from pipeline.train.engine import CVEngine
+    from pipeline.train.stage import fit_final, load_dataset
 
     df = load_dataset(dataset)
     params = small_params()["train"]
@@ -518,8 +403,8 @@ def test_nblr_equals_its_engine_and_scales_by_log_count_ratios(dataset):
 def test_block_vote_equals_its_engine_and_loads_without_the_package(dataset, tmp_path):
     import numpy as np
 
-    from pipeline.crossval import CVEngine
-    from pipeline.train import fit_final, load_dataset
+    from pipeline.train.engine import CVEngine
+    from pipeline.train.stage import fit_final, load_dataset
 
     df = load_dataset(dataset)
     params = small_params(char=True)["train"]
@@ -542,8 +427,8 @@ def test_block_stack_equals_its_engine_with_grouped_folds_and_loads_without_the_
     import joblib
     import numpy as np
 
-    from pipeline.crossval import CVEngine
-    from pipeline.train import fit_final, load_dataset
+    from pipeline.train.engine import CVEngine
+    from pipeline.train.stage import fit_final, load_dataset
 
     df = load_dataset(dataset)
     params = small_params(char=True)["train"]
@@ -572,7 +457,7 @@ def test_block_stack_equals_its_engine_with_grouped_folds_and_loads_without_the_
 
 
 def test_stack_is_refused_with_embeddings_or_nblr():
-    from pipeline.features import build_pipeline
+    from pipeline.model.features import build_pipeline
 
     params = small_params()["train"]
     params["combine"] = "stack"
@@ -586,8 +471,8 @@ def test_stack_is_refused_with_embeddings_or_nblr():
 
 
 def test_rescore_refits_a_stack_with_grouped_folds_of_each_training_part(dataset):
-    from pipeline._rescore import rescore
-    from pipeline.train import fit_final, load_dataset
+    from pipeline.evaluate.rescore import rescore
+    from pipeline.train.stage import fit_final, load_dataset
 
     df = load_dataset(dataset)
     params = small_params(char=False)["train"]
