@@ -230,7 +230,8 @@ def _prose(n_chars: int, seed: int = 0) -> str:
 
 
 def bench_long_lines(quick: bool) -> list[dict]:
-    from pipeline.split.stage import Report, split_text
+    from pipeline.split.clean import Report
+    from pipeline.split.stage import split_text
 
     cases = [
         ("prose, 0.25 MB single line", _prose(250_000)),

@@ -92,8 +92,9 @@ def measure(texts, labels, groups, kinds, train_params, seeds, outer, inner) -> 
     from sklearn.metrics import f1_score
 
     from pipeline import LABELS
-    from pipeline.train.engine import CVEngine, cross_source, nested_oof
-    from pipeline.train.stage import single_threaded_blas
+    from pipeline.evaluate.protocols import cross_source, nested_oof
+    from pipeline.train.engine import CVEngine
+    from pipeline.train.folds import single_threaded_blas
 
     y = np.asarray(labels, dtype=object)
     engine = CVEngine(texts, labels, groups, train_params, inner_folds=inner)
@@ -176,9 +177,9 @@ def main(argv=None) -> int:
     ap.add_argument("--md", default=str(ROOT / "benchmarks/model_ideas.md"))
     args = ap.parse_args(argv)
 
+    from pipeline.core.data import load_dataset
+    from pipeline.evaluate.protocols import article_kinds
     from pipeline.evaluate.stage import _article_sources
-    from pipeline.train.engine import article_kinds
-    from pipeline.train.stage import load_dataset
 
     all_params = yaml.safe_load(Path(args.params).read_text(encoding="utf-8"))
     base = all_params["train"]

@@ -37,17 +37,12 @@ the same actor, whatever the engine. The rule is measured against hand labels wi
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from pipeline.core.config import StanceError
-
-__all__ = ["NONE", "ActorRule", "attribute", "attribute_article", "compile_actors", "corpus_actors", "evaluate",
-           "evaluate_actors"]
+__all__ = ["NONE", "ActorRule", "attribute", "attribute_article", "compile_actors"]
 
 #: Actor value of a sentence that reports nobody's stance.
 NONE = "none"
@@ -244,132 +239,3 @@ def attribute_article(texts: Iterable[str], rule: ActorRule | Sequence[Mapping[s
     return out
 
 
-def evaluate(gold, predicted) -> dict[str, Any]:
-    """Accuracy of the rule against hand labels.
-
-    Parameters
-    ----------
-    gold : pandas.DataFrame
-        ``sentence_id, actor`` (the hand labels).
-    predicted : pandas.DataFrame
-        ``sentence_id, actor`` (the rule's output for the same sentences).
-
-    Returns
-    -------
-    dict
-        ``n`` (gold rows joined), ``missing`` (gold ids without a prediction), ``correct``,
-        ``accuracy``, a 95% Wilson interval ``accuracy_low/high``, per-actor ``per_actor``
-        (gold count, correct, recall) and ``confusion`` (``gold -> predicted -> count``).
-    """
-    from pipeline.analyze.stats import wilson
-
-    pred = dict(zip(predicted["sentence_id"].astype(str), predicted["actor"].astype(str)))
-    pairs = []
-    missing = []
-    for sid, actor in zip(gold["sentence_id"].astype(str), gold["actor"].astype(str)):
-        if sid in pred:
-            pairs.append((actor, pred[sid]))
-        else:
-            missing.append(sid)
-    n = len(pairs)
-    correct = sum(g == p for g, p in pairs)
-    low, high = wilson(correct, n)
-    per_actor: dict[str, dict[str, Any]] = {}
-    confusion: dict[str, dict[str, int]] = {}
-    for g, p in pairs:
-        row = per_actor.setdefault(g, {"gold": 0, "correct": 0})
-        row["gold"] += 1
-        row["correct"] += int(g == p)
-        confusion.setdefault(g, {}).setdefault(p, 0)
-        confusion[g][p] += 1
-    for row in per_actor.values():
-        row["recall"] = round(row["correct"] / row["gold"], 4)
-    return {
-        "n": n,
-        "missing": missing,
-        "correct": correct,
-        "accuracy": round(correct / n, 4) if n else 0.0,
-        "accuracy_low": round(low, 4),
-        "accuracy_high": round(high, 4),
-        "per_actor": dict(sorted(per_actor.items())),
-        "confusion": {g: dict(sorted(c.items())) for g, c in sorted(confusion.items())},
-    }
-
-
-def corpus_actors(input_path: str | os.PathLike = "data/raw", params: str | os.PathLike | None = None):
-    """The rule's actor for every sentence of a folder corpus: DataFrame ``sentence_id, article_id, actor``.
-
-    Split with the pipeline's splitter; each article's issuer comes from its source (the
-    metadata table ``analyze.meta``, else its ``# source:`` header) through ``analyze.issuers``.
-    """
-    import dataclasses
-
-    import pandas as pd
-
-    from pipeline.analyze.io import norm_source
-    from pipeline.analyze.stage import _load_section, _meta_table, issuer_map
-    from pipeline.core.params import SplitParams
-    from pipeline.split.stage import split_corpus
-
-    ap, split_params = _load_section(params)
-    split_params = dataclasses.replace(split_params or SplitParams(), on_bad_file="fail")
-    sentences, arts, _rep = split_corpus(input_path, split_params)
-    table = _meta_table(True, ap) or {}
-    sources = {aid: table.get(aid, ("", ""))[1] or norm_source(src)
-               for aid, src in zip(arts["article_id"], arts["source"])}
-    rule = compile_actors(list(ap.actors))
-    issuers = issuer_map(ap)
-    ordered = sentences.sort_values(["article_id", "position"])
-    actors: list[str] = []
-    for aid, group in ordered.groupby("article_id", sort=True):
-        actors.extend(attribute_article(group["text"].tolist(), rule, issuers.get(sources.get(aid, ""))))
-    return pd.DataFrame({"sentence_id": ordered["sentence_id"].to_numpy(),
-                         "article_id": ordered["article_id"].to_numpy(), "actor": actors})
-
-
-def _read_gold(gp: Path, names: set[str]):
-    import pandas as pd
-
-    try:
-        gold = pd.read_csv(gp, dtype=str, keep_default_na=False)
-    except FileNotFoundError:
-        raise StanceError(f"{gp}: gold file not found") from None
-    except Exception as exc:  # noqa: BLE001 - any parse failure is a bad file
-        raise StanceError(f"{gp}: not a readable CSV ({' '.join(str(exc).split())[:120]})") from None
-    for col in ("sentence_id", "actor"):
-        if col not in gold.columns:
-            raise StanceError(f"{gp} line 1: no '{col}' column")
-    for i, a in enumerate(gold["actor"], 2):
-        if a not in names:
-            raise StanceError(f"{gp} line {i}: actor {a!r} is not one of {', '.join(sorted(names))}")
-    return gold
-
-
-def evaluate_actors(gold_path: str | os.PathLike, input_path: str | os.PathLike = "data/raw",
-                    params: str | os.PathLike | None = None) -> dict[str, Any]:
-    """Accuracy of the actor rule on hand labels (``sentence_id, actor[, note]``).
-
-    The rule runs over the corpus *input_path* (default ``data/raw``; :func:`corpus_actors`)
-    and the gold sentences are found by ``sentence_id``. Gold actors outside
-    ``analyze.actors`` and ``none`` are a StanceError (file, line, value).
-    """
-    from pipeline.analyze.stage import _load_section
-
-    ap, _split = _load_section(params)
-    gold = _read_gold(Path(gold_path), {a["name"] for a in ap.actors} | {NONE})
-    pred = corpus_actors(input_path, params)
-    result = evaluate(gold, pred)
-    result["gold"] = str(gold_path)
-    # the rule was revised after reading the errors of the even half only (see README)
-    even = gold["sentence_id"].map(lambda s: int(s, 16) % 2 == 0 if _is_hex(s) else False)
-    result["halves"] = {name: {k: evaluate(part, pred)[k] for k in ("n", "correct", "accuracy")}
-                        for name, part in (("even", gold[even]), ("odd", gold[~even]))}
-    return result
-
-
-def _is_hex(s: str) -> bool:
-    try:
-        int(s, 16)
-    except ValueError:
-        return False
-    return True

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.core.config import StanceError
+from pipeline.core.data import atomic_open
+from pipeline.split.io import list_articles
 
 __all__ = ["FILE_FORMATS", "SENTENCE_COLUMNS", "Article", "CsvWriter", "SentenceWriter", "check_date", "input_kind",
            "iter_articles", "norm_source", "read_meta_table"]
@@ -189,7 +191,6 @@ def iter_articles(path: str | Path, meta: dict[str, tuple[str, str]] | None = No
     """
     kind = input_kind(path)
     if kind == "dir":
-        from pipeline.split.stage import list_articles
 
         for i, f in enumerate(list_articles(path)):
             date, source = (meta or {}).get(f.stem, ("", ""))
@@ -289,8 +290,6 @@ class SentenceWriter:
     def __init__(self, path: Path) -> None:
         import pyarrow as pa
 
-        from pipeline.core.data import atomic_open
-
         self.path = path
         self.schema = pa.schema([
             ("article_id", pa.string()), ("sentence_id", pa.string()), ("date", pa.string()),
@@ -337,7 +336,6 @@ class CsvWriter:
     """A CSV written row batch by row batch through :func:`pipeline.core.data.atomic_open`."""
 
     def __init__(self, path: Path, columns: tuple[str, ...]) -> None:
-        from pipeline.core.data import atomic_open
 
         self.path = path
         self.columns = columns

@@ -11,7 +11,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from pipeline.analyze.stats import UNDATED
+from pipeline.analyze.actors import NONE
+from pipeline.analyze.stats import UNDATED, wilson
+from pipeline.core.data import atomic_open
 
 COLORS = {"support": "#1b7837", "oppose": "#b2182b"}
 MAX_PANELS = 6
@@ -43,7 +45,6 @@ def _pool(rows: list[dict], key: str) -> dict[str, list[int]]:
 
 
 def _panel(ax, pooled: dict[str, list[int]], title: str, xlim, level: float = 0.95) -> None:
-    from pipeline.analyze.stats import wilson
 
     periods = sorted(pooled)
     n_total = sum(pooled[p][0] for p in periods)
@@ -89,7 +90,6 @@ def _xlim(rows: list[dict]) -> tuple[float, float]:
 
 
 def _save(fig, path: Path) -> None:
-    from pipeline.core.data import atomic_open
 
     with atomic_open(path, "wb") as fh:
         fig.savefig(fh, format="png", dpi=110, metadata={"Software": None})
@@ -164,8 +164,6 @@ def plot_actors(rows: list[dict], path: Path, period: str, names: list[str]) -> 
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from pipeline.analyze.actors import NONE
 
     totals: dict[str, list[int]] = {}
     for r in rows:

@@ -29,8 +29,10 @@ import uuid
 import warnings
 from typing import Any
 
+from pipeline.analyze.batches import Context, score_batch
+from pipeline.analyze.io import SENTENCE_COLUMNS, Article, check_date, iter_articles, norm_source
 from pipeline.core.config import StanceError
-from pipeline.core.data import LABELS
+from pipeline.core.data import LABELS, write_text_atomic
 
 __all__ = ["run_spark", "spark_session"]
 
@@ -66,7 +68,6 @@ def _log4j_config() -> str:
     digest = hashlib.sha1(_LOG4J.encode()).hexdigest()[:8]
     path = os.path.join(tempfile.gettempdir(), f"stance-log4j2-{digest}.properties")
     if not os.path.exists(path):
-        from pipeline.core.data import write_text_atomic
 
         write_text_atomic(path, _LOG4J)
     return path
@@ -124,9 +125,8 @@ def _context(bc_id: int, bc, split_params, actors, period):
     """The worker's scoring context, built once per Python worker from the broadcast model."""
     ctx = _CACHE.get(bc_id)
     if ctx is None:
-        from pipeline.analyze.stage import _Context
 
-        ctx = _Context(pickle.loads(bc.value), split_params, actors, period)
+        ctx = Context(pickle.loads(bc.value), split_params, actors, period)
         _CACHE.clear()
         _CACHE[bc_id] = ctx
     return ctx
@@ -135,9 +135,6 @@ def _context(bc_id: int, bc, split_params, actors, period):
 def _partition(batches, bc_id, bc, split_params, actors, period, batch_size):
     """mapInPandas body: articles (pandas) -> sentence rows (kind 's') and article rows (kind 'a')."""
     import pandas as pd
-
-    from pipeline.analyze.io import Article, check_date, norm_source
-    from pipeline.analyze.stage import score_batch
 
     ctx = _context(bc_id, bc, split_params, actors, period)
     for frame in batches:
@@ -214,8 +211,6 @@ def _articles_frame(spark, input_path, kind: str, table):
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
-    from pipeline.analyze.io import iter_articles
-
     if kind == "dir":
         rows = [(a.order, a.article_id, None, a.path, a.date, a.source) for a in iter_articles(input_path, table)]
         schema = T.StructType([T.StructField("order", T.LongType()), T.StructField("article_id", T.StringType()),
@@ -284,7 +279,6 @@ def run_spark(input_path, kind, table, model, split_params, actors, period, mast
                 counts.add_articles(batch)
                 batch = []
         counts.add_articles(batch)
-        from pipeline.analyze.stage import SENTENCE_COLUMNS
 
         buf: dict[str, list] = {c: [] for c in SENTENCE_COLUMNS}
         for r in sents.orderBy("order", "position").select(*SENTENCE_COLUMNS).toLocalIterator():

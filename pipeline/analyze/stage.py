@@ -28,33 +28,34 @@ import logging
 import os
 import sys
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from pipeline.analyze.actor_evaluation import evaluate_actors
+from pipeline.analyze.actors import NONE
+from pipeline.analyze.batches import Context, batches, score_batch
 from pipeline.analyze.io import (
-    SENTENCE_COLUMNS,
     Article,
     CsvWriter,
     SentenceWriter,
-    check_date,
     input_kind,
     iter_articles,
-    norm_source,
-    read_meta_table,
 )
-from pipeline.analyze.stats import PERIODS, UNDATED, period_of, share_columns
-from pipeline.core.config import PATHS, StanceError, jobs_count, load_params, repo_root
-from pipeline.core.data import LABELS
-from pipeline.core.params import AnalyzeParams, SplitParams, from_mapping
+from pipeline.analyze.plots import plot_actors, plot_trends
+from pipeline.analyze.settings import issuer_map, load_settings, meta_table
+from pipeline.analyze.spark import run_spark
+from pipeline.analyze.stats import PERIODS, UNDATED, share_columns
+from pipeline.core.config import PATHS, StanceError, jobs_count
+from pipeline.core.data import LABELS, write_csv_atomic
+from pipeline.model.files import add_trust_argument, load_model
+from pipeline.split.io import list_articles
 
 __all__ = [
     "ENGINES",
     "OUTPUTS",
     "Counts",
     "analyze",
-    "issuer_map",
-    "score_batch",
 ]
 
 log = logging.getLogger("stance")
@@ -72,97 +73,8 @@ ACTOR_COLUMNS = ("actor", "period") + COUNT_COLUMNS + SHARE_COLUMNS
 
 # --------------------------------------------------------------------------- params
 
-def _load_section(params_path: str | os.PathLike | None) -> tuple[AnalyzeParams, SplitParams | None]:
-    """The typed ``analyze`` and ``split`` sections of params.yaml (defaults when there is no file)."""
-    p = Path(params_path) if params_path is not None else repo_root() / PATHS["params"]
-    if params_path is None and not p.is_file():
-        return AnalyzeParams(), None
-    raw = load_params(p)
-    try:
-        split = from_mapping(SplitParams, raw["split"], "split") if "split" in raw else None
-        return from_mapping(AnalyzeParams, raw.get("analyze"), "analyze"), split
-    except StanceError as exc:
-        raise StanceError(f"{p}: {exc}") from None
-
-
-def issuer_map(ap: AnalyzeParams) -> dict[str, str]:
-    """``analyze.issuers`` as ``{source: actor}``."""
-    return {e["source"]: e["actor"] for e in ap.issuers}
-
 
 # --------------------------------------------------------------------------- per batch
-
-class _Context:
-    """What a worker needs: the model, the splitter's params, the actor rule, the period kind."""
-
-    def __init__(self, model, split_params: dict | None, who, period: str) -> None:
-        from pipeline.analyze.actors import compile_actors
-        from pipeline.model.scorer import Scorer
-        from pipeline.split.stage import resolve_params
-
-        self.scorer = Scorer(model)
-        if tuple(self.scorer.classes) != LABELS:
-            raise StanceError(f"model classes {self.scorer.classes} are not {', '.join(LABELS)}")
-        self.split_params = resolve_params(split_params)
-        actors, issuers = who                      # (analyze.actors, analyze.issuers)
-        self.rule = compile_actors(list(actors))
-        self.period = period
-        self.issuers = dict(issuers or {})
-
-
-def score_batch(articles: Iterable[Article], ctx: _Context) -> tuple[dict[str, list], list[dict]]:
-    """Split, score and attribute a batch of articles (the unit of work of both engines).
-
-    Returns ``(sentences, articles)``: the sentence rows as a dict of column lists
-    (:data:`SENTENCE_COLUMNS`) and one count row per article (``article_id, date, source,
-    sentences, support, oppose, neutral``; an article without sentences has zeros).
-    """
-    from pipeline.analyze.actors import attribute_article
-    from pipeline.split.io import read_article
-    from pipeline.split.stage import split_text
-
-    cols: dict[str, list] = {c: [] for c in SENTENCE_COLUMNS}
-    rows: list[dict] = []
-    spans: list[tuple[int, int]] = []
-    texts: list[str] = []
-    for art in articles:
-        date, source = art.date, art.source
-        if art.path is not None:
-            meta, body, offset = read_article(art.path)
-            if not date:
-                date = check_date(meta.get("date"), f"{art.path}: header '# date:'")
-            if not source:
-                source = norm_source(meta.get("source"))
-            sents = split_text(body, art.article_id, ctx.split_params, None, offset)
-        else:
-            sents = split_text(art.text, art.article_id, ctx.split_params)
-        period = period_of(date, ctx.period)
-        start = len(texts)
-        stexts = [s["text"] for s in sents]
-        texts.extend(stexts)
-        actors = attribute_article(stexts, ctx.rule, ctx.issuers.get(source))
-        for s, actor in zip(sents, actors):
-            cols["article_id"].append(art.article_id)
-            cols["sentence_id"].append(s["sentence_id"])
-            cols["date"].append(date)
-            cols["period"].append(period)
-            cols["source"].append(source)
-            cols["position"].append(s["position"])
-            cols["text"].append(s["text"])
-            cols["actor"].append(actor)
-        spans.append((start, len(texts)))
-        rows.append({"article_id": art.article_id, "date": date, "source": source, "period": period})
-    if texts:
-        labels, proba = ctx.scorer.score(texts)
-        cols["label"] = labels
-        for j, lab in enumerate(LABELS):
-            cols[f"score_{lab}"] = proba[:, j].tolist()
-    for row, (a, b) in zip(rows, spans):
-        labs = cols["label"][a:b]
-        row["sentences"] = b - a
-        for lab in LABELS:
-            row[lab] = labs.count(lab)
-    return cols, rows
 
 
 # --------------------------------------------------------------------------- counting
@@ -231,7 +143,6 @@ def trend_rows(counts: Counts, ci: float) -> list[dict]:
 
 def actor_rows(counts: Counts, ci: float, names: list[str]) -> list[dict]:
     """``actors.csv`` rows: actors in params order (then others, ``none`` last), periods in order."""
-    from pipeline.analyze.actors import NONE
 
     order = {n: i for i, n in enumerate(names)}
     def key(kv):
@@ -259,12 +170,12 @@ def article_rows(rows: list[dict]) -> list[dict]:
 
 # --------------------------------------------------------------------------- local engine
 
-_WORKER: _Context | None = None
+_WORKER: Context | None = None
 
 
 def _init_worker(model, split_params, actors, period) -> None:
     global _WORKER
-    _WORKER = _Context(model, split_params, actors, period)
+    _WORKER = Context(model, split_params, actors, period)
 
 
 def _work(batch: list[Article]):
@@ -272,23 +183,12 @@ def _work(batch: list[Article]):
     return score_batch(batch, _WORKER)
 
 
-def _batches(articles: Iterator[Article], size: int) -> Iterator[list[Article]]:
-    batch: list[Article] = []
-    for a in articles:
-        batch.append(a)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def _run_local(articles: Iterator[Article], jobs: int, batch_size: int, model, split_params,
                actors, period) -> Iterator[tuple[dict, list]]:
     """Yield ``score_batch`` results in input order; at most ``2 * jobs`` batches in flight."""
     if jobs <= 1:
-        ctx = _Context(model, split_params, actors, period)
-        for batch in _batches(articles, batch_size):
+        ctx = Context(model, split_params, actors, period)
+        for batch in batches(articles, batch_size):
             yield score_batch(batch, ctx)
         return
     from concurrent.futures import ProcessPoolExecutor
@@ -297,7 +197,7 @@ def _run_local(articles: Iterator[Article], jobs: int, batch_size: int, model, s
                              initargs=(model, split_params, actors, period)) as pool:
         pending: deque = deque()
         try:
-            for batch in _batches(articles, batch_size):
+            for batch in batches(articles, batch_size):
                 pending.append(pool.submit(_work, batch))
                 if len(pending) >= 2 * jobs:
                     yield pending.popleft().result()
@@ -312,8 +212,6 @@ def _run_local(articles: Iterator[Article], jobs: int, batch_size: int, model, s
 
 def _write_table(path: Path, rows: list[dict], columns: tuple[str, ...]) -> None:
     import pandas as pd
-
-    from pipeline.core.data import write_csv_atomic
 
     write_csv_atomic(path, pd.DataFrame(rows, columns=list(columns)))
 
@@ -367,9 +265,8 @@ def analyze(input_path: str | os.PathLike, out_dir: str | os.PathLike, *, engine
     StanceError
         Bad input (file, row and value named), bad params, a missing or untrusted model.
     """
-    from pipeline.model.files import load_model
 
-    ap, split_params = _load_section(params)
+    ap, split_params = load_settings(params)
     if engine not in ENGINES:
         raise StanceError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     period = period or ap.period
@@ -380,7 +277,7 @@ def analyze(input_path: str | os.PathLike, out_dir: str | os.PathLike, *, engine
         jobs = os.cpu_count() or 1
     batch_size = batch_articles or ap.batch_articles
     kind = input_kind(input_path)
-    table = _meta_table(meta, ap) if kind == "dir" else None
+    table = meta_table(meta, ap) if kind == "dir" else None
     if model is None or isinstance(model, (str, os.PathLike)):
         model_obj = load_model(model, trust=trust_model)     # the project's trust rule
     else:
@@ -397,7 +294,6 @@ def analyze(input_path: str | os.PathLike, out_dir: str | os.PathLike, *, engine
     writer = SentenceWriter(out / "sentences.parquet")
     try:
         if engine == "spark":
-            from pipeline.analyze.spark import run_spark
 
             run_spark(input_path, kind, table, model_obj, split_params, who, period, master, counts, writer,
                       batch_size=batch_size)
@@ -423,21 +319,8 @@ def analyze(input_path: str | os.PathLike, out_dir: str | os.PathLike, *, engine
     }
 
 
-def _meta_table(meta, ap: AnalyzeParams) -> dict[str, tuple[str, str]] | None:
-    """The metadata table of a folder input: *meta* True = ``analyze.meta`` when it exists."""
-    if meta is True:
-        if not ap.meta:
-            return None
-        mp = Path(ap.meta)
-        if not mp.is_absolute():
-            mp = repo_root() / mp
-        return read_meta_table(mp) if mp.is_file() else None
-    return read_meta_table(meta) if meta else None
-
-
 def _write_outputs(out: Path, counts: Counts, articles_csv, writer, ci: float, period: str, names: list[str]):
     """Tables and plots from *counts*; every file atomic; returns the trend and actor rows."""
-    from pipeline.analyze.plots import plot_actors, plot_trends
 
     trends = trend_rows(counts, ci)
     actors = actor_rows(counts, ci, names)
@@ -459,7 +342,6 @@ def _analyze_local(input_path, table, model_obj, split_params, actors, period, j
                    counts: Counts, writer: SentenceWriter, progress) -> None:
     total = None
     if input_kind(input_path) == "dir":
-        from pipeline.split.stage import list_articles
 
         total = len(list_articles(input_path))
     if progress is None:
@@ -506,7 +388,6 @@ def summary_text(summary: dict[str, Any]) -> str:
 
 def add_analyze_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``stance analyze``."""
-    from pipeline.model.files import add_trust_argument
 
     parser.add_argument("--input", "-i", metavar="ARTICLES",
                         help="folder of .txt articles, or a .jsonl/.csv/.parquet file with article_id, text "
@@ -537,7 +418,6 @@ def add_analyze_arguments(parser: argparse.ArgumentParser) -> None:
 def run_analyze(args: argparse.Namespace) -> int:
     """Run ``stance analyze``; errors raise :class:`StanceError` (one line, exit 2)."""
     if args.evaluate_actors:
-        from pipeline.analyze.actors import evaluate_actors
 
         result = evaluate_actors(args.evaluate_actors, args.input or PATHS["raw"], args.params)
         if args.json:

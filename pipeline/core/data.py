@@ -320,3 +320,47 @@ def write_rows_csv(path: str | os.PathLike, columns: Sequence[str], rows: Iterab
         writer.writerow(columns)
         for row in rows:
             writer.writerow([row[c] for c in columns])
+
+
+def load_dataset(path: str | Path):
+    """Read and validate the labelled dataset with the strict reader of :mod:`pipeline.core.data`.
+
+    Parameters
+    ----------
+    path : str or Path
+        CSV with columns ``sentence_id, article_id, position, text, label`` (others ignored).
+
+    Returns
+    -------
+    frame : pandas.DataFrame, shape (n_sentences, >= 5)
+        All columns as str except ``position`` (int); file order kept.
+
+    Raises
+    ------
+    StanceError
+        Missing file or column, empty text/id, label outside ``support/oppose/neutral``,
+        duplicate ``sentence_id``; the message names the file, the line and the value.
+    """
+    import pandas as pd
+
+    p = Path(path)
+    fields, records = read_csv_rows(p, DATASET_COLUMNS, what="dataset (run `stance dataset` first)")
+    seen: dict[str, int] = {}
+    for line, row in records:
+        if row["label"] not in LABELS:
+            raise StanceError(f"{p}, line {line}: label {row['label']!r} is not one of {', '.join(LABELS)}")
+        if not row["text"].strip():
+            raise StanceError(f"{p}, line {line}: empty text (sentence_id {row['sentence_id']!r})")
+        if not row["sentence_id"].strip() or not row["article_id"].strip():
+            raise StanceError(f"{p}, line {line}: empty sentence_id or article_id")
+        if not row["position"].strip().lstrip("-").isdigit():
+            raise StanceError(f"{p}, line {line}: position {row['position']!r} is not an integer")
+        if row["sentence_id"] in seen:
+            raise StanceError(f"{p}, line {line}: duplicate sentence_id {row['sentence_id']!r} "
+                              f"(first on line {seen[row['sentence_id']]})")
+        seen[row["sentence_id"]] = line
+    if not records:
+        raise StanceError(f"{p}: no labelled sentences")
+    df = pd.DataFrame([row for _, row in records], columns=fields)
+    df["position"] = df["position"].astype(int)
+    return df

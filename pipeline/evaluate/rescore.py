@@ -7,6 +7,11 @@ from __future__ import annotations
 
 import os
 
+from pipeline.core.data import load_dataset
+from pipeline.core.params import EvaluateParams, coerce
+from pipeline.evaluate.metrics import _ROUND, confusion_by_article, scores_from_confusion
+from pipeline.train.folds import group_stack_folds, grouped_splits, single_threaded_blas
+
 __all__ = ["rescore"]
 
 
@@ -21,10 +26,6 @@ def rescore(template, dataset_path: str | os.PathLike, params) -> float:
     """
     import numpy as np
     from sklearn.base import clone
-
-    from pipeline.core.params import EvaluateParams, coerce
-    from pipeline.evaluate.stage import _ROUND, confusion_by_article, scores_from_confusion
-    from pipeline.train.stage import group_stack_folds, grouped_splits, load_dataset, single_threaded_blas
 
     p = coerce(EvaluateParams, params, "evaluate")
     df = load_dataset(dataset_path)

@@ -34,32 +34,36 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.core.config import PATHS, StanceError, load_params, repo_root
-from pipeline.core.data import LABELS, write_csv_atomic, write_json_atomic, write_text_atomic
+from pipeline.core.data import LABELS, load_dataset, write_csv_atomic, write_json_atomic, write_text_atomic
 from pipeline.core.params import EvaluateParams, MlflowParams, TrainParams, coerce, load_section, to_dict
+from pipeline.evaluate.metrics import (
+    _ROUND,
+    SYSTEMS,
+    bootstrap_weights,
+    confusion_by_article,
+    fold_scores,
+    interpolated_pr_curves,
+    summarize,
+)
 from pipeline.evaluate.plots import _confusion_png, _learning_curve_png
-from pipeline.model.files import add_trust_argument
+from pipeline.evaluate.protocols import article_kinds, cross_source, learning_curve, nested_oof
+from pipeline.evaluate.rescore import rescore
+from pipeline.model.features import lexicon_predict, word_list
+from pipeline.model.files import add_trust_argument, default_reports, file_sha256, load_model
+from pipeline.tracking.registry import load_version_model
+from pipeline.tracking.runs import log_evaluation
+from pipeline.tracking.uri import check_tracking_uri, resolve_tracking_uri
+from pipeline.train.engine import CVEngine
+from pipeline.train.folds import single_threaded_blas
 
 log = logging.getLogger("stance")
 
-__all__ = [
-    "METRIC_NAMES",
-    "SYSTEMS",
-    "add_evaluate_arguments",
-    "bootstrap_weights",
-    "confusion_by_article",
-    "evaluate",
-    "interpolated_pr_curves",
-    "load_model",
-    "run_evaluate",
-    "scores_from_confusion",
-    "summarize",
-]
+__all__ = ["add_evaluate_arguments", "evaluate", "run_evaluate"]
 
-#: Systems compared in ``metrics.json``: the model and the two baselines.
-SYSTEMS = ("model", "majority", "lexicon")
-#: Scalar metrics per system (besides per-class precision, recall, f1).
-METRIC_NAMES = ("macro_f1", "f_avg", "accuracy")
-_ROUND = 6
+
+def _reports(train_report: str | Path | None) -> list[Path]:
+    """Training reports whose recorded sha256 make the model trusted: the project's, plus *train_report*."""
+    return default_reports() + ([Path(train_report)] if train_report else [])
 
 
 def default_path(key: str) -> Path:
@@ -69,236 +73,6 @@ def default_path(key: str) -> Path:
 
 # --------------------------------------------------------------------------- model & folds
 
-def load_model(path: str | Path, *, trust: bool = False, train_report: str | Path | None = None):
-    """Load the model with :func:`pipeline.model.files.load_model` and check it predicts only known labels.
-
-    *train_report* adds a training report whose recorded sha256 is trusted.
-    """
-    from pipeline.model import files
-
-    reports = files.default_reports() + ([Path(train_report)] if train_report else [])
-    return files.load_model(path, trust=trust, reports=reports, labels=LABELS)
-
-
-# --------------------------------------------------------------------------- metrics
-
-def confusion_by_article(y_true, y_pred, groups):
-    """Confusion counts per seed and article.
-
-    Parameters
-    ----------
-    y_true : array-like of str, shape (n_samples,)
-    y_pred : array-like of str, shape (n_seeds, n_samples)
-    groups : array-like of str, shape (n_samples,)
-
-    Returns
-    -------
-    counts : int array, shape (n_seeds, n_articles, 3, 3)
-        ``counts[s, a, i, j]``: sentences of article ``a`` with true label ``LABELS[i]``
-        predicted ``LABELS[j]`` under seed ``s``. Articles in sorted order of their ids.
-    articles : list of str, length n_articles
-    """
-    import numpy as np
-
-    index = {label: i for i, label in enumerate(LABELS)}
-    y_pred = np.asarray(y_pred, dtype=object)
-    articles = sorted(set(groups))
-    a_index = {a: i for i, a in enumerate(articles)}
-    a = np.array([a_index[g] for g in groups])
-    t = np.array([index[v] for v in y_true])
-    counts = np.zeros((y_pred.shape[0], len(articles), len(LABELS), len(LABELS)), dtype=np.int64)
-    for s in range(y_pred.shape[0]):
-        p = np.array([index[str(v)] for v in y_pred[s]])
-        np.add.at(counts[s], (a, t, p), 1)
-    return counts, articles
-
-
-def scores_from_confusion(cm) -> dict[str, Any]:
-    """Metrics from confusion matrices, vectorised over leading axes.
-
-    Parameters
-    ----------
-    cm : array, shape (..., 3, 3)
-        Rows: true label, columns: predicted label, in ``LABELS`` order.
-
-    Returns
-    -------
-    scores : dict of arrays
-        ``precision``, ``recall``, ``f1``: shape (..., 3); ``macro_f1``, ``f_avg``,
-        ``accuracy``: shape (...). A ratio with a zero denominator counts as 0 (like
-        scikit-learn's ``zero_division=0``).
-    """
-    import numpy as np
-
-    cm = np.asarray(cm, dtype=float)
-    tp = np.diagonal(cm, axis1=-2, axis2=-1)
-    predicted = cm.sum(axis=-2)
-    actual = cm.sum(axis=-1)
-    total = cm.sum(axis=(-2, -1))
-
-    def ratio(num, den):
-        return np.divide(num, den, out=np.zeros(np.broadcast(num, den).shape), where=den > 0)
-
-    f1 = ratio(2 * tp, predicted + actual)
-    sup, opp = LABELS.index("support"), LABELS.index("oppose")
-    return {
-        "precision": ratio(tp, predicted),
-        "recall": ratio(tp, actual),
-        "f1": f1,
-        "macro_f1": f1.mean(axis=-1),
-        "f_avg": (f1[..., sup] + f1[..., opp]) / 2,
-        "accuracy": ratio(tp.sum(axis=-1), total),
-    }
-
-
-def bootstrap_weights(n_articles: int, n_boot: int, seed: int):
-    """How often each article is drawn in each bootstrap replicate.
-
-    Returns
-    -------
-    weights : int array, shape (n_boot, n_articles)
-        Rows are multinomial draws of ``n_articles`` articles with replacement.
-    """
-    import numpy as np
-
-    rng = np.random.default_rng(int(seed))
-    return rng.multinomial(n_articles, np.full(n_articles, 1.0 / n_articles), size=int(n_boot))
-
-
-def _flat_scores(cm) -> dict[str, Any]:
-    """Scores as a flat dict ``name -> array(...)``, seeds averaged over axis -1 later."""
-    sc = scores_from_confusion(cm)
-    out = {name: sc[name] for name in METRIC_NAMES}
-    for j, label in enumerate(LABELS):
-        for m in ("precision", "recall", "f1"):
-            out[f"{label}.{m}"] = sc[m][..., j]
-    return out
-
-
-def _interval(point, samples, ci: float) -> dict[str, float]:
-    import numpy as np
-
-    lo, hi = np.percentile(samples, [50 * (1 - ci), 50 * (1 + ci)])
-    return {"value": round(float(point), _ROUND), "ci_low": round(float(lo), _ROUND),
-            "ci_high": round(float(hi), _ROUND)}
-
-
-def _nest(flat: dict[str, dict]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in flat.items():
-        if "." in key:
-            label, metric = key.split(".")
-            out.setdefault("per_class", {}).setdefault(label, {})[metric] = value
-        else:
-            out[key] = value
-    return out
-
-
-def summarize(y_true, predictions: dict[str, Any], groups, weights, ci: float = 0.95) -> dict[str, Any]:
-    """Point estimates and article-bootstrap intervals for every system, and paired differences.
-
-    Parameters
-    ----------
-    y_true : array-like of str, shape (n_samples,)
-    predictions : dict
-        System name -> object array of labels, shape (n_seeds, n_samples).
-    groups : array-like of str, shape (n_samples,)
-    weights : int array, shape (n_boot, n_articles)
-        From :func:`bootstrap_weights`; the same draws for every system (paired comparison).
-    ci : float
-        Coverage of the percentile intervals.
-
-    Returns
-    -------
-    summary : dict
-        ``{system: {macro_f1, f_avg, accuracy: {value, ci_low, ci_high}, per_class: {label:
-        {precision, recall, f1: {...}}}}}`` where ``value`` is the mean over seeds of the metric
-        on all OOF predictions, and the interval comes from the seed-averaged metric on
-        article-resampled data; plus ``comparison``: ``model_minus_<baseline>`` for macro_f1 and
-        f_avg (paired bootstrap).
-    """
-    import numpy as np
-
-    point, boot = {}, {}
-    for name, pred in predictions.items():
-        cm, _articles = confusion_by_article(y_true, pred, groups)     # (S, A, 3, 3)
-        point[name] = {k: v.mean(axis=0) for k, v in _flat_scores(cm.sum(axis=1)).items()}
-        resampled = np.einsum("ba,saij->bsij", weights, cm)            # (B, S, 3, 3)
-        boot[name] = {k: v.mean(axis=1) for k, v in _flat_scores(resampled).items()}
-    out: dict[str, Any] = {}
-    for name in predictions:
-        out[name] = _nest({k: _interval(point[name][k], boot[name][k], ci) for k in point[name]})
-    if "model" in predictions:
-        comparison = {}
-        for base in predictions:
-            if base == "model":
-                continue
-            comparison[f"model_minus_{base}"] = {
-                m: _interval(point["model"][m] - point[base][m], boot["model"][m] - boot[base][m], ci)
-                for m in ("macro_f1", "f_avg", "accuracy")}
-        out["comparison"] = comparison
-    return out
-
-
-def fold_scores(y_true, pred, fold) -> Any:
-    """Macro-F1 (labels present in the fold, like scikit-learn's ``f1_macro``) per seed and fold.
-
-    Returns
-    -------
-    scores : float array, shape (n_seeds, n_splits)
-    """
-    import numpy as np
-    from sklearn.metrics import f1_score
-
-    y = np.asarray(y_true, dtype=object)
-    n_splits = int(fold.max()) + 1
-    out = np.zeros((pred.shape[0], n_splits))
-    for s in range(pred.shape[0]):
-        for k in range(n_splits):
-            m = fold[s] == k
-            out[s, k] = f1_score(y[m], pred[s][m], average="macro", zero_division=0)
-    return out
-
-
-def interpolated_pr_curves(y_true, proba, n_points: int = 101) -> list[dict[str, float]]:
-    """Per-class one-vs-rest precision-recall curves, interpolated on a common recall grid.
-
-    The interpolated precision at recall ``r`` is the highest precision reached at any
-    threshold whose recall is at least ``r`` (as in PASCAL VOC / COCO), so the three
-    classes share the ``recall`` axis and DVC can draw them as three lines of one plot.
-
-    Parameters
-    ----------
-    y_true : array-like of str, shape (n_samples,)
-    proba : float array, shape (n_samples, 3), columns in ``LABELS`` order
-
-    Returns
-    -------
-    records : list of dict, length n_points
-        ``{"recall": r, "support": p, "oppose": p, "neutral": p}``, recall ascending.
-    """
-    import numpy as np
-    from sklearn.metrics import precision_recall_curve
-
-    y = np.asarray(y_true, dtype=object)
-    grid = np.linspace(0.0, 1.0, n_points)
-    curves = {}
-    for j, label in enumerate(LABELS):
-        positive = y == label
-        if not positive.any():
-            curves[label] = np.zeros(n_points)
-            continue
-        precision, recall, _ = precision_recall_curve(positive, proba[:, j])
-        # Running max from the high-recall end: best precision at recall >= r.
-        order = np.argsort(recall, kind="stable")
-        rec, prec = recall[order], np.maximum.accumulate(precision[order][::-1])[::-1]
-        idx = np.searchsorted(rec, grid, side="left")
-        curves[label] = np.where(idx < len(rec), prec[np.minimum(idx, len(rec) - 1)], 0.0)
-    return [{"recall": round(float(r), 4), **{label: round(float(curves[label][i]), 6) for label in LABELS}}
-            for i, r in enumerate(grid)]
-
-
-# --------------------------------------------------------------------------- outputs
 
 def _misclassified(df, oof, seed_index: int):
     import numpy as np
@@ -374,7 +148,6 @@ def _int_list(value, where: str) -> list[int]:
 
 def _settings(params: dict[str, Any], train_params: dict[str, Any]) -> dict[str, Any]:
     """The ``evaluate`` section checked and with defaults filled in."""
-    from pipeline.model.features import word_list
 
     seeds = _int_list(params.get("seeds", [0]), "evaluate.seeds")
     ci = float(params.get("ci", 0.95))
@@ -425,9 +198,6 @@ def _cross_source_metrics(engine, kind_of: dict[str, str], lexicon, cfg, log) ->
 
     import numpy as np
 
-    from pipeline.train.engine import cross_source
-    from pipeline.train.stage import single_threaded_blas
-
     out = {}
     y, g, seeds = engine.y, engine.groups, cfg["seeds"]
     for pair in cfg["cross_source"].get("pairs") or []:
@@ -460,9 +230,6 @@ def _learning_curve_metrics(engine, oof, labels, groups, lexicon, cfg, log) -> t
     import time
 
     import numpy as np
-
-    from pipeline.train.engine import learning_curve
-    from pipeline.train.stage import single_threaded_blas
 
     seeds, lc_seeds = cfg["seeds"], cfg["lc_seeds"]
     reuse = {}
@@ -547,16 +314,12 @@ def evaluate(dataset_path: str | Path, model_path: str | Path, params: EvaluateP
 
     import numpy as np
 
-    from pipeline.model.features import lexicon_predict
-    from pipeline.train.engine import CVEngine, article_kinds, nested_oof
-    from pipeline.train.stage import load_dataset, single_threaded_blas
-
     log = log or (lambda msg: None)
     params = to_dict(coerce(EvaluateParams, params, "evaluate"))
     train_params = to_dict(coerce(TrainParams, train_params, "train"))
     cfg = _settings(params, train_params)
     df = load_dataset(dataset_path)
-    model = load_model(model_path, trust=trust_model, train_report=train_report)
+    model = load_model(model_path, trust=trust_model, reports=_reports(train_report), labels=LABELS)
     texts, labels, groups = df["text"].tolist(), df["label"].tolist(), df["article_id"].tolist()
     lexicon = np.asarray(lexicon_predict(texts, **cfg["lexicon"]), dtype=object)
     cs = cfg["cross_source"]
@@ -626,13 +389,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
     ml = load_section("mlflow", params_path)
     use_mlflow = ml.enabled and not args.no_mlflow
     train_report = Path(args.train_report) if args.train_report else root / PATHS["train_report"]
-    tracking = None
     if use_mlflow:
-        from pipeline.tracking import runs as tracking
-
         # Fail fast, before minutes of cross-validation, if the store cannot be reached.
-        uri = tracking.resolve_tracking_uri(args.tracking_uri, root)
-        tracking.check_tracking_uri(uri, ml.connect_timeout)
+        uri = resolve_tracking_uri(args.tracking_uri, root)
+        check_tracking_uri(uri, ml.connect_timeout)
     result = evaluate(
         Path(args.dataset) if args.dataset else root / PATHS["dataset"],
         Path(args.model) if args.model else root / PATHS["model"],
@@ -653,20 +413,19 @@ def run_evaluate(args: argparse.Namespace) -> int:
     log.info(f"nested-CV macro-F1 (mean of {m['cv']['n_seeds']} seeds, {m['cv']['ci']:.0%} article bootstrap): "
              f"{line}")
     if use_mlflow:
-        from pipeline.evaluate.rescore import rescore
-        from pipeline.tracking.registry import load_version_model
 
         dataset_path = Path(args.dataset) if args.dataset else root / PATHS["dataset"]
         model_name = ml.registered_model
         model_path = Path(args.model) if args.model else root / PATHS["model"]
-        run = tracking.log_evaluation(
+        run = log_evaluation(
             uri, root=root, all_params=all_params, mlflow_params=ml, result=result,
             model_path=model_path,
             dataset_path=dataset_path,
             train_report_path=train_report if train_report.is_file() else None,
             params_path=params_path,
             rescore=lambda champion: rescore(load_version_model(model_name, champion.version), dataset_path, params),
-            rescore_new=lambda: rescore(load_model(model_path, trust=args.trust_model, train_report=train_report),
+            rescore_new=lambda: rescore(load_model(model_path, trust=args.trust_model, reports=_reports(train_report),
+                                                    labels=LABELS),
                                          dataset_path, params),
         )
         log.info(f"MLflow run {run['run_id']} ({run['run_name']}) in experiment {run['experiment']!r}; "
@@ -684,7 +443,6 @@ def _write_mlflow_record(model_path: Path, mlflow_params: MlflowParams | None) -
     first ``dvc repro`` re-runs ``evaluate`` and logs an MLflow run there too; its content is
     deterministic, so ``dvc.lock`` stays byte-identical.
     """
-    from pipeline.model.files import file_sha256
 
     record: dict[str, Any] = {"logged": mlflow_params is not None, "model_sha256": file_sha256(model_path)}
     if mlflow_params is not None:

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from pipeline.core.data import LABELS, normalize_text
-from pipeline.labels.stage import LabelFile, read_labels
+from pipeline.labels.file import LabelFile, read_labels
 
 __all__ = ["agreement", "cohen_kappa", "confusion_matrix", "format_agreement", "join_annotators"]
 

@@ -46,18 +46,9 @@ from typing import IO
 from pipeline.core.config import PATHS, StanceError, add_path_argument, repo_root
 from pipeline.core.data import LABELS
 from pipeline.core.params import DatasetParams, load_section
-from pipeline.labels.stage import (
-    LabelFile,
-    SentenceTable,
-    join_labels,
-    labels_lock,
-    read_labels,
-    read_sentences,
-    restore_rows,
-    set_label,
-    write_labels,
-)
-from pipeline.model.files import add_trust_argument
+from pipeline.labels.file import LabelFile, labels_lock, read_labels, restore_rows, set_label, write_labels
+from pipeline.labels.stage import SentenceTable, join_labels, read_sentences
+from pipeline.model.files import add_trust_argument, load_model
 
 #: Answer keys and what they mean.
 LABEL_KEYS: dict[str, str] = {"s": "support", "o": "oppose", "n": "neutral"}
@@ -80,13 +71,6 @@ assert set(LABEL_KEYS.values()) == set(LABELS)
 # --------------------------------------------------------------------------------------------
 # Model: guesses and uncertainty
 # --------------------------------------------------------------------------------------------
-
-def load_model(path: str | os.PathLike | None = None, *, trust: bool = False):
-    """Load a model for guesses and uncertainty order (:func:`pipeline.model.files.load_model`;
-    ``decision_function`` is enough here)."""
-    from pipeline.model.files import load_model as load
-
-    return load(path, trust=trust, scores="any")
 
 
 def model_guesses(model, texts: list[str]) -> list[dict]:
@@ -458,7 +442,7 @@ def run_label(args: argparse.Namespace) -> int:
     if not args.no_model:
         model_path = Path(args.model) if args.model else repo_root() / PATHS["model"]
         if args.model or model_path.is_file():
-            model = load_model(model_path, trust=args.trust_model)
+            model = load_model(model_path, trust=args.trust_model, scores="any")
     if args.order == "uncertainty" and model is None:
         raise StanceError("--order uncertainty needs a model: train one or pass --model PATH")
     order = args.order if args.order != "auto" else ("uncertainty" if model is not None else "article")

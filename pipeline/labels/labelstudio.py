@@ -41,7 +41,10 @@ from xml.sax.saxutils import escape
 
 from pipeline.core.config import PATHS, StanceError, add_path_argument
 from pipeline.core.data import LABELS, normalize_text, write_json_atomic, write_text_atomic
-from pipeline.model.files import add_trust_argument
+from pipeline.labels.file import labels_lock, read_labels, set_label, write_labels
+from pipeline.labels.labeler import _reattach_setting, build_queue, signals_deferred
+from pipeline.labels.stage import join_labels, read_sentences
+from pipeline.model.files import add_trust_argument, load_model
 
 log = logging.getLogger("stance")
 
@@ -178,14 +181,12 @@ def export_queue(sentences_path, labels_path, *, article: str | None = None, lim
     list of dict
         See :func:`build_tasks`.
     """
-    from pipeline.labels.labeler import build_queue, load_model
-    from pipeline.labels.stage import join_labels, read_labels, read_sentences
 
     sentences = read_sentences(sentences_path)
     if article is not None and not any(r["article_id"] == article for r in sentences.rows):
         raise StanceError(f"{sentences_path}: no article with article_id {article!r}")
     joined = join_labels(sentences, read_labels(labels_path, missing_ok=True), reattach_by_text)
-    model = load_model(model_path, trust=trust_model) if order == "uncertainty" else None
+    model = load_model(model_path, trust=trust_model, scores="any") if order == "uncertainty" else None
     queue, _guesses = build_queue(sentences, joined.labels, article, order, model)
     if limit is not None:
         queue = queue[:limit]
@@ -217,7 +218,6 @@ def run_export_queue(args: argparse.Namespace) -> int:
         return 0
     if args.limit is not None and args.limit < 0:
         raise StanceError(f"--limit must be >= 0, got {args.limit}")
-    from pipeline.labels.labeler import _reattach_setting
 
     tasks = export_queue(args.sentences, args.labels, article=args.article, limit=args.limit,
                          order=args.order, model_path=args.model, trust_model=args.trust_model,
@@ -437,8 +437,6 @@ def import_labels(export_path, labels_path, sentences_path, *, overwrite: bool =
         (``old_sentence_id, sentence_id``: ids no longer in sentences.csv whose text matches
         exactly one current sentence) and ``unknown`` (ids not in sentences.csv, no unique match).
     """
-    from pipeline.labels.labeler import signals_deferred
-    from pipeline.labels.stage import labels_lock, read_labels, read_sentences, set_label, write_labels
 
     parsed = parse_export(export_path, control)
     sentences = read_sentences(sentences_path)

@@ -1,0 +1,13 @@
+"""The model: ``features`` (the scikit-learn pipeline built from ``train`` params), ``embeddings``
+(the opt-in dense block), ``files`` (the one place that loads, checks, trusts and saves model
+files), ``fast`` (an output-identical, faster scoring view) and ``scorer`` (labels and class scores
+of texts, shared by predict and analyze)."""
+
+from pipeline.core.exports import lazy_exports
+
+__all__, __getattr__, __dir__ = lazy_exports(__name__, {
+    "features": ("build_pipeline", "lexicon_predict"),
+    "files": ("SKOPS_ALLOWED", "check_model", "export_model", "file_sha256", "load_model", "save_model"),
+    "fast": ("scoring_view",),
+    "scorer": ("Scorer", "model_classes"),
+})

@@ -52,6 +52,7 @@ from pipeline.core.params import (
     coerce,
     words,
 )
+from pipeline.model.embeddings import encode
 
 __all__ = [
     "CLASSIFIERS",
@@ -490,8 +491,6 @@ def build_dense_model(params: TrainParams | Mapping[str, Any]):
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import FunctionTransformer
-
-    from pipeline.model.embeddings import encode
 
     p = coerce(TrainParams, params, "train")
     cfg = p.features.embeddings

@@ -51,9 +51,11 @@ log = logging.getLogger("stance")
 
 #: Non-scikit-learn types a project model may contain, trusted when a ``.skops`` file is loaded
 #: (and when MLflow loads the logged model): ``functools.partial(re.sub, "pattern", "repl")``,
-#: ``map``, ``list``, ``operator.itemgetter("text")``. Anything else is refused.
+#: ``map``, ``list``, ``operator.itemgetter("text")``, and the encoder of the opt-in embeddings
+#: block (under its old path too, as files saved before the subpackages name it; see
+#: :data:`pipeline.MOVED`). Anything else is refused.
 SKOPS_ALLOWED = ("functools.partial", "operator.itemgetter", "re.sub", "builtins.map", "builtins.list",
-                 "pipeline.model.embeddings.encode")  # the last one only in a model with the opt-in embeddings block
+                 "pipeline.model.embeddings.encode", "pipeline.embeddings.encode")
 
 #: Key of the model's sha256 in a training report.
 REPORT_KEY = "model_sha256"

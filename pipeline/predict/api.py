@@ -38,9 +38,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
-from pipeline.core.config import PATHS, StanceError, jobs_count, positive_int, repo_root
+from pipeline.core.config import PATHS, StanceError, jobs_count, load_params, positive_int, repo_root
 from pipeline.core.data import LABELS
-from pipeline.model.files import add_trust_argument
+from pipeline.model.files import add_trust_argument, check_model, load_model
 from pipeline.model.scorer import Scorer, model_classes
 from pipeline.predict.io import (
     DEFAULT_CHUNK_SIZE,
@@ -82,38 +82,11 @@ __all__ = [
 
 # --------------------------------------------------------------------------- model
 
-def load_model(path: str | os.PathLike | None = None, *, trust: bool = False):
-    """Load a model file and check that it can score text (see :func:`pipeline.model.files.load_model`).
-
-    Parameters
-    ----------
-    path : str or path-like, optional
-        Model file (``.joblib`` or ``.skops``). Default: ``models/model.joblib`` under the project root.
-    trust : bool
-        Unpickle a joblib file even when training did not record its sha256 (``--trust-model``).
-
-    Returns
-    -------
-    model : estimator
-        A fitted scikit-learn estimator (normally a Pipeline) taking an iterable of
-        strings, with ``predict_proba`` and ``classes_``.
-
-    Raises
-    ------
-    StanceError
-        The file is missing (the message says to run ``dvc repro``), unreadable, untrusted,
-        corrupt, or holds something that is not a fitted classifier.
-    """
-    from pipeline.model.files import load_model as load
-
-    return load(path, trust=trust)
-
 
 def _as_model(model: Any):
     """Accept a loaded model or a path to one."""
     if isinstance(model, (str, os.PathLike)):
         return load_model(model)
-    from pipeline.model.files import check_model
 
     check_model(model, probe=False)
     return model
@@ -266,7 +239,7 @@ def predict_texts(model, texts: list[str], out: IO[str], fmt: str = "jsonl") -> 
 
 def _project_params(section: str):
     """The project's *section* of params.yaml (typed, validated) when it has one, else None (defaults)."""
-    from pipeline.core.config import load_params
+    # imported here: the params schema is not needed to score sentences (start-up of `stance predict`)
     from pipeline.core.params import SECTIONS, from_mapping
 
     p = repo_root() / PATHS["params"]
@@ -338,6 +311,7 @@ def summarize_article(model, path: str | os.PathLike, top: int = 3, params=None,
         hand_label`` -- ``None`` when not labelled by hand), ``n_hand_labeled`` and
         ``hand_agree`` (how many of those the model predicts as labelled).
     """
+    # imported here: the splitter's rule tables compile only for --article (start-up of `stance predict`)
     from pipeline.split.stage import split_article
 
     model = _as_model(model)

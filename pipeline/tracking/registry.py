@@ -20,7 +20,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pipeline.core.config import PATHS, StanceError
+from pipeline.core.config import PATHS, StanceError, repo_root
+from pipeline.core.data import LABELS
+from pipeline.core.params import MlflowParams, load_section
+from pipeline.model.files import load_model, skops_types
+from pipeline.tracking.uri import check_tracking_uri, resolve_tracking_uri
 
 log = logging.getLogger("stance")
 
@@ -51,7 +55,6 @@ def skops_trusted_types(model) -> list[str]:
     """Types of *model* that skops does not trust by default (see :func:`pipeline.model.files.skops_types`);
     stored in the logged model's config, so the served model loads its skops file without
     arbitrary-code unpickling."""
-    from pipeline.model.files import skops_types
 
     return skops_types(model)
 
@@ -96,8 +99,7 @@ def log_registered_model(model, name: str, client, *, alias: str | None = None,
     import skops.io as sio
     from mlflow.models import infer_signature
 
-    from pipeline.core.data import LABELS
-    from pipeline.model.files import load_model
+    # imported here: the serving module imports mlflow, which importing this module must not
     from pipeline.tracking.serving import ARTIFACT, score_frame
 
     if isinstance(model, (str, os.PathLike)):
@@ -112,7 +114,8 @@ def log_registered_model(model, name: str, client, *, alias: str | None = None,
             name=MODEL_ARTIFACT, python_model=str(Path(__file__).with_name("serving.py")),
             artifacts={ARTIFACT: str(skops_file)}, model_config=config, signature=signature,
             input_example=example, registered_model_name=name,
-            pip_requirements=_requirements(dense="pipeline.model.embeddings.encode" in config["skops_trusted_types"]),
+            pip_requirements=_requirements(dense=any(t.endswith("embeddings.encode")
+                                                   for t in config["skops_trusted_types"])),
         )
     version = str(info.registered_model_version)
     run = mlflow.active_run()
@@ -257,9 +260,6 @@ def add_promote_arguments(parser) -> None:
 
 def run_promote(args) -> int:
     """Entry point of ``stance promote``."""
-    from pipeline.core.config import repo_root
-    from pipeline.core.params import MlflowParams, load_section
-    from pipeline.tracking.runs import check_tracking_uri, resolve_tracking_uri
 
     root = repo_root()
     params_path = Path(args.params) if args.params else root / PATHS["params"]

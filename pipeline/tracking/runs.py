@@ -26,27 +26,23 @@ import json
 import math
 import os
 import re
-import socket
 import subprocess
-import threading
-import urllib.error
-import urllib.parse
-import urllib.request
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pipeline.core.config import PATHS, StanceError
-from pipeline.core.params import MlflowParams, coerce
+from pipeline.core.config import StanceError
+from pipeline.core.params import EvaluateParams, MlflowParams, coerce, to_dict
 from pipeline.model.files import file_sha256
+from pipeline.tracking.registry import alias_version, champion_decision, evaluation_key, log_registered_model
+from pipeline.tracking.store import close_dead_runs, owner_tags
+from pipeline.tracking.uri import artifact_location
 
 __all__ = [
     "EXPERIMENT_DESCRIPTION",
     "EXPERIMENT_KIND",
     "HEADLINE_METRICS",
-    "artifact_location",
-    "check_tracking_uri",
     "ensure_experiment",
     "flatten",
     "git_commit",
@@ -56,128 +52,9 @@ __all__ = [
     "metric_items",
     "metric_name",
     "precision_recall_png",
-    "resolve_tracking_uri",
     "run_description",
     "run_name",
 ]
-
-#: Default ports of network tracking / database stores, for the reachability check.
-_PORTS = {"http": 80, "https": 443, "postgresql": 5432, "mysql": 3306, "mssql": 1433}
-
-
-def resolve_tracking_uri(explicit: str | None, root: str | os.PathLike) -> str:
-    """Tracking URI: *explicit*, else ``$MLFLOW_TRACKING_URI``, else ``sqlite:///<root>/mlflow.db``."""
-    if explicit:
-        return explicit
-    env = os.environ.get("MLFLOW_TRACKING_URI")
-    if env:
-        return env
-    return f"sqlite:///{(Path(root).resolve() / PATHS['mlflow_db']).as_posix()}"
-
-
-def _sqlite_path(uri: str) -> Path | None:
-    if not uri.startswith("sqlite:///"):
-        return None
-    return Path(urllib.parse.unquote(uri[len("sqlite:///"):].split("?", 1)[0]))
-
-
-def artifact_location(uri: str) -> str | None:
-    """Artifact root for a new experiment: ``<dir of the SQLite file>/mlartifacts`` as a
-    ``file://`` URI; ``None`` (server default) for other stores."""
-    db = _sqlite_path(uri)
-    if db is None:
-        return None
-    return (db.resolve().parent / PATHS["mlflow_artifacts"]).as_uri()
-
-
-def _tcp_reachable(host: str, port: int, timeout: float) -> str | None:
-    """``None`` if a TCP connection to host:port opens within *timeout* seconds, else the reason.
-
-    Name resolution runs in a daemon thread so that a hanging resolver is bounded too.
-    """
-    found: dict[str, Any] = {}
-
-    def resolve() -> None:
-        try:
-            found["addrs"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except OSError as exc:
-            found["error"] = exc
-
-    worker = threading.Thread(target=resolve, name="stance-resolve", daemon=True)
-    worker.start()
-    worker.join(timeout)
-    if worker.is_alive():
-        return f"name resolution did not finish within {timeout:g} s"
-    if "error" in found:
-        exc = found["error"]
-        return f"cannot resolve the host name: {exc.strerror or exc}"
-    last = "no address"
-    for family, kind, proto, _name, address in found["addrs"]:
-        try:
-            with socket.socket(family, kind, proto) as sock:
-                sock.settimeout(timeout)
-                sock.connect(address)
-            return None
-        except OSError as exc:
-            last = exc.strerror or str(exc) or type(exc).__name__
-    return last
-
-
-def check_tracking_uri(uri: str, timeout: float = 3.0) -> None:
-    """Fail fast, with a clear :class:`StanceError`, if the tracking store cannot be used.
-
-    For a network store (``http(s)://``, ``postgresql://`` ...) open a TCP connection with
-    *timeout* seconds (and, for plain HTTP, expect an MLflow-like answer: 200 from ``/health`` or
-    from the experiments API, or 401/403), so that an
-    unreachable server is reported in seconds, not after MLflow's retries. For SQLite, the
-    database's directory must exist. Also caps MLflow's HTTP retries and timeout (unless the
-    user set them): ``MLFLOW_HTTP_REQUEST_MAX_RETRIES=1``, ``..._BACKOFF_FACTOR=1``,
-    ``..._TIMEOUT=30``.
-    """
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
-    advice = "start the server, fix MLFLOW_TRACKING_URI / --tracking-uri, or run with --no-mlflow"
-    db = _sqlite_path(uri)
-    if db is not None:
-        if not db.parent.is_dir():
-            raise StanceError(f"MLflow tracking store {uri}: directory {db.parent} does not exist ({advice})")
-        return
-    try:
-        parsed = urllib.parse.urlsplit(uri)
-        scheme = parsed.scheme.split("+", 1)[0].lower()
-        if scheme not in _PORTS:
-            return  # file stores, plain paths, databricks...: nothing cheap to check
-        host, port = parsed.hostname, parsed.port or _PORTS[scheme]
-    except ValueError as exc:  # e.g. "http://[::1" (unclosed IPv6 bracket), a non-numeric port
-        raise StanceError(f"MLflow tracking URI {uri!r} is malformed: {exc}") from None
-    if not host:
-        raise StanceError(f"MLflow tracking URI {uri!r} has no host name")
-    reason = _tcp_reachable(host, port, timeout)
-    if reason:
-        raise StanceError(f"MLflow tracking server {uri} is unreachable ({host}:{port}: {reason}); {advice}")
-    if scheme == "http":  # (https: TLS settings are MLflow's business; the TCP check suffices)
-        problem = _mlflow_http_problem(uri.rstrip("/"), timeout)
-        if problem:
-            raise StanceError(f"MLflow tracking server {uri}: {problem}; {advice}")
-
-
-def _mlflow_http_problem(base: str, timeout: float) -> str | None:
-    """``None`` if *base* answers like an MLflow server (200 on ``/health`` or on a cheap API
-    call; 401/403 count too: credentials are MLflow's business), else what went wrong."""
-    statuses = []
-    for path in ("/health", "/api/2.0/mlflow/experiments/search?max_results=1"):
-        try:
-            with urllib.request.urlopen(urllib.request.Request(base + path, method="GET"), timeout=timeout) as resp:
-                status = resp.status
-        except urllib.error.HTTPError as exc:
-            status = exc.code
-        except (urllib.error.URLError, OSError) as exc:
-            return f"does not answer HTTP ({getattr(exc, 'reason', None) or exc})"
-        if status in (200, 401, 403):
-            return None
-        statuses.append(f"HTTP {status} for {path.split('?')[0]}")
-    return "does not look like an MLflow tracking server (" + ", ".join(statuses) + ")"
 
 
 def flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
@@ -430,7 +307,6 @@ def _version_description(title: str, metrics: dict[str, Any], data_sha: str, sel
 
 
 def _run_tags(root: Path, data_sha: str, model_sha: str, key: str, train_report: dict | None) -> dict[str, str]:
-    from pipeline.tracking.store import owner_tags
 
     commit, dirty = git_commit(root)
     tags = {"git_commit": commit, "git_dirty": dirty, "data_sha256": data_sha, "model_sha256": model_sha,
@@ -493,7 +369,6 @@ def _register(client, model: Any, name: str, alias: str, score: float, key: str,
               rescore_new: Callable[[], float] | None = None) -> tuple[str, bool, str]:
     """Register the model of the active run; move *alias* if :func:`champion_decision` allows.
     Returns ``(version, promoted, reason)``."""
-    from pipeline.tracking.registry import alias_version, champion_decision, log_registered_model
 
     champion = alias_version(client, name, alias)
     version = log_registered_model(model, name, client, tags={
@@ -555,10 +430,6 @@ def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_p
     import mlflow
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
-
-    from pipeline.core.params import EvaluateParams, to_dict
-    from pipeline.tracking.registry import evaluation_key
-    from pipeline.tracking.store import close_dead_runs
 
     ml = coerce(MlflowParams, mlflow_params, "mlflow")
     experiment, name, alias = ml.experiment, ml.registered_model, ml.alias

@@ -15,8 +15,10 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from pipeline.core.config import PATHS, StanceError
-from pipeline.tracking.runs import _sqlite_path, check_tracking_uri, resolve_tracking_uri
+from pipeline.core.config import PATHS, StanceError, repo_root
+from pipeline.core.data import write_json_atomic
+from pipeline.tracking.registry import alias_version
+from pipeline.tracking.uri import check_tracking_uri, resolve_tracking_uri, sqlite_path
 
 log = logging.getLogger("stance")
 
@@ -117,8 +119,6 @@ def _gaps(run: bool, version: bool, aliased: bool, alias: str) -> list[str]:
 def _client_gaps(uri: str, experiment: str, sha: str, name: str, alias: str) -> list[str]:
     from mlflow.tracking import MlflowClient
 
-    from pipeline.tracking.registry import alias_version
-
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     exp = client.get_experiment_by_name(experiment)
     runs = [] if exp is None else [r.info.run_id for r in client.search_runs(
@@ -139,7 +139,7 @@ def store_gaps(uri: str, record: dict[str, Any]) -> list[str]:
         return []
     args = (str(record.get("experiment", "sanctions-stance")), str(record.get("model_sha256", "")),
             str(record.get("registered_model", "sanctions-stance")), str(record.get("alias", "champion")))
-    db = _sqlite_path(uri)
+    db = sqlite_path(uri)
     if db is not None:
         if not db.is_file():
             return _gaps(False, False, False, args[3])
@@ -184,7 +184,6 @@ def check_store(record_path: Path, out_path: Path, uri: str, timeout: float = 3.
             what = gaps[0] if len(gaps) == 1 else ", ".join(gaps[:-1]) + " and " + gaps[-1]
             log.info(f"the MLflow store {uri} lacks {what} of the model {str(record.get('model_sha256', ''))[:12]}...: "
                      f"removed {record_path.name}, so `dvc repro` re-runs evaluate, which logs them again")
-    from pipeline.core.data import write_json_atomic
 
     write_json_atomic(out_path, STORE_CHECK_TEXT)
     return gaps
@@ -201,7 +200,6 @@ def add_check_store_arguments(parser) -> None:
 
 def run_check_store(args) -> int:
     """Entry point of ``stance check-store``."""
-    from pipeline.core.config import repo_root
 
     root = repo_root()
     models = (root / PATHS["model"]).parent

@@ -15,7 +15,8 @@ import pytest
 from analyzekit import ARTICLES, ROOT, make_params, read_bytes, write_csv, write_dir, write_jsonl, write_parquet
 
 from pipeline import LABELS
-from pipeline.analyze.actors import attribute, attribute_article, compile_actors, evaluate, evaluate_actors
+from pipeline.analyze.actor_evaluation import evaluate, evaluate_actors
+from pipeline.analyze.actors import attribute, attribute_article, compile_actors
 from pipeline.analyze.stage import analyze
 from pipeline.analyze.stats import period_of, wilson
 from pipeline.cli import main

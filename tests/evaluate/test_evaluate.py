@@ -58,7 +58,7 @@ def evaluated(trained, tmp_path_factory):
 def test_scores_from_confusion_match_sklearn():
     from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
-    from pipeline.evaluate.stage import confusion_by_article, scores_from_confusion
+    from pipeline.evaluate.metrics import confusion_by_article, scores_from_confusion
 
     rng = np.random.default_rng(3)
     y = rng.choice(LABELS, size=200, p=[0.3, 0.2, 0.5])
@@ -81,7 +81,7 @@ def test_scores_from_confusion_match_sklearn():
 
 
 def test_bootstrap_weights_resample_articles():
-    from pipeline.evaluate.stage import bootstrap_weights
+    from pipeline.evaluate.metrics import bootstrap_weights
 
     w = bootstrap_weights(7, 500, seed=1)
     assert w.shape == (500, 7)
@@ -93,7 +93,7 @@ def test_bootstrap_weights_resample_articles():
 def test_bootstrap_unit_is_the_article():
     """Resampling articles: identical articles give a zero-width interval, whatever the
     sentence-level errors; a replicate that draws one article only scores that article."""
-    from pipeline.evaluate.stage import summarize
+    from pipeline.evaluate.metrics import summarize
 
     # Three articles with the same content and the same (partly wrong) predictions.
     y = ["support", "oppose", "neutral", "neutral"] * 3
@@ -115,7 +115,7 @@ def test_bootstrap_unit_is_the_article():
 
 
 def test_interpolated_pr_curves():
-    from pipeline.evaluate.stage import interpolated_pr_curves
+    from pipeline.evaluate.metrics import interpolated_pr_curves
 
     y = ["support", "support", "oppose", "neutral"]
     proba = np.array([[0.9, 0.05, 0.05], [0.2, 0.7, 0.1], [0.6, 0.3, 0.1], [0.1, 0.1, 0.8]])
@@ -139,7 +139,7 @@ def _engine(params=None):
 
 
 def test_nested_oof_grouped_and_complete():
-    from pipeline.train.engine import nested_oof
+    from pipeline.evaluate.protocols import nested_oof
 
     oof = nested_oof(_engine(), [0, 7], 5)
     assert oof["model"].shape == oof["majority"].shape == oof["fold"].shape == (2, 48)
@@ -164,7 +164,7 @@ def test_nested_oof_grouped_and_complete():
 def test_engine_equals_the_saved_pipeline_fit():
     """The cached feature blocks give exactly what build_pipeline(...).fit().predict_proba gives."""
     from pipeline.model.features import build_pipeline
-    from pipeline.train.stage import apply_overrides
+    from pipeline.train.grid import apply_overrides
 
     params = small_params(char=True)
     engine = _engine(params)
@@ -180,8 +180,9 @@ def test_engine_equals_the_saved_pipeline_fit():
 
 def test_nested_selection_never_sees_the_outer_test_fold(monkeypatch):
     """Hyperparameters are chosen on the outer-training articles only."""
-    from pipeline.train.engine import CVEngine, nested_oof
-    from pipeline.train.stage import grouped_splits
+    from pipeline.evaluate.protocols import nested_oof
+    from pipeline.train.engine import CVEngine
+    from pipeline.train.folds import grouped_splits
 
     params = small_params()
     params["train"]["grid"]["logreg"] = {"C": [0.3, 3.0]}
@@ -202,7 +203,7 @@ def test_nested_selection_never_sees_the_outer_test_fold(monkeypatch):
 
 
 def test_article_kinds_from_source_and_id():
-    from pipeline.train.engine import article_kinds
+    from pipeline.evaluate.protocols import article_kinds
 
     kinds = {"official": [r"\bun\.org", "usmission"], "news": "voanews|wikinews"}
     sources = {"a": "https://press.un.org/en/2017/sc12902.doc.htm", "b": "https://www.voanews.com/x",
@@ -217,7 +218,7 @@ def test_article_kinds_from_source_and_id():
 
 
 def test_subsample_articles_is_deterministic_and_keeps_every_label():
-    from pipeline.train.engine import subsample_articles
+    from pipeline.evaluate.protocols import subsample_articles
 
     y, g = np.asarray(LABELS_Y, dtype=object), np.asarray(GROUPS, dtype=object)
     tr = np.arange(48)
@@ -278,7 +279,7 @@ def test_point_estimates_match_sklearn_on_oof(evaluated, trained):
     """metrics.json values are the seed-mean of sklearn's metrics on each seed's OOF predictions."""
     from sklearn.metrics import accuracy_score, f1_score
 
-    from pipeline.train.engine import nested_oof
+    from pipeline.evaluate.protocols import nested_oof
 
     ev = trained["params"]["evaluate"]
     oof = nested_oof(_engine(trained["params"]), ev["seeds"], ev["cv_folds"])

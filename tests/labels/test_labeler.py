@@ -22,7 +22,8 @@ try:
     from conftest import record_trusted
 except ImportError:  # pragma: no cover - run as a package
     from tests.conftest import record_trusted
-from pipeline.labels.stage import read_labels, read_sentences
+from pipeline.labels.file import read_labels
+from pipeline.labels.stage import read_sentences
 
 SENTENCES = """sentence_id,article_id,position,paragraph,start,end,text
 a0,art1,0,0,0,39,The Council welcomed the new sanctions.

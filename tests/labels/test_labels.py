@@ -12,7 +12,8 @@ from labelkit import HEADER, write
 
 from pipeline.cli import main
 from pipeline.labels.agreement import agreement, cohen_kappa, confusion_matrix
-from pipeline.labels.stage import build_dataset, read_labels
+from pipeline.labels.file import read_labels
+from pipeline.labels.stage import build_dataset
 
 SENTENCES = """sentence_id,article_id,position,paragraph,start,end,text
 a0,art1,0,0,0,39,The Council welcomed the new sanctions.

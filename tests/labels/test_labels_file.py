@@ -14,7 +14,7 @@ import pytest
 from labelkit import HEADER, rows, write
 
 from pipeline.cli import main
-from pipeline.labels.stage import labels_lock, read_labels
+from pipeline.labels.file import labels_lock, read_labels
 
 N_PER_WRITER = 100
 

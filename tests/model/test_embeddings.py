@@ -82,7 +82,7 @@ def test_engine_matches_the_saved_dense_model():
     """Nested CV scores what training saves (embeddings computed once for all texts)."""
     from pipeline.model.features import build_pipeline
     from pipeline.train.engine import CVEngine
-    from pipeline.train.stage import apply_overrides
+    from pipeline.train.grid import apply_overrides
 
     params = apply_overrides(dense_params()["train"], {"features.embeddings.weight": 1.0})
     engine = CVEngine(TEXTS, LABELS_Y, GROUPS, params, inner_folds=2)

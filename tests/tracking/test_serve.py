@@ -39,9 +39,10 @@ def register_fixture_model(tmp_path, uri: str):
     import mlflow
     from mlflow.tracking import MlflowClient
 
+    from pipeline.model.files import save_model
     from pipeline.tracking.registry import log_registered_model
     from pipeline.tracking.runs import ensure_experiment
-    from pipeline.train.stage import fit_final, save_model
+    from pipeline.train.stage import fit_final
 
     texts = [t for rows in ARTICLES.values() for t, _ in rows]
     labels = [lab for rows in ARTICLES.values() for _, lab in rows]

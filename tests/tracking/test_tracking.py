@@ -34,7 +34,7 @@ def free_port() -> int:
 # ----------------------------------------------------------------------------- store & checks
 
 def test_tracking_uri_precedence(tmp_path, monkeypatch):
-    from pipeline.tracking.runs import resolve_tracking_uri
+    from pipeline.tracking.uri import resolve_tracking_uri
 
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     assert resolve_tracking_uri(None, tmp_path) == f"sqlite:///{tmp_path.resolve()}/mlflow.db"
@@ -44,7 +44,7 @@ def test_tracking_uri_precedence(tmp_path, monkeypatch):
 
 
 def test_store_is_anchored_at_dvc_root(tmp_path, monkeypatch):
-    from pipeline.tracking.runs import artifact_location, resolve_tracking_uri
+    from pipeline.tracking.uri import artifact_location, resolve_tracking_uri
 
     elsewhere = tmp_path / "exp-tmp-copy"
     elsewhere.mkdir()
@@ -59,7 +59,7 @@ def test_store_is_anchored_at_dvc_root(tmp_path, monkeypatch):
 
 
 def test_unreachable_server_is_reported_quickly(monkeypatch):
-    from pipeline.tracking.runs import check_tracking_uri
+    from pipeline.tracking.uri import check_tracking_uri
 
     port = free_port()  # nothing listens there
     with pytest.raises(StanceError, match=rf"http://127.0.0.1:{port} is unreachable .*--no-mlflow"):
@@ -75,7 +75,7 @@ def test_unreachable_server_is_reported_quickly(monkeypatch):
 @pytest.mark.parametrize("health, api, ok", [(200, 404, True), (404, 200, True), (404, 401, True),
                                               (404, 404, False), (500, 502, False)])
 def test_http_server_must_answer_like_mlflow(health, api, ok):
-    from pipeline.tracking.runs import check_tracking_uri
+    from pipeline.tracking.uri import check_tracking_uri
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802

@@ -35,7 +35,7 @@ def dataset(tmp_path: Path) -> Path:
 def test_grouped_folds_never_mix_an_article(seed):
     import numpy as np
 
-    from pipeline.train.stage import grouped_splits
+    from pipeline.train.folds import grouped_splits
 
     labels = [lab for rows in ARTICLES.values() for _, lab in rows]
     groups = [a for a, rows in ARTICLES.items() for _ in rows]
@@ -50,7 +50,7 @@ def test_grouped_folds_never_mix_an_article(seed):
 
 
 def test_grouped_folds_capped_at_article_count_and_errors():
-    from pipeline.train.stage import grouped_splits
+    from pipeline.train.folds import grouped_splits
 
     labels = ["support", "oppose", "neutral", "support", "oppose", "neutral"]
     assert len(grouped_splits(labels, ["a", "a", "a", "b", "b", "b"], 5, 0)) == 2
@@ -61,7 +61,7 @@ def test_grouped_folds_capped_at_article_count_and_errors():
 
 
 def test_grid_candidates_order_and_validation():
-    from pipeline.train.stage import apply_overrides, grid_candidates
+    from pipeline.train.grid import apply_overrides, grid_candidates
 
     params = project_params()["train"]
     params["classifier"] = "logreg"
@@ -117,8 +117,9 @@ def test_strip_volatile_state_keeps_predictions(dataset):
 
     import joblib
 
+    from pipeline.core.data import load_dataset
     from pipeline.model.features import build_pipeline
-    from pipeline.train.stage import load_dataset, strip_volatile_state
+    from pipeline.model.files import strip_volatile_state
 
     df = load_dataset(dataset)
     model = build_pipeline(project_params()["train"]).fit(df["text"].tolist(), df["label"].tolist())
@@ -221,7 +222,8 @@ def test_model_pickle_holds_no_project_objects(dataset):
     """Belt and braces: every global the pickle references comes from sklearn/numpy/scipy/stdlib."""
     import io
 
-    from pipeline.train.stage import fit_final, load_dataset
+    from pipeline.core.data import load_dataset
+    from pipeline.train.stage import fit_final
 
     df = load_dataset(dataset)
     model = fit_final(df["text"].tolist(), df["label"].tolist(), _all_ideas_on(small_params(char=True))["train"])
@@ -352,9 +354,10 @@ def test_priors_shift_the_saved_logreg_like_the_engine(dataset):
     """apply_priors on the intercepts == shift_proba on the probabilities."""
     import numpy as np
 
+    from pipeline.core.data import load_dataset
     from pipeline.model.features import apply_priors
     from pipeline.train.engine import shift_proba
-    from pipeline.train.stage import fit_final, load_dataset
+    from pipeline.train.stage import fit_final
 
     df = load_dataset(dataset)
     model = fit_final(df["text"].tolist(), df["label"].tolist(), small_params()["train"])
@@ -382,8 +385,9 @@ def test_tune_priors_picks_offsets_that_raise_macro_f1():
 def test_nblr_equals_its_engine_and_scales_by_log_count_ratios(dataset):
     import numpy as np
 
+    from pipeline.core.data import load_dataset
     from pipeline.train.engine import CVEngine
-    from pipeline.train.stage import fit_final, load_dataset
+    from pipeline.train.stage import fit_final
 
     df = load_dataset(dataset)
     params = small_params()["train"]
@@ -403,8 +407,9 @@ def test_nblr_equals_its_engine_and_scales_by_log_count_ratios(dataset):
 def test_block_vote_equals_its_engine_and_loads_without_the_package(dataset, tmp_path):
     import numpy as np
 
+    from pipeline.core.data import load_dataset
     from pipeline.train.engine import CVEngine
-    from pipeline.train.stage import fit_final, load_dataset
+    from pipeline.train.stage import fit_final
 
     df = load_dataset(dataset)
     params = small_params(char=True)["train"]
@@ -427,8 +432,9 @@ def test_block_stack_equals_its_engine_with_grouped_folds_and_loads_without_the_
     import joblib
     import numpy as np
 
+    from pipeline.core.data import load_dataset
     from pipeline.train.engine import CVEngine
-    from pipeline.train.stage import fit_final, load_dataset
+    from pipeline.train.stage import fit_final
 
     df = load_dataset(dataset)
     params = small_params(char=True)["train"]
@@ -471,8 +477,9 @@ def test_stack_is_refused_with_embeddings_or_nblr():
 
 
 def test_rescore_refits_a_stack_with_grouped_folds_of_each_training_part(dataset):
+    from pipeline.core.data import load_dataset
     from pipeline.evaluate.rescore import rescore
-    from pipeline.train.stage import fit_final, load_dataset
+    from pipeline.train.stage import fit_final
 
     df = load_dataset(dataset)
     params = small_params(char=False)["train"]
