@@ -42,4 +42,4 @@ def test_help_imports_no_stage_module():
             "print(sorted(m for m in sys.modules if m.startswith('pipeline.')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == str(["pipeline.cli", "pipeline.core", "pipeline.core.config",
-                                                "pipeline.core.data"])
+                                                "pipeline.core.data", "pipeline.core.exports"])

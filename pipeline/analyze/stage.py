@@ -46,7 +46,7 @@ from pipeline.analyze.plots import plot_actors, plot_trends
 from pipeline.analyze.settings import issuer_map, load_settings, meta_table
 from pipeline.analyze.spark import run_spark
 from pipeline.analyze.stats import PERIODS, UNDATED, share_columns
-from pipeline.core.config import PATHS, StanceError, jobs_count
+from pipeline.core.config import PATHS, StanceError, add_path_argument, jobs_count
 from pipeline.core.data import LABELS, write_csv_atomic
 from pipeline.model.files import add_trust_argument, load_model
 from pipeline.split.io import list_articles
@@ -404,9 +404,10 @@ def add_analyze_arguments(parser: argparse.ArgumentParser) -> None:
                         help="folder input: metadata table article_id,date,source "
                              "(default: analyze.meta in params.yaml when it exists)")
     parser.add_argument("--no-meta", action="store_true", help="ignore any metadata table (header lines only)")
-    parser.add_argument("--model", "-m", metavar="PATH", help=f"model file (default: <repo>/{PATHS['model']})")
+    add_path_argument(parser, "--model", "model", "model file", aliases=("-m",), metavar="PATH")
     add_trust_argument(parser)
-    parser.add_argument("--params", metavar="FILE", default=None, help="params file (default: params.yaml)")
+    add_path_argument(parser, "--params", "params", "params file; built-in defaults without one", if_exists=True,
+                      metavar="FILE")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="progress bar on stderr (default: only when stderr is a terminal)")
     parser.add_argument("--evaluate-actors", metavar="GOLD_CSV", default=None,

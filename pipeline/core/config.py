@@ -39,6 +39,8 @@ PATHS: dict[str, str] = {
     "plots": "reports/plots",
     "misclassified": "reports/misclassified.csv",
     "classification_report": "reports/classification_report.txt",
+    "mlflow_record": "models/mlflow.json",
+    "mlflow_store": "models/mlflow_store.json",
     "mlflow_db": "mlflow.db",
     "mlflow_artifacts": "mlartifacts",
 }
@@ -76,13 +78,21 @@ def resolve_path(value: str | os.PathLike | None, key: str) -> Path:
     return Path(value) if value is not None else repo_root() / PATHS[key]
 
 
-def add_path_argument(parser, flag: str, key: str, help: str, **kwargs: Any) -> None:
-    """Add ``--flag PATH`` whose default, ``PATHS[key]`` under :func:`repo_root`, is filled in by
-    :func:`resolve_path_arguments` (the CLI calls it after parsing)."""
+def add_path_argument(parser, flag: str, key: str, help: str, *, aliases: tuple[str, ...] = (),
+                      if_exists: bool = False, **kwargs: Any) -> None:
+    """Add ``--flag PATH`` (and its short *aliases*, e.g. ``-m``) whose default, ``PATHS[key]`` under
+    :func:`repo_root`, is filled in by :func:`resolve_path_arguments` (the CLI calls it after parsing).
+
+    The one way every command declares a path option with a project default. With *if_exists*
+    the default applies only when that file exists; otherwise the option stays None (e.g. no
+    params file: built-in defaults).
+    """
     dest = kwargs.pop("dest", flag.lstrip("-").replace("-", "_"))
-    parser.add_argument(flag, dest=dest, default=None, help=f"{help} (default: <repo>/{PATHS[key]})", **kwargs)
+    when = " when it exists" if if_exists else ""
+    parser.add_argument(flag, *aliases, dest=dest, default=None,
+                        help=f"{help} (default: <repo>/{PATHS[key]}{when})", **kwargs)
     paths = dict(parser.get_default("_repo_paths") or {})
-    paths[dest] = key
+    paths[dest] = (key, if_exists)
     parser.set_defaults(_repo_paths=paths)
 
 
@@ -110,9 +120,11 @@ def positive_int(value: str) -> int:
 
 def resolve_path_arguments(args) -> None:
     """Replace every unset path option added by :func:`add_path_argument` with its repo-root default."""
-    for dest, key in (getattr(args, "_repo_paths", None) or {}).items():
+    for dest, (key, if_exists) in (getattr(args, "_repo_paths", None) or {}).items():
         if getattr(args, dest, None) is None:
-            setattr(args, dest, str(resolve_path(None, key)))
+            path = resolve_path(None, key)
+            if not if_exists or path.exists():
+                setattr(args, dest, str(path))
 
 
 def load_params(path: str | os.PathLike | None = None, section: str | None = None) -> dict[str, Any]:

@@ -33,9 +33,9 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from pipeline.core.config import PATHS, StanceError, load_params, repo_root
+from pipeline.core.config import StanceError, add_path_argument, load_params, repo_root
 from pipeline.core.data import LABELS, load_dataset, write_csv_atomic, write_json_atomic, write_text_atomic
-from pipeline.core.params import EvaluateParams, MlflowParams, TrainParams, coerce, load_section, to_dict
+from pipeline.core.params import EvaluateParams, MlflowParams, TrainParams, coerce, load_section
 from pipeline.evaluate.metrics import (
     _ROUND,
     SYSTEMS,
@@ -48,7 +48,7 @@ from pipeline.evaluate.metrics import (
 from pipeline.evaluate.plots import _confusion_png, _learning_curve_png
 from pipeline.evaluate.protocols import article_kinds, cross_source, learning_curve, nested_oof
 from pipeline.evaluate.rescore import rescore
-from pipeline.model.features import lexicon_predict, word_list
+from pipeline.model.features import lexicon_predict
 from pipeline.model.files import add_trust_argument, default_reports, file_sha256, load_model
 from pipeline.tracking.registry import load_version_model
 from pipeline.tracking.runs import log_evaluation
@@ -64,14 +64,6 @@ __all__ = ["add_evaluate_arguments", "evaluate", "run_evaluate"]
 def _reports(train_report: str | Path | None) -> list[Path]:
     """Training reports whose recorded sha256 make the model trusted: the project's, plus *train_report*."""
     return default_reports() + ([Path(train_report)] if train_report else [])
-
-
-def default_path(key: str) -> Path:
-    """Default location of ``PATHS[key]``, anchored at :func:`pipeline.core.config.repo_root`."""
-    return repo_root() / PATHS[key]
-
-
-# --------------------------------------------------------------------------- model & folds
 
 
 def _misclassified(df, oof, seed_index: int):
@@ -139,59 +131,24 @@ def _article_sources(articles_path: str | Path | None) -> dict[str, str]:
     return {r["article_id"]: r["source"] or "" for r in rows}
 
 
-def _int_list(value, where: str) -> list[int]:
-    if not isinstance(value, list) or not value or not all(isinstance(v, int) and not isinstance(v, bool)
-                                                           for v in value):
-        raise StanceError(f"{where}: expected a non-empty list of integers, got {value!r}")
-    return list(value)
-
-
-def _settings(params: dict[str, Any], train_params: dict[str, Any]) -> dict[str, Any]:
-    """The ``evaluate`` section checked and with defaults filled in."""
-
-    seeds = _int_list(params.get("seeds", [0]), "evaluate.seeds")
-    ci = float(params.get("ci", 0.95))
-    if not 0 < ci < 1:
-        raise StanceError(f"evaluate.ci: expected a coverage between 0 and 1, got {ci!r}")
-    n_boot = int(params.get("bootstrap", 1000))
-    if n_boot < 1:
-        raise StanceError(f"evaluate.bootstrap: expected a positive number of replicates, got {n_boot!r}")
-    outer = int(params.get("cv_folds", 5))
-    inner = int(params.get("inner_folds") or train_params.get("cv_folds", 5))
-    if outer < 2 or inner < 2:
-        raise StanceError(f"evaluate.cv_folds / inner_folds: need at least 2 folds, got {outer} / {inner}")
-    lex = params.get("lexicon") or {}
-    lc = params.get("learning_curve") or {}
-    fractions = lc.get("fractions") or [1.0]
-    if not isinstance(fractions, list) or not all(isinstance(f, (int, float)) and not isinstance(f, bool)
-                                                   for f in fractions):
-        raise StanceError(f"evaluate.learning_curve.fractions: expected a list of numbers, got {fractions!r}")
-    return {"seeds": seeds, "ci": ci, "n_boot": n_boot, "outer": outer, "inner": inner,
-            "n_jobs": int(params.get("n_jobs", 1) or 1), "boot_seed": int(params.get("bootstrap_seed", 0)),
-            "lexicon": {k: word_list(lex, k, "evaluate.lexicon") for k in ("support", "oppose", "negators")},
-            "cross_source": params.get("cross_source") or {}, "lc_enabled": bool(lc.get("enabled", True)),
-            "lc_seeds": _int_list(lc.get("seeds", seeds[:1]), "evaluate.learning_curve.seeds"),
-            "fractions": sorted(float(f) for f in fractions)}
-
-
-def _nested_metrics(oof, labels, groups, lexicon, cfg) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+def _nested_metrics(oof, labels, groups, lexicon, p: EvaluateParams) -> tuple[dict, dict, dict]:
     """metrics.json's nested-CV part; also the predictions and fold scores per system."""
     import numpy as np
 
     predictions = {"model": oof["model"], "majority": oof["majority"],
-                   "lexicon": np.tile(lexicon, (len(cfg["seeds"]), 1))}
-    weights = bootstrap_weights(len(set(groups)), cfg["n_boot"], cfg["boot_seed"])
-    metrics = summarize(labels, predictions, groups, weights, cfg["ci"])
+                   "lexicon": np.tile(lexicon, (len(p.seeds), 1))}
+    weights = bootstrap_weights(len(set(groups)), p.bootstrap, p.bootstrap_seed)
+    metrics = summarize(labels, predictions, groups, weights, p.ci)
     folds = {name: fold_scores(labels, pred, oof["fold"]) for name, pred in predictions.items()}
     for name in SYSTEMS:
         metrics[name]["fold_macro_f1"] = _fold_summary(folds[name])
-    metrics["cv"] = {"nested": True, "n_splits": oof["n_splits"], "inner_folds": cfg["inner"],
-                     "n_seeds": len(cfg["seeds"]), "bootstrap": cfg["n_boot"], "ci": cfg["ci"]}
+    metrics["cv"] = {"nested": True, "n_splits": oof["n_splits"], "inner_folds": p.inner_folds,
+                     "n_seeds": len(p.seeds), "bootstrap": p.bootstrap, "ci": p.ci}
     metrics["selection"] = _selection_counts(oof["selected"])
     return metrics, predictions, folds
 
 
-def _cross_source_metrics(engine, kind_of: dict[str, str], lexicon, cfg, log) -> dict[str, Any]:
+def _cross_source_metrics(engine, kind_of: dict[str, str], lexicon, p: EvaluateParams, log) -> dict[str, Any]:
     """``cross_source`` of metrics.json: per ``[train_kind, test_kind]`` pair, every system's
     scores on the test kind with an article bootstrap over the test articles."""
     import time
@@ -199,10 +156,8 @@ def _cross_source_metrics(engine, kind_of: dict[str, str], lexicon, cfg, log) ->
     import numpy as np
 
     out = {}
-    y, g, seeds = engine.y, engine.groups, cfg["seeds"]
-    for pair in cfg["cross_source"].get("pairs") or []:
-        if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(k, str) for k in pair)):
-            raise StanceError(f"evaluate.cross_source.pairs: expected [train_kind, test_kind] pairs, got {pair!r}")
+    y, g, seeds = engine.y, engine.groups, p.seeds
+    for pair in p.cross_source.pairs:
         t0 = time.perf_counter()
         with single_threaded_blas():
             res = cross_source(engine, kind_of, pair[0], pair[1], seeds)
@@ -211,10 +166,10 @@ def _cross_source_metrics(engine, kind_of: dict[str, str], lexicon, cfg, log) ->
             continue
         te = res["test_idx"]
         test_groups = g[te].tolist()
-        w = bootstrap_weights(len(set(test_groups)), cfg["n_boot"], cfg["boot_seed"])
+        w = bootstrap_weights(len(set(test_groups)), p.bootstrap, p.bootstrap_seed)
         summary = summarize(y[te].tolist(), {"model": res["model"], "majority": res["majority"],
                                              "lexicon": np.tile(lexicon[te], (len(seeds), 1))},
-                            test_groups, w, cfg["ci"])
+                            test_groups, w, p.ci)
         summary["data"] = {"n_train_sentences": int(len(res["train_idx"])),
                            "n_train_articles": len(set(g[res["train_idx"]].tolist())),
                            "n_test_sentences": int(len(te)), "n_test_articles": len(set(test_groups))}
@@ -225,13 +180,14 @@ def _cross_source_metrics(engine, kind_of: dict[str, str], lexicon, cfg, log) ->
     return out
 
 
-def _learning_curve_metrics(engine, oof, labels, groups, lexicon, cfg, log) -> tuple[dict, list[dict]]:
+def _learning_curve_metrics(engine, oof, labels, groups, lexicon, p: EvaluateParams, log) -> tuple[dict, list[dict]]:
     """``learning_curve`` of metrics.json and the plot records (one per training fraction)."""
     import time
 
     import numpy as np
 
-    seeds, lc_seeds = cfg["seeds"], cfg["lc_seeds"]
+    seeds, lc_seeds = p.seeds, p.learning_curve.seeds
+    fractions = sorted(float(f) for f in p.learning_curve.fractions)
     reuse = {}
     if set(lc_seeds) <= set(seeds):  # 100% = the nested run already made for these seeds
         rows = [seeds.index(s) for s in lc_seeds]
@@ -240,13 +196,13 @@ def _learning_curve_metrics(engine, oof, labels, groups, lexicon, cfg, log) -> t
                       "n_train_articles": [n for si in rows for n in oof["n_train_articles"][si * k:(si + 1) * k]]}
     t0 = time.perf_counter()
     with single_threaded_blas():
-        curve = learning_curve(engine, lc_seeds, cfg["outer"], cfg["fractions"], reuse=reuse, n_jobs=cfg["n_jobs"])
-    log(f"learning curve: fractions {cfg['fractions']} x {len(lc_seeds)} seed(s) ({time.perf_counter() - t0:.1f} s)")
-    weights = bootstrap_weights(len(set(groups)), cfg["n_boot"], cfg["boot_seed"])
+        curve = learning_curve(engine, lc_seeds, p.cv_folds, fractions, reuse=reuse, n_jobs=p.n_jobs)
+    log(f"learning curve: fractions {fractions} x {len(lc_seeds)} seed(s) ({time.perf_counter() - t0:.1f} s)")
+    weights = bootstrap_weights(len(set(groups)), p.bootstrap, p.bootstrap_seed)
     lex_tiled = np.tile(lexicon, (len(lc_seeds), 1))
     metrics, records = {}, []
     for f, res in curve.items():
-        s = summarize(labels, {"model": res["model"], "lexicon": lex_tiled}, groups, weights, cfg["ci"])
+        s = summarize(labels, {"model": res["model"], "lexicon": lex_tiled}, groups, weights, p.ci)
         macro, oppose = s["model"]["macro_f1"], s["model"]["per_class"]["oppose"]["f1"]
         n_train = round(float(np.mean(res["n_train_articles"])), 2)
         records.append({"fraction": round(f, 4), "n_train_articles": n_train, "macro_f1": macro["value"],
@@ -315,34 +271,33 @@ def evaluate(dataset_path: str | Path, model_path: str | Path, params: EvaluateP
     import numpy as np
 
     log = log or (lambda msg: None)
-    params = to_dict(coerce(EvaluateParams, params, "evaluate"))
-    train_params = to_dict(coerce(TrainParams, train_params, "train"))
-    cfg = _settings(params, train_params)
+    p = coerce(EvaluateParams, params, "evaluate")
+    train_params = coerce(TrainParams, train_params, "train")
     df = load_dataset(dataset_path)
     model = load_model(model_path, trust=trust_model, reports=_reports(train_report), labels=LABELS)
     texts, labels, groups = df["text"].tolist(), df["label"].tolist(), df["article_id"].tolist()
-    lexicon = np.asarray(lexicon_predict(texts, **cfg["lexicon"]), dtype=object)
-    cs = cfg["cross_source"]
+    lexicon = np.asarray(lexicon_predict(texts, p.lexicon.support, p.lexicon.oppose, p.lexicon.negators),
+                         dtype=object)
     kind_of = None
-    if cs.get("enabled", True):
-        kind_of = article_kinds(sorted(set(groups)), _article_sources(articles_path), cs.get("kinds") or {},
-                                cs.get("default_kind"))
-    engine = CVEngine(texts, labels, groups, train_params, inner_folds=cfg["inner"])
+    if p.cross_source.enabled:
+        kind_of = article_kinds(sorted(set(groups)), _article_sources(articles_path), p.cross_source.kinds or {},
+                                p.cross_source.default_kind)
+    engine = CVEngine(texts, labels, groups, train_params, inner_folds=p.inner_folds)
     t0 = time.perf_counter()
     with single_threaded_blas():
-        oof = nested_oof(engine, cfg["seeds"], cfg["outer"], n_jobs=cfg["n_jobs"])
-    log(f"nested CV: {len(cfg['seeds'])} seed(s) x {oof['n_splits']} outer folds, {cfg['inner']} inner folds "
+        oof = nested_oof(engine, p.seeds, p.cv_folds, n_jobs=p.n_jobs)
+    log(f"nested CV: {len(p.seeds)} seed(s) x {oof['n_splits']} outer folds, {p.inner_folds} inner folds "
         f"({time.perf_counter() - t0:.1f} s)")
-    metrics, predictions, folds = _nested_metrics(oof, labels, groups, lexicon, cfg)
+    metrics, predictions, folds = _nested_metrics(oof, labels, groups, lexicon, p)
     metrics["data"] = {"n_sentences": len(df), "n_articles": len(set(groups)),
                        **{f"n_{label}": int((df["label"] == label).sum()) for label in LABELS}}
     if kind_of is not None:
         metrics["data"]["articles_per_kind"] = {k: sum(v == k for v in kind_of.values())
                                                 for k in sorted(set(kind_of.values()))}
-        metrics["cross_source"] = _cross_source_metrics(engine, kind_of, lexicon, cfg, log)
+        metrics["cross_source"] = _cross_source_metrics(engine, kind_of, lexicon, p, log)
     lc_records: list[dict] = []
-    if cfg["lc_enabled"]:
-        metrics["learning_curve"], lc_records = _learning_curve_metrics(engine, oof, labels, groups, lexicon, cfg, log)
+    if p.learning_curve.enabled:
+        metrics["learning_curve"], lc_records = _learning_curve_metrics(engine, oof, labels, groups, lexicon, p, log)
     plots = Path(plots_dir)
     paths = {"metrics": Path(metrics_path), "confusion_json": plots / "confusion_matrix.json",
              "confusion_png": plots / "confusion_matrix.png", "precision_recall": plots / "precision_recall.json",
@@ -350,7 +305,7 @@ def evaluate(dataset_path: str | Path, model_path: str | Path, params: EvaluateP
              "misclassified": Path(misclassified_path), "classification_report": Path(report_path)}
     if not lc_records:
         paths.pop("learning_curve_png")
-    _write_outputs(paths, df, oof, predictions, metrics, lc_records, cfg["seeds"][0])
+    _write_outputs(paths, df, oof, predictions, metrics, lc_records, p.seeds[0])
     return {"metrics": metrics, "fold_scores": folds, "paths": paths, "n_splits": oof["n_splits"], "model": model}
 
 
@@ -358,21 +313,16 @@ def evaluate(dataset_path: str | Path, model_path: str | Path, params: EvaluateP
 
 def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     """CLI flags of ``stance evaluate``."""
-    parser.add_argument("--params", default=None, help=f"parameters file (default: <repo>/{PATHS['params']})")
-    parser.add_argument("--dataset", default=None, help=f"labelled dataset CSV (default: <repo>/{PATHS['dataset']})")
-    parser.add_argument("--model", default=None, help=f"trained model (default: <repo>/{PATHS['model']})")
-    parser.add_argument("--articles", default=None,
-                        help=f"articles CSV with the source URLs for cross-source kinds "
-                             f"(default: <repo>/{PATHS['articles']})")
-    parser.add_argument("--train-report", default=None,
-                        help=f"CV report of `stance train`, logged to MLflow if present "
-                             f"(default: <repo>/{PATHS['train_report']})")
-    parser.add_argument("--metrics", default=None, help=f"output metrics JSON (default: <repo>/{PATHS['metrics']})")
-    parser.add_argument("--plots", default=None, help=f"output plots directory (default: <repo>/{PATHS['plots']})")
-    parser.add_argument("--misclassified", default=None,
-                        help=f"output CSV of misclassified sentences (default: <repo>/{PATHS['misclassified']})")
-    parser.add_argument("--classification-report", default=None,
-                        help=f"output text report (default: <repo>/{PATHS['classification_report']})")
+    add_path_argument(parser, "--params", "params", "parameters file")
+    add_path_argument(parser, "--dataset", "dataset", "labelled dataset CSV")
+    add_path_argument(parser, "--model", "model", "trained model")
+    add_path_argument(parser, "--articles", "articles", "articles CSV with the source URLs for cross-source kinds")
+    add_path_argument(parser, "--train-report", "train_report",
+                      "CV report of `stance train`, logged to MLflow if present")
+    add_path_argument(parser, "--metrics", "metrics", "output metrics JSON")
+    add_path_argument(parser, "--plots", "plots", "output plots directory")
+    add_path_argument(parser, "--misclassified", "misclassified", "output CSV of misclassified sentences")
+    add_path_argument(parser, "--classification-report", "classification_report", "output text report")
     parser.add_argument("--no-mlflow", action="store_true", help="do not log an MLflow run (overrides mlflow.enabled)")
     parser.add_argument("--tracking-uri", default=None,
                         help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///<repo>/mlflow.db)")
@@ -382,29 +332,28 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
 def run_evaluate(args: argparse.Namespace) -> int:
     """Entry point of ``stance evaluate``; returns the exit status."""
     root = repo_root()
-    params_path = Path(args.params) if args.params else root / PATHS["params"]
+    params_path = Path(args.params)
     all_params = load_params(params_path)
     params = load_section("evaluate", params_path)
     train_params = load_section("train", params_path)
     ml = load_section("mlflow", params_path)
     use_mlflow = ml.enabled and not args.no_mlflow
-    train_report = Path(args.train_report) if args.train_report else root / PATHS["train_report"]
+    train_report = Path(args.train_report)
     if use_mlflow:
         # Fail fast, before minutes of cross-validation, if the store cannot be reached.
         uri = resolve_tracking_uri(args.tracking_uri, root)
         check_tracking_uri(uri, ml.connect_timeout)
     result = evaluate(
-        Path(args.dataset) if args.dataset else root / PATHS["dataset"],
-        Path(args.model) if args.model else root / PATHS["model"],
+        Path(args.dataset),
+        Path(args.model),
         params,
         train_params=train_params,
-        articles_path=Path(args.articles) if args.articles else root / PATHS["articles"],
+        articles_path=Path(args.articles),
         log=log.info,
-        metrics_path=Path(args.metrics) if args.metrics else root / PATHS["metrics"],
-        plots_dir=Path(args.plots) if args.plots else root / PATHS["plots"],
-        misclassified_path=Path(args.misclassified) if args.misclassified else root / PATHS["misclassified"],
-        report_path=Path(args.classification_report) if args.classification_report
-        else root / PATHS["classification_report"],
+        metrics_path=Path(args.metrics),
+        plots_dir=Path(args.plots),
+        misclassified_path=Path(args.misclassified),
+        report_path=Path(args.classification_report),
         train_report=train_report, trust_model=args.trust_model,
     )
     m = result["metrics"]
@@ -414,9 +363,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
              f"{line}")
     if use_mlflow:
 
-        dataset_path = Path(args.dataset) if args.dataset else root / PATHS["dataset"]
+        dataset_path = Path(args.dataset)
         model_name = ml.registered_model
-        model_path = Path(args.model) if args.model else root / PATHS["model"]
+        model_path = Path(args.model)
         run = log_evaluation(
             uri, root=root, all_params=all_params, mlflow_params=ml, result=result,
             model_path=model_path,
@@ -432,7 +381,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
                  f"model {run['model_name']} version {run['version']} "
                  + (f"is @{run['alias']} ({run['reason']})" if run["promoted"]
                     else f"is registered without @{run['alias']}: {run['reason']}"))
-    _write_mlflow_record(Path(args.model) if args.model else root / PATHS["model"], ml if use_mlflow else None)
+    _write_mlflow_record(Path(args.model), ml if use_mlflow else None)
     return 0
 
 

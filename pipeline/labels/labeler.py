@@ -43,7 +43,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from pipeline.core.config import PATHS, StanceError, add_path_argument, repo_root
+from pipeline.core.config import PATHS, StanceError, add_path_argument
 from pipeline.core.data import LABELS
 from pipeline.core.params import DatasetParams, load_section
 from pipeline.labels.file import LabelFile, labels_lock, read_labels, restore_rows, set_label, write_labels
@@ -440,9 +440,8 @@ def run_label(args: argparse.Namespace) -> int:
 
     model = None
     if not args.no_model:
-        model_path = Path(args.model) if args.model else repo_root() / PATHS["model"]
-        if args.model or model_path.is_file():
-            model = load_model(model_path, trust=args.trust_model, scores="any")
+        if args.model is not None:
+            model = load_model(args.model, trust=args.trust_model, scores="any")
     if args.order == "uncertainty" and model is None:
         raise StanceError("--order uncertainty needs a model: train one or pass --model PATH")
     order = args.order if args.order != "auto" else ("uncertainty" if model is not None else "article")

@@ -39,7 +39,7 @@ import sys
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from pipeline.core.config import PATHS, StanceError, add_path_argument
+from pipeline.core.config import StanceError, add_path_argument
 from pipeline.core.data import LABELS, normalize_text, write_json_atomic, write_text_atomic
 from pipeline.labels.file import labels_lock, read_labels, set_label, write_labels
 from pipeline.labels.labeler import _reattach_setting, build_queue, signals_deferred
@@ -206,7 +206,7 @@ def add_export_queue_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, default=None, help="at most N tasks")
     parser.add_argument("--order", choices=("article", "uncertainty"), default="article",
                         help="article: reading order (default); uncertainty: most uncertain first (needs a model)")
-    parser.add_argument("--model", default=None, help=f"model for --order uncertainty (default: {PATHS['model']})")
+    add_path_argument(parser, "--model", "model", "model for --order uncertainty")
     add_path_argument(parser, "--params", "params", "parameters file, for dataset.reattach_by_text")
     add_trust_argument(parser)
 

@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from pipeline.core.config import PATHS, StanceError, repo_root
+from pipeline.core.config import PATHS, StanceError, add_path_argument, repo_root
 from pipeline.core.data import atomic_open
 
 __all__ = [
@@ -295,7 +295,7 @@ def add_trust_argument(parser: argparse.ArgumentParser) -> None:
 
 def add_export_model_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``stance export-model``."""
-    parser.add_argument("--model", "-m", default=None, help=f"model to export (default: <repo>/{PATHS['model']})")
+    add_path_argument(parser, "--model", "model", "model to export", aliases=("-m",))
     parser.add_argument("--out", "-o", default=None,
                         help="output file (default: the model path with the .skops suffix)")
     parser.add_argument("--format", choices=("skops",), default="skops", help="output format (default: skops)")
@@ -304,7 +304,7 @@ def add_export_model_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_export_model(args: argparse.Namespace) -> int:
     """Run ``stance export-model``: write the model as a shareable .skops file."""
-    src = Path(args.model) if args.model else repo_root() / PATHS["model"]
+    src = Path(args.model)
     out = Path(args.out) if args.out else src.with_suffix(".skops")
     if out.resolve() == src.resolve():
         raise StanceError(f"--out {out} is the model file itself; choose another path")

@@ -38,7 +38,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
-from pipeline.core.config import PATHS, StanceError, jobs_count, load_params, positive_int, repo_root
+from pipeline.core.config import PATHS, StanceError, add_path_argument, jobs_count, load_params, positive_int, repo_root
 from pipeline.core.data import LABELS
 from pipeline.model.files import add_trust_argument, check_model, load_model
 from pipeline.model.scorer import Scorer, model_classes
@@ -425,17 +425,15 @@ def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
                      help="split an article with the pipeline's splitter, label every sentence, then summarise")
     src.add_argument("--top", type=int, default=3, metavar="K",
                      help="with --article: most confident sentences shown per side (default: 3)")
-    src.add_argument("--labels", metavar="FILE", default=None,
-                     help="with --article: show the hand labels of this labels CSV beside the predictions "
-                          f"(default: <repo>/{PATHS['labels']} when it exists)")
+    add_path_argument(src, "--labels", "labels", "with --article: show the hand labels of this labels CSV beside "
+                      "the predictions, when it exists", metavar="FILE")
     out = parser.add_argument_group("output")
     out.add_argument("--output", "-o", metavar="FILE",
                      help="write here (atomically) instead of standard output")
     out.add_argument("--format", "-f", choices=FORMATS, default=None,
                      help="jsonl (default), csv, or an aligned table for the terminal; "
                           "default from the --output extension (.csv -> csv)")
-    parser.add_argument("--model", "-m", metavar="PATH",
-                        help=f"model file, .joblib or .skops (default: {PATHS['model']})")
+    add_path_argument(parser, "--model", "model", "model file, .joblib or .skops", aliases=("-m",), metavar="PATH")
     add_trust_argument(parser)
     perf = parser.add_argument_group("large inputs")
     perf.add_argument("--jobs", "-j", type=jobs_count, default=1, metavar="N",
@@ -469,8 +467,7 @@ def run_predict(args: argparse.Namespace) -> int:
     fmt = resolve_output_format(args.format, args.output)
 
     if args.article is not None:
-        labels = args.labels if args.labels is not None else repo_root() / PATHS["labels"]
-        summary = summarize_article(model, args.article, top=args.top, labels=labels)
+        summary = summarize_article(model, args.article, top=args.top, labels=args.labels)
         with Output(args.output) as out:
             _write_article(summary, model_classes(model), fmt, out)
         return 0

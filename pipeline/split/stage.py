@@ -34,7 +34,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pipeline.core.config import PATHS, StanceError, add_path_argument, repo_root
+from pipeline.core.config import StanceError, add_path_argument
 from pipeline.core.data import (
     ARTICLE_COLUMNS,
     SENTENCE_COLUMNS,
@@ -255,9 +255,8 @@ def add_split_arguments(parser) -> None:
     add_path_argument(parser, "--sentences", "sentences", "output CSV")
     add_path_argument(parser, "--articles", "articles", "output CSV")
     add_path_argument(parser, "--report", "split_report", "per-article, per-rule counts of dropped/merged lines")
-    parser.add_argument("--params", default=None,
-                        help=f"parameters file, section 'split' (default: <repo>/{PATHS['params']} if present, "
-                             "else built-in defaults)")
+    add_path_argument(parser, "--params", "params", "parameters file, section 'split'; built-in defaults without one",
+                      if_exists=True)
     parser.add_argument("--skip-bad", action="store_true",
                         help="skip unreadable files with a warning instead of failing (split.on_bad_file=skip)")
     parser.add_argument("--jobs", type=int, default=None, metavar="N",
@@ -265,11 +264,7 @@ def add_split_arguments(parser) -> None:
 
 
 def run_split(args) -> int:
-    default = repo_root() / PATHS["params"]
-    if args.params is not None or default.is_file():
-        params = load_section("split", args.params)
-    else:
-        params = SplitParams()
+    params = load_section("split", args.params) if args.params is not None else SplitParams()
     changes: dict[str, Any] = {}
     if args.skip_bad:
         changes["on_bad_file"] = "skip"

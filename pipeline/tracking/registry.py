@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pipeline.core.config import PATHS, StanceError, repo_root
+from pipeline.core.config import StanceError, add_path_argument, repo_root
 from pipeline.core.data import LABELS
 from pipeline.core.params import MlflowParams, load_section
 from pipeline.model.files import load_model, skops_types
@@ -251,8 +251,7 @@ def promote(uri: str, name: str, alias: str, version: str) -> str | None:
 def add_promote_arguments(parser) -> None:
     """Options of ``stance promote``."""
     parser.add_argument("version", help="model version to promote (see the MLflow UI, Models tab)")
-    parser.add_argument("--params", default=None, help=f"parameters file, for mlflow.registered_model and "
-                                                       f"mlflow.alias (default: <repo>/{PATHS['params']})")
+    add_path_argument(parser, "--params", "params", "parameters file, for mlflow.registered_model and mlflow.alias")
     parser.add_argument("--alias", default=None, help="alias to move (default: mlflow.alias, champion)")
     parser.add_argument("--tracking-uri", default=None,
                         help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///<repo>/mlflow.db)")
@@ -262,7 +261,7 @@ def run_promote(args) -> int:
     """Entry point of ``stance promote``."""
 
     root = repo_root()
-    params_path = Path(args.params) if args.params else root / PATHS["params"]
+    params_path = Path(args.params)
     ml = load_section("mlflow", params_path) if params_path.is_file() else MlflowParams()
     alias = args.alias or ml.alias
     if not str(args.version).isdigit():

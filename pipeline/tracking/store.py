@@ -15,7 +15,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from pipeline.core.config import PATHS, StanceError, repo_root
+from pipeline.core.config import StanceError, add_path_argument, repo_root
 from pipeline.core.data import write_json_atomic
 from pipeline.tracking.registry import alias_version
 from pipeline.tracking.uri import check_tracking_uri, resolve_tracking_uri, sqlite_path
@@ -191,9 +191,8 @@ def check_store(record_path: Path, out_path: Path, uri: str, timeout: float = 3.
 
 def add_check_store_arguments(parser) -> None:
     """Options of ``stance check-store``."""
-    parser.add_argument("--record", default=None,
-                        help="what evaluate logged (default: <repo>/models/mlflow.json, next to the model)")
-    parser.add_argument("--out", default=None, help="stage output (default: <repo>/models/mlflow_store.json)")
+    add_path_argument(parser, "--record", "mlflow_record", "what evaluate logged, next to the model")
+    add_path_argument(parser, "--out", "mlflow_store", "stage output")
     parser.add_argument("--tracking-uri", default=None,
                         help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///<repo>/mlflow.db)")
 
@@ -202,8 +201,5 @@ def run_check_store(args) -> int:
     """Entry point of ``stance check-store``."""
 
     root = repo_root()
-    models = (root / PATHS["model"]).parent
-    check_store(Path(args.record) if args.record else models / "mlflow.json",
-                Path(args.out) if args.out else models / "mlflow_store.json",
-                resolve_tracking_uri(args.tracking_uri, root))
+    check_store(Path(args.record), Path(args.out), resolve_tracking_uri(args.tracking_uri, root))
     return 0

@@ -17,7 +17,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from pipeline.core.config import PATHS, StanceError, resolve_path
+from pipeline.core.config import StanceError, add_path_argument
 from pipeline.core.data import DATASET_COLUMNS, LABELS, load_dataset, write_json_atomic
 from pipeline.core.params import TrainParams, coerce, load_section, to_dict
 from pipeline.model.features import apply_priors, build_pipeline, fit_classifier
@@ -38,11 +38,6 @@ __all__ = [
 
 REQUIRED_COLUMNS = DATASET_COLUMNS
 _ROUND = 6
-
-
-def default_path(key: str) -> Path:
-    """Default location of ``PATHS[key]``, anchored at :func:`pipeline.core.config.repo_root`."""
-    return resolve_path(None, key)
 
 
 def select_model(texts, labels, groups, params: dict[str, Any]) -> dict[str, Any]:
@@ -148,21 +143,20 @@ def train(dataset_path: str | Path, params: dict[str, Any], model_path: str | Pa
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     """CLI flags of ``stance train``."""
-    parser.add_argument("--params", default=None, help=f"parameters file (default: <repo>/{PATHS['params']})")
-    parser.add_argument("--dataset", default=None, help=f"labelled dataset CSV (default: <repo>/{PATHS['dataset']})")
-    parser.add_argument("--model", default=None, help=f"output model (default: <repo>/{PATHS['model']})")
-    parser.add_argument("--report", default=None,
-                        help=f"output CV report JSON (default: <repo>/{PATHS['train_report']})")
+    add_path_argument(parser, "--params", "params", "parameters file")
+    add_path_argument(parser, "--dataset", "dataset", "labelled dataset CSV")
+    add_path_argument(parser, "--model", "model", "output model")
+    add_path_argument(parser, "--report", "train_report", "output CV report JSON")
 
 
 def run_train(args: argparse.Namespace) -> int:
     """Entry point of ``stance train``; returns the exit status."""
     params = load_section("train", args.params)
     report = train(
-        Path(args.dataset) if args.dataset else default_path("dataset"),
+        Path(args.dataset),
         params,
-        Path(args.model) if args.model else default_path("model"),
-        Path(args.report) if args.report else default_path("train_report"),
+        Path(args.model),
+        Path(args.report),
     )
     best = report["candidates"][report["best_index"]]
     log.info(f"{report['data']['n_sentences']} sentences from {report['data']['n_articles']} articles; "
