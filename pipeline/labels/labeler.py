@@ -43,7 +43,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from pipeline.core.config import PATHS, StanceError, add_path_argument
+from pipeline.core.config import StanceError, add_path_argument
 from pipeline.core.data import LABELS
 from pipeline.core.params import DatasetParams, load_section
 from pipeline.labels.file import LabelFile, labels_lock, read_labels, restore_rows, set_label, write_labels
@@ -390,8 +390,7 @@ def add_label_arguments(parser: argparse.ArgumentParser) -> None:
         "word per line.")
     add_path_argument(parser, "--sentences", "sentences", "sentences CSV")
     add_path_argument(parser, "--labels", "labels", "labels CSV to update")
-    parser.add_argument("--model", default=None,
-                        help=f"model for guesses and uncertainty order (default: {PATHS['model']} if it exists)")
+    add_path_argument(parser, "--model", "model", "model for guesses and uncertainty order", if_exists=True)
     parser.add_argument("--no-model", action="store_true", help="do not load any model")
     parser.add_argument("--article", default=None, help="only sentences of this article_id")
     parser.add_argument("--order", choices=("auto", "article", "uncertainty"), default="auto",

@@ -1,12 +1,12 @@
-"""Grouped cross-validation engine: model selection, nested CV, cross-source, learning curve.
+"""Grouped cross-validation engine: model selection by grouped CV, and class-prior tuning.
 
 One procedure trains the model everywhere: :meth:`CVEngine.select` scores every candidate of
 ``train.grid.<classifier>`` by grouped CV (macro-F1, folds grouped by article) on the
 sentences it is given, and :meth:`CVEngine.fit_predict` refits the winner. ``stance train``
 runs it on all labelled sentences; ``stance evaluate`` runs it *inside* every outer fold
 (nested CV), on one kind of document to test on the other (cross-source), and on subsets of
-the training articles (learning curve). Scores therefore never come from the folds that chose
-the hyperparameters.
+the training articles (learning curve; these protocols are in :mod:`pipeline.evaluate.protocols`).
+Scores therefore never come from the folds that chose the hyperparameters.
 
 Speed: the fitted feature blocks (word, char, cue...) are cached per training set and block
 configuration, so grid candidates that differ only in ``C`` or in another block reuse the
