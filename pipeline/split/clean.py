@@ -121,7 +121,7 @@ def classify_line(text: str, params: dict[str, Any]) -> str | None:
     for pat in params["_credit"]:
         if pat.search(text):
             return "caption_or_credit"
-    rule = _news_furniture(text)
+    rule = _news_furniture(text) or rules.release_furniture(text)
     if rule:
         return rule
     if _is_timestamp(text):
@@ -138,6 +138,8 @@ def classify_line(text: str, params: dict[str, Any]) -> str | None:
         return "short_fragment"
     if _is_title_line(text, params["max_title_words"], params["_verbs"]):
         return "name_or_title_block"
+    if rules.MEETING_LABEL.search(text):
+        return "meeting_or_symbol"
     return None
 
 
@@ -218,22 +220,28 @@ def _wrapped(run: list[str], max_chars: int) -> bool:
     return any(_continues(a, b) for a, b in zip(run, run[1:]))
 
 
-def _repeated_lines(lines: list[str]) -> set[int]:
-    """Indices of non-blank lines equal to the next non-blank line, and of that next line.
+def _repeated_lines(lines: list[str]) -> tuple[set[int], set[int]]:
+    """``(captions, headlines)``: indices of lines equal to the next non-blank line, and of that line.
 
-    Page captions are printed twice in a row (the image's alt text and its caption); a
-    sentence of the article never is.
+    Captions are printed twice in a row (alt text and caption), a sentence never is: both
+    copies go. A sentence-case title without final punctuation printed twice ("Council
+    condemns the launch") is a headline: only its second copy is returned, in *headlines*.
     """
-    out: set[int] = set()
+    captions: set[int] = set()
+    headlines: set[int] = set()
     prev = None
     for i, raw in enumerate(lines):
         text = " ".join(raw.split())
         if not text:
             continue
-        if prev is not None and text == prev[1] and len(_words(text)) >= 3:
-            out.update((prev[0], i))
+        if prev is not None and text == prev[1] and len(_words(text)) >= 3 and prev[0] not in headlines:
+            if (rules.TERMINAL.search(text) or _headline_case(text, 1) or not rules.one_sentence(text)
+                    or text[:1].islower()):
+                captions.update((prev[0], i))
+            else:
+                headlines.add(i)
         prev = (i, text)
-    return out
+    return captions, headlines
 
 
 def _token_pieces(raw: str, long_token: re.Pattern, report: Report) -> list[tuple[str, int]]:
@@ -245,7 +253,7 @@ def _token_pieces(raw: str, long_token: re.Pattern, report: Report) -> list[tupl
         report.add("long_token", m.group(0)[:80])
         cursor = m.end()
     pieces.append((raw[cursor:], cursor))
-    return pieces
+    return [cut for piece, off in pieces for cut in rules.unglue(piece, off, report.add)]
 
 
 def _wrapped_flags(kept: list[tuple[Line, bool, bool]], max_chars: int) -> list[bool]:
@@ -292,13 +300,15 @@ def clean_lines(body: str, body_offset: int, params: dict[str, Any], report: Rep
     kept: list[tuple[Line, bool, bool]] = []     # (line, is_bullet, directly follows the previous kept line)
     adjacent = False
     pos = body_offset
-    raw_lines = body.split("\n")
-    repeated = _repeated_lines(raw_lines)
+    raw_lines = [rules.blank_footnotes(raw, report.add) for raw in body.split("\n")]
+    repeated, headline_copies = _repeated_lines(raw_lines)
     for index, raw in enumerate(raw_lines):
         start_of_line = pos
         pos += len(raw) + 1
-        if not raw.strip() or index in repeated:
-            if raw.strip():              # a photo caption printed twice in a row
+        if not raw.strip() or index in repeated or index in headline_copies:
+            if index in headline_copies:     # a page title printed twice: the first copy stays
+                report.add("repeated_headline", raw.strip())
+            elif raw.strip():                # a photo caption printed twice in a row
                 report.add("photo_caption", raw.strip())
             adjacent = False
             continue
@@ -316,21 +326,58 @@ def clean_lines(body: str, body_offset: int, params: dict[str, Any], report: Rep
                 lead += bullet.end()
                 if not text:
                     continue
-            rule = classify_line(" ".join(text.split()), params)
+            flat = " ".join(text.split())
+            rule = _line_rule(flat, raw_lines[index + 1] if index + 1 < len(raw_lines) else "",
+                              len(pieces) == 1, params, report)
             if rule:
                 report.add(rule, text)
                 adjacent = False
                 continue
-            kept.append((Line(text, start_of_line + off + lead), bool(bullet), adjacent))
+            # "Mr. Chairperson, ..." after a gap opens a speech: its own paragraph, like a bullet
+            opening = bool(not bullet and kept and not adjacent and rules.VOCATIVE.match(flat)
+                           and _continues(kept[-1][0].text, text))
+            if opening:
+                report.add("speech_opening", flat)
+            kept.append((Line(text, start_of_line + off + lead), bool(bullet) or opening, adjacent))
             adjacent = True
-    wrapped = _wrapped_flags(kept, params["wrap_max_chars"])
+    return _paragraphs(kept, params["wrap_max_chars"], report)
+
+
+def _paragraphs(kept: list[tuple[Line, bool, bool]], wrap_max_chars: int, report: Report) -> list[list[Line]]:
+    """Group kept ``(line, is_bullet, adjacent)`` entries into paragraphs (see :func:`clean_lines`)."""
+    wrapped = _wrapped_flags(kept, wrap_max_chars)
     paragraphs: list[list[Line]] = []
-    for k, (line, bullet, _adj) in enumerate(kept):
-        if paragraphs and not bullet and (wrapped[k] or _continues(paragraphs[-1][-1].text, line.text)):
+    for k, (line, bullet, adj) in enumerate(kept):
+        prev = paragraphs[-1][-1].text if paragraphs else ""
+        if paragraphs and not bullet and (wrapped[k] or _continues(prev, line.text)):
+            paragraphs[-1].append(line)
+        elif paragraphs and not bullet and adj and _ends_broken_sentence(prev, line.text):
+            report.add("broken_line", line.text)
             paragraphs[-1].append(line)
         else:
             paragraphs.append([line])
     return paragraphs
+
+
+def _line_rule(flat: str, next_raw: str, whole_line: bool, params: dict[str, Any], report: Report) -> str | None:
+    """:func:`classify_line` knowing the next line: keeps a short line that starts a broken sentence
+    (``broken_line``); drops a one-sentence line ending ", <full date>" (``dated_caption``)."""
+    rule = classify_line(flat, params)
+    nxt = next_raw.strip()              # "This" + "week, the North ...": no blank line, lower case
+    if (rule in ("short_fragment", "name_or_title_block") and whole_line and nxt and len(_words(flat)) <= 3
+            and not rules.TERMINAL.search(flat) and not flat.endswith(":") and _first_letter_is_lower(nxt)
+            and not rules.BULLET.match(nxt)):
+        report.add("broken_line", flat)
+        return None
+    if rule is None and rules.dated_caption(flat):
+        return "dated_caption"
+    return rule
+
+
+def _ends_broken_sentence(prev: str, text: str) -> bool:
+    """Does this short line ("Monday.") end the sentence the line just above left open ("... starting")?"""
+    return (len(prev) >= 40 and not rules.TERMINAL.search(prev) and not prev.endswith(":")
+            and not _headline_case(prev) and bool(rules.TERMINAL.search(text)) and len(_words(text)) <= 3)
 
 
 def strip_dateline(text: str) -> tuple[str, int]:
@@ -348,6 +395,10 @@ def _strip_heads(text: str, report: Report) -> tuple[str, int]:
     for rule, strip in (("date_prefix", rules.DATE_PREFIX), ("dateline", rules.DATELINE),
                         ("speaker_label", rules.SPEAKER_LABEL)):
         m = strip.match(body)
+        rest = body[m.end():] if m else ""
+        if (m and rule == "speaker_label" and any(c.islower() for c in body[:m.end()])
+                and not rules.TERMINAL.search(rest) and _headline_case(rest, 3)):
+            continue                     # a headline "Russia: Extended Sanctions 'Destructive'" keeps its speaker
         if m and m.end():
             report.add(rule, body[:m.end()])
             body, cut = body[m.end():], cut + m.end()

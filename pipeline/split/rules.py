@@ -2,7 +2,8 @@
 
 Regular expressions and word lists that recognise page furniture, captions and credits,
 datelines, timestamps, meeting numbers, headline verbs, abbreviations and the words after
-which a broken line continues. :mod:`pipeline.split` holds the algorithm that applies them.
+which a broken line continues, with a few predicates built only on them (press-page furniture,
+dated captions, footnote markers, glued words). :mod:`pipeline.split` holds the algorithm.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ ALWAYS_PATTERNS = [
     r"^(?i:read|see) (?i:more|also)\s*:",
     r"^(?i:related( articles| stories| coverage)?)\s*:",
     r"^(?i:(reporting|writing|editing|additional reporting|compiled|edited) by)\b",
+    r"^(?i:related (report|story|article|video|coverage)s?)\b",
 ]
 
 #: Photo captions and credits.
@@ -56,6 +58,8 @@ CREDIT_PATTERNS = [
     r"\b[A-Z]{3,}/[A-Z][\w.'-]+(\s[A-Z][\w.'-]+)*\s*$",   # REUTERS/Jung Yeon-Je
     r"\((left|right|centre|center|top|bottom|front|L|R|C|[Ll]-[Rr])\)",
     r"^(?i:by|source|credit)\s*:",
+    # "The border crossing. Photo from the agency." / a sentence "Photo courtesy of ..."
+    r"(?:^|[.!?]\s+)(?i:(photo|photograph|picture|image)s?)\s+(?i:by|from|courtesy of|via)\s+[^.!?]{1,60}[.!?]?\s*$",
 ]
 
 #: Verbs that make a short Title Case line a headline with a claim ("China Rejects New
@@ -66,11 +70,11 @@ HEADLINE_VERBS = [
     "accuse", "adopt", "agree", "announce", "approve", "ask", "back", "condemn", "consider",
     "criticise", "criticize", "decry", "defy", "denounce", "deny", "dismiss", "ease", "evade",
     "expand", "extend", "fail", "impose", "insist", "lift", "oppose", "pass", "praise", "propose",
-    "push", "reaffirm", "refuse", "reject", "relax", "renew", "resume", "say", "seek", "slam",
+    "push", "reaffirm", "refuse", "reject", "relax", "renew", "resume", "say", "seek", "send", "slam",
     "slap", "strengthen", "stress", "tell", "threaten", "tighten", "toughen", "urge", "veto",
     "violate", "vow", "want", "warn", "weaken", "welcome",
 ]
-IRREGULAR = {"say": ["said"], "tell": ["told"], "seek": ["sought"]}
+IRREGULAR = {"say": ["said"], "tell": ["told"], "seek": ["sought"], "send": ["sent"]}
 #: Auxiliaries and modals: any of them makes a line a clause, not a label.
 FINITE = {
     "is", "are", "was", "were", "will", "would", "can", "could", "should", "must", "may", "might",
@@ -135,7 +139,7 @@ TERMINAL = re.compile(r"[.!?…]['\"’”»)\]]*$")
 ENDS_COMMA = re.compile(r"[,;]['\"’”»]*$")
 WORD = re.compile(r"[^\W\d_][\w'’.-]*", re.UNICODE)
 CONNECTORS = {"of", "the", "to", "for", "and", "on", "in", "at", "a", "an", "by", "with", "de", "&", "-", "–", "—"}
-BULLET = re.compile(r"^\s*([•●▪◦‣∙·*]|[-–](?=\s)|\d{1,2}[.)](?=\s))\s*")
+BULLET = re.compile(r"^\s*([•●▪◦‣∙·*]|--+(?=\s)|[-–](?=\s)|\d{1,2}[.)](?=\s))\s*")
 
 # Datelines at the start of a paragraph: "BEIJING (Reuters) -", "Beijing (Telephost) -",
 # "UNITED NATIONS, Sept 11 (Reuters) -", "Sept. 1, 2017 (EIRNS)—", "WASHINGTON —",
@@ -160,7 +164,10 @@ CAPTION_PREFIX = re.compile(r"^(?:FILE|File)(?:\s+(?:PHOTO|Photo))?\s*(?:[-–�
 CAPTION_DATE_END = re.compile(rf",\s+[A-Z][^,]{{0,40}},\s+{DATE_WORDS}\.?['\"’”]*$")
 #: A reporter's sign-in: "VOA's David Gollust reports from the State Department."
 REPORTER_SIGNIN = re.compile(
-    r"^(?:[A-Z]{2,6}['’]s\s+)?[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){1,3}\s+reports?\s+from\s+[^,;:]{1,60}\.$")
+    r"^(?:[A-Z]{2,6}['’]s\s+)?[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){1,3}\s+reports?\s+from\s+[^,;:]{1,60}\.$"
+    # "VOA White House correspondent Jane Roe reports."
+    r"|^(?:[A-Z][\w.'’-]+\s+){0,4}(?:correspondent|reporter)\s+[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){1,2}"
+    r"\s+reports\.$")
 #: What the outlet says about itself or its sources, not what the article reports.
 OUTLET_BOILERPLATE = [
     re.compile(r"(?i)\binformation (?:for|in) this (?:report|article|story)\b.*\bprovided by\b"),
@@ -171,9 +178,42 @@ OUTLET_BOILERPLATE = [
 DATE_PREFIX = re.compile(r"^(?:19|20)\d{6}(?:\s*[a-z]+\d*)?\s*(?=[\"“‘'(\[]?[A-Z])")
 #: A transcript speaker label in Title Case: "Ambassador Craft: You know, ...".
 SPEAKER_LABEL = re.compile(r"^[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,2}:\s+(?=[\"“‘'(\[]?[A-Z0-9])")
+#: Audio/video player furniture and video teasers: "please wait", "No media source currently
+#: available", "WATCH: The minister on the deal" (timecodes are caught as timestamps).
+MEDIA_PLAYER = re.compile(r"^(?:please wait|no media source currently available)\.?$|^(?:watch|listen)\s*:",
+                          re.IGNORECASE)
+#: Blog and CMS taxonomy lines: "Categories: East Asia, Politics", "Tags: ...", "Filed under: ...".
+CATEGORY_TAGS = re.compile(r"^(?:categories|category|tags|topics|filed under)\s*:", re.IGNORECASE)
+#: Numbered footnote/link markers in running text: "experts doubted [2] whether ...".
+FOOTNOTE_MARKER = re.compile(r"\[\d{1,3}\]")
+#: A masthead or breadcrumb: three or more parts joined by " • " or " | ".
+MASTHEAD = re.compile(r"^[^•|]+(?:\s[•|]\s[^•|]+){2,}$")
+#: Delivery notes of speeches: "As Delivered", "Explanation of Vote ... as delivered by ...".
+DELIVERY_NOTE = re.compile(r"\bas (?:delivered|prepared for delivery)\b", re.IGNORECASE)
+#: Editorial notes in brackets: "(Note: A full summary will be issued tomorrow.)".
+EDITORIAL_NOTE = re.compile(r"^[(\[]\s*(?:note|editor['’]?s note|ed\.? note)\s*:.*[)\]]$", re.IGNORECASE)
+#: Session and meeting labels not caught by MEETING: "Sixty-ninth session," and a title ending
+#: in ", 9643rd meeting".
+ORDINAL_WORD = (r"(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)-)?(?:first|second|third|fourth|"
+                r"fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|[a-z]+teenth|[a-z]+tieth)")
+MEETING_LABEL = re.compile(
+    rf"^(?i:{ORDINAL_WORD}|\d+(?:st|nd|rd|th))\s+(?i:session)\s*[,.]?$"
+    r"|[,–—-]\s*\d+(?:st|nd|rd|th)\s+(?i:meeting|session)s?$")
+#: A one-sentence photo caption that ends with a full date after a comma: "Officials talk
+#: during a break in the consultations, Feb. 25, 2016." (not after a weekday: "on Tuesday,
+#: March 9, 2016." is how a sentence gives a date).
+CAPTION_DATE_TAIL = re.compile(
+    rf"(?<![A-Za-z]{{3}}day),\s+(?i:{MONTHS})\.?\s+\d{{1,2}},\s+\d{{4}}\.?$")
+#: Words glued together by a lost line break: "... for DevelopmentThe General Assembly ...".
+#: Only before a word that opens sentences, so "inSecurity" or "McDonald" are left alone.
+GLUED_WORDS = re.compile(r"(?<=[a-z]{3})(?=(?:The|This|These|Those|It|In|On|At|By|As|He|She|They|We)\s)")
+#: A speaker's opening address: "Mr. Chairperson, ...", "Madam President, ...".
+VOCATIVE = re.compile(r"^(?:Mr\.?|Madam|Madame|Mister)\s+(?:President|Chair|Chairman|Chairperson|Chairwoman|"
+                      r"Speaker|Secretary-General|High Commissioner|Co-Chairs?)\b")
+
 #: Line rules that also drop a whole sentence found inside a longer line.
 SENTENCE_RULES = ("page_furniture", "caption_or_credit", "link_or_credit", "photo_caption", "reporter_signin",
-                  "outlet_boilerplate", "bracketed_note")
+                  "outlet_boilerplate", "bracketed_note", "editorial_note")
 
 # Where a long paragraph may be cut before pysbd sees it: after ., ! or ? (and closing
 # quotes), before a capital or an opening quote, and not after an initial or a common
@@ -198,3 +238,55 @@ OPEN_WORDS = {
     "although", "while", "whether",
 }
 LAST_WORD = re.compile(r"([\w’'.-]+)\W*$")
+
+
+def release_furniture(text: str) -> str | None:
+    """Media players and video teasers, blog category lines, mastheads, delivery notes and
+    bracketed editorial notes of press releases and speeches."""
+    if MEDIA_PLAYER.search(text):
+        return "media_player"
+    if CATEGORY_TAGS.match(text):
+        return "category_tags"
+    if EDITORIAL_NOTE.match(text):
+        return "editorial_note"
+    if not TERMINAL.search(text):
+        if MASTHEAD.match(text):
+            return "masthead"
+        if DELIVERY_NOTE.search(text):
+            return "delivery_note"
+    return None
+
+
+def one_sentence(text: str) -> bool:
+    """No sentence boundary inside *text* (a full stop after "U.S." or "Mr." is not one)."""
+    return not any(not ABBREV_END.search(text[max(0, m.start() - 12):m.start()])
+                   for m in CHUNK_BOUNDARY.finditer(text))
+
+
+def dated_caption(text: str) -> bool:
+    """A one-sentence line (no quotes) ending in a full date after a comma: a photo caption."""
+    return bool(CAPTION_DATE_TAIL.search(text)) and one_sentence(text) and not re.search("[\"“”]", text)
+
+
+def blank_footnotes(raw: str, add) -> str:
+    """*raw* with numbered footnote markers ("[2]") replaced by spaces (offsets do not move); each
+    one is passed to ``add(rule, text)``."""
+    if "[" not in raw:
+        return raw
+    def blank(m: re.Match) -> str:
+        add("footnote_marker", m.group(0))
+        return " " * len(m.group(0))
+    return FOOTNOTE_MARKER.sub(blank, raw)
+
+
+def unglue(piece: str, off: int, add) -> list[tuple[str, int]]:
+    """*piece* (at offset *off*) cut where a lost line break glued two words ("DevelopmentThe"),
+    as ``(text, offset)`` pieces; each cut is passed to ``add(rule, text)``."""
+    out: list[tuple[str, int]] = []
+    start = 0
+    for m in GLUED_WORDS.finditer(piece):
+        add("glued_words", piece[max(0, m.start() - 30):m.start() + 30])
+        out.append((piece[start:m.start()], off + start))
+        start = m.start()
+    out.append((piece[start:], off + start))
+    return out

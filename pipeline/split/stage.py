@@ -19,8 +19,10 @@ Outputs (see :func:`run_split`):
   merged, per article. Rules: ``page_furniture``, ``link_or_credit``,
   ``caption_or_credit``, ``timestamp``, ``meeting_or_symbol``, ``bracketed_note``,
   ``no_words``, ``short_fragment``, ``name_or_title_block``, ``long_token``,
-  ``dateline``, ``short_sentence``, ``too_long``, ``duplicate``, ``repeated_quote`` and
-  ``bad_file`` (a skipped file).
+  ``dateline``, ``short_sentence``, ``too_long``, ``duplicate``, ``repeated_quote``,
+  ``media_player``, ``category_tags``, ``masthead``, ``delivery_note``, ``editorial_note``,
+  ``dated_caption``, ``repeated_headline``, ``footnote_marker``, ``glued_words``,
+  ``broken_line``, ``speech_opening`` and ``bad_file`` (a skipped file).
 
 ``sentence_id`` is a content hash of the article id and the normalised text, so it does
 not move when other sentences are added, removed or reordered. Parameters: the ``split``
@@ -105,6 +107,9 @@ def split_text(text: str, article_id: str, params: dict[str, Any] | None = None,
                 at = cursor
             cursor = at + len(sent)
             clean = " ".join(sent.split())
+            if rules.FOOTNOTE_MARKER.search(text, para.file_offset(at) - offset,
+                                            para.file_offset(at + len(sent)) - offset):
+                clean = re.sub(r"\s+(?=[.,;:!?])", "", clean)    # "the test [5]." -> "the test."
             n_words = len(_words(clean))
             if n_words < p["min_words"]:
                 report.add("short_sentence", clean)

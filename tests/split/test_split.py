@@ -694,3 +694,143 @@ def test_containment_lookup_matches_brute_force():
                 if keep[k] and len(other) > len(words) and needle in f" {' '.join(other)} "]
         assert sorted(got.get(i, [])) == want, i
 
+
+
+# ----------------------------------------------------------------------------- press pages, blogs, speeches
+
+BODY = "The committee adopted the text on Friday.\n"
+
+
+@pytest.mark.parametrize(("junk", "rule"), [
+    ("please wait", "media_player"),
+    ("No media source currently available", "media_player"),
+    ("WATCH: The envoy on the trade vote", "media_player"),
+    ("Categories: Europe, Trade, Human Rights", "category_tags"),
+    ("Office of Media Relations • Press Unit • Geneva", "masthead"),
+    ("Trade desk | Regional news | Latest", "masthead"),
+    ("As Delivered", "delivery_note"),
+    ("Statement of the Delegation on Agenda Item 12 to the Second Committee as delivered by Jane Roe",
+     "delivery_note"),
+    ("(Note: The full summary of the afternoon debate will be issued tomorrow.)", "editorial_note"),
+    ("Fifty-first session,", "meeting_or_symbol"),
+    ("Trade measures/Regional affairs - General Assembly, 4512th meeting", "meeting_or_symbol"),
+    ("A delegate waves to reporters before the talks in Geneva, Oct. 3, 2019.", "dated_caption"),
+    ("U.S. envoy Jane Roe speaks to reporters in Geneva, Oct. 3, 2019.", "dated_caption"),
+    ("Dock workers unload grain in the port, left, as an inspector looks on, March 14, 2016", "dated_caption"),
+    ("Harbour cranes at dawn. Photo courtesy of the port authority.", "caption_or_credit"),
+    ("Related report by Jane Roe, \"Talks stall in Geneva as envoys trade blame over the measures\"",
+     "link_or_credit"),
+])
+def test_press_blog_and_speech_furniture_is_dropped_under_its_rule(junk, rule):
+    sents, counts = split_string(f"{junk}\n\n{BODY}")
+    assert sents == [BODY.strip()]
+    assert counts == {rule: 1}
+
+
+@pytest.mark.parametrize("line", [
+    "The talks ended in Geneva on Tuesday, Oct. 3, 2019.",
+    "Talks resumed in the morning. The envoy left Geneva, Oct. 3, 2019.",
+    "\"We will not accept this,\" the envoy told reporters in Geneva, Oct. 3, 2019.",
+    "The minister said the session would resume as delivered by the chair's agenda.",
+    "The delegate said: watch the vote carefully.",
+])
+def test_sentences_resembling_press_furniture_are_kept(line):
+    assert " ".join(split_string(f"{line}\n")[0]) == line
+
+
+def test_reporter_signin_with_a_job_title_is_dropped():
+    text = "The envoys met for six hours. Agency Geneva correspondent Jane Roe reports.\n"
+    sents, counts = split_string(text)
+    assert sents == ["The envoys met for six hours."]
+    assert counts == {"reporter_signin": 1}
+
+
+def test_footnote_markers_are_blanked_and_a_caption_with_one_is_still_a_repeat():
+    text = ("Harbour cranes at dawn. Photo from the port authority. [1]\n\n"
+            "Harbour cranes at dawn. Photo from the port authority.\n\n"
+            "Ministers argued [3] that the embargo had failed [4].\n")
+    sents, counts = split_string(text)
+    assert sents == ["Ministers argued that the embargo had failed."]
+    assert counts == {"footnote_marker": 3, "photo_caption": 2}
+
+
+def test_headline_printed_twice_keeps_one_copy_captions_printed_twice_keep_none():
+    text = ("Council condemns the latest launch by the North\n"
+            "Council condemns the latest launch by the North\n\n"
+            "A fishing boat at anchor in the harbour.\n"
+            "A fishing boat at anchor in the harbour.\n\n" + BODY)
+    sents, counts = split_string(text)
+    assert sents == ["Council condemns the latest launch by the North", BODY.strip()]
+    assert counts == {"repeated_headline": 1, "photo_caption": 2}
+
+
+def test_lines_broken_at_every_line_end_are_rejoined_short_pieces_included():
+    text = ("The two delegations met in the capital for a second round of talks on\n"
+            "the trade dispute. Officials said the atmosphere was tense and the\n"
+            "host side would announce new measures starting\n"
+            "Friday.\n"
+            "That\n"
+            "evening, the ministry confirmed the measures in a brief statement.\n"
+            "Lee\n"
+            "says the measures are temporary.\n")
+    sents, counts = split_string(text)
+    assert sents == [
+        "The two delegations met in the capital for a second round of talks on the trade dispute.",
+        "Officials said the atmosphere was tense and the host side would announce new measures starting Friday.",
+        "That evening, the ministry confirmed the measures in a brief statement.",
+        "Lee says the measures are temporary.",
+    ]
+    assert counts == {"broken_line": 3}
+
+
+def test_a_short_label_before_a_capitalised_line_is_still_dropped():
+    sents, counts = split_string("Jane Roe\nThe committee adopted the text on Friday.\n")
+    assert sents == ["The committee adopted the text on Friday."]
+    assert counts == {"short_fragment": 1}
+
+
+def test_double_dash_bullets_and_glued_subheading():
+    text = ("Notes Also Adopted on Fisheries, Forests and Ocean TradeThe Committee approved five texts "
+            "without a vote.\n"
+            "It asked the Assembly to:\n"
+            "-- urge all States to repeal such laws as soon as possible;\n"
+            "-- request a report on the matter at its next session;\n")
+    sents, counts = split_string(text)
+    assert sents == [
+        "Notes Also Adopted on Fisheries, Forests and Ocean Trade",
+        "The Committee approved five texts without a vote.",
+        "It asked the Assembly to:",
+        "urge all States to repeal such laws as soon as possible;",
+        "request a report on the matter at its next session;",
+    ]
+    assert counts == {"glued_words": 1}
+    assert split_string("The inSecurity Council typo and the McThe name stay.\n")[0] == [
+        "The inSecurity Council typo and the McThe name stay."]
+
+
+def test_speech_opening_is_not_glued_to_a_title_ending_with_a_comma():
+    text = ('Statement on the draft "Trade measures as a means of pressure on developing countries,"\n\n'
+            "Jane Roe\nDelegate to the Second Committee\n\n"
+            "Madam Chair, my delegation will vote against this draft. Trade measures are a sovereign choice.\n")
+    sents, counts = split_string(text)
+    assert sents == [
+        'Statement on the draft "Trade measures as a means of pressure on developing countries,"',
+        "Madam Chair, my delegation will vote against this draft.",
+        "Trade measures are a sovereign choice.",
+    ]
+    assert counts["speech_opening"] == 1
+
+
+def test_a_name_label_before_a_headline_stays_a_transcript_label_goes():
+    sents, counts = split_string("Moscow: Extended Trade Curbs 'Unacceptable'\n\n" + BODY)
+    assert sents == ["Moscow: Extended Trade Curbs 'Unacceptable'", BODY.strip()]
+    assert "speaker_label" not in counts
+    sents, counts = split_string("Ambassador Roe: We will vote against the draft today.\n")
+    assert sents == ["We will vote against the draft today."]
+    assert counts == {"speaker_label": 1}
+
+
+def test_send_is_a_headline_verb():
+    sents, counts = split_string("Beijing Sends Mixed Signals on Trade Curbs\n\n" + BODY)
+    assert sents == ["Beijing Sends Mixed Signals on Trade Curbs", BODY.strip()]
+    assert split_string("Mixed Signals on Trade Curbs\n\n" + BODY)[1] == {"name_or_title_block": 1}
