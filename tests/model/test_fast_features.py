@@ -76,12 +76,12 @@ def test_view_gives_identical_probabilities(options):
 
 
 def test_char_block_matrix_is_identical_and_cache_stays_bounded(monkeypatch):
-    import pipeline.model.fast as ff
+    import pipeline.model.fast as fast
 
     model = _fitted()
     vectorizer = dict(model.named_steps["features"].transformer_list)["char"]
-    monkeypatch.setattr(ff, "CACHE_WORDS", 5)
-    view = ff._CharWbView(vectorizer)
+    monkeypatch.setattr(fast, "CACHE_WORDS", 5)
+    view = fast._CharWbView(vectorizer)
     texts = TEXTS + ODD + _random_texts(100, seed=1)
     expected, got = vectorizer.transform(texts), view.transform(texts)
     assert len(view._cache) <= 5

@@ -17,7 +17,7 @@ import pytest
 from pipeline import LABELS
 from pipeline.cli import main
 from pipeline.core.config import StanceError
-from pipeline.predict import api as P
+from pipeline.predict import api as predict_api
 
 try:
     from conftest import record_trusted
@@ -149,7 +149,7 @@ def test_unfitted_model_is_a_clear_error(tmp_path):
     path = tmp_path / "unfitted.joblib"
     joblib.dump(Pipeline([("v", TfidfVectorizer()), ("c", LogisticRegression())]), path)
     with pytest.raises(StanceError, match="not fitted"):
-        P.load_model(path, trust=True)
+        predict_api.load_model(path, trust=True)
 
 
 # --------------------------------------------------------------------------- Python API
@@ -158,7 +158,7 @@ def test_predict_api_dataframe(tiny_model, tiny_model_path):
     import pandas as pd
 
     texts = ["Sanctions must be tightened now.", "The sanctions should be eased.", "The panel met."]
-    frame = P.predict(tiny_model, texts)
+    frame = predict_api.predict(tiny_model, texts)
     assert list(frame.columns) == ["text", "label", "score_support", "score_oppose", "score_neutral"]
     assert frame["text"].tolist() == texts
     assert frame["label"].tolist() == [str(x) for x in tiny_model.predict(texts)]
@@ -168,19 +168,19 @@ def test_predict_api_dataframe(tiny_model, tiny_model_path):
             assert row[f"score_{c}"] == pytest.approx(exp[i][c], abs=1e-12)  # not rounded
     # a path works too, a Series keeps its index, one string is one row
     series = pd.Series(texts, index=["a", "b", "c"])
-    by_path = P.predict(str(tiny_model_path), series)
+    by_path = predict_api.predict(str(tiny_model_path), series)
     assert by_path.index.tolist() == ["a", "b", "c"]
     assert by_path["label"].tolist() == frame["label"].tolist()
-    assert len(P.predict(tiny_model, "One single sentence here.")) == 1
-    empty = P.predict(tiny_model, [])
+    assert len(predict_api.predict(tiny_model, "One single sentence here.")) == 1
+    empty = predict_api.predict(tiny_model, [])
     assert len(empty) == 0 and list(empty.columns) == list(frame.columns)
 
 
 def test_predict_api_rejects_empty_and_non_strings(tiny_model):
     with pytest.raises(StanceError, match=r"texts\[1\]: empty text"):
-        P.predict(tiny_model, ["ok sentence", "  "])
+        predict_api.predict(tiny_model, ["ok sentence", "  "])
     with pytest.raises(StanceError, match=r"texts\[0\]: expected a string"):
-        P.predict(tiny_model, [3.5])
+        predict_api.predict(tiny_model, [3.5])
 
 
 def test_model_lacking_a_class_reports_what_it_has(capsys, two_class_model_path, tmp_path):
@@ -196,7 +196,7 @@ def test_model_lacking_a_class_reports_what_it_has(capsys, two_class_model_path,
     rc, out, _ = run(capsys, "--model", two_class_model_path, "--input", f, "--format", "csv")
     assert rc == 0
     assert out.splitlines()[0] == "text,label,score_support,score_oppose,error"
-    assert list(P.predict(model, ["x y z"]).columns) == ["text", "label", "score_support", "score_oppose"]
+    assert list(predict_api.predict(model, ["x y z"]).columns) == ["text", "label", "score_support", "score_oppose"]
 
 
 def test_extra_class_is_reported_after_the_known_ones(tiny_model):
@@ -207,9 +207,9 @@ def test_extra_class_is_reported_after_the_known_ones(tiny_model):
             p = tiny_model.predict_proba(texts)  # neutral, oppose, support
             return np.column_stack([p[:, 0] / 2, p[:, 0] / 2, p[:, 1], p[:, 2]])
 
-    assert P.model_classes(Wrapped()) == ["support", "oppose", "neutral", "other"]
+    assert predict_api.model_classes(Wrapped()) == ["support", "oppose", "neutral", "other"]
     buf = io.StringIO()
-    P.predict_texts(Wrapped(), ["Sanctions must be enforced."], buf)
+    predict_api.predict_texts(Wrapped(), ["Sanctions must be enforced."], buf)
     assert list(json.loads(buf.getvalue())["scores"]) == ["support", "oppose", "neutral", "other"]
 
 
@@ -420,7 +420,7 @@ def test_predict_file_streams_in_chunks(tiny_model, tmp_path, in_name):
     else:
         write(f, "\n".join(texts) + "\n")
     spy = SpyModel(tiny_model)
-    stats = P.predict_file(spy, f, tmp_path / "out.jsonl", chunk_size=10)
+    stats = predict_api.predict_file(spy, f, tmp_path / "out.jsonl", chunk_size=10)
     assert stats == {"rows": 95, "scored": 95, "errors": 0}
     assert spy.calls == [10] * 9 + [5]
     recs = jsonl((tmp_path / "out.jsonl").read_text(encoding="utf-8"))
@@ -433,8 +433,8 @@ def test_jobs_two_gives_identical_ordered_output(tiny_model_path, tmp_path, fmt)
     texts[17] = ""
     texts[333] = "   "
     f = write(tmp_path / "in.txt", "\n".join(texts) + "\n")
-    one = P.predict_file(tiny_model_path, f, tmp_path / "one.out", fmt, chunk_size=50)
-    two = P.predict_file(tiny_model_path, f, tmp_path / "two.out", fmt, jobs=2, chunk_size=50)
+    one = predict_api.predict_file(tiny_model_path, f, tmp_path / "one.out", fmt, chunk_size=50)
+    two = predict_api.predict_file(tiny_model_path, f, tmp_path / "two.out", fmt, jobs=2, chunk_size=50)
     assert one == two == {"rows": 600, "scored": 598, "errors": 2}
     a = (tmp_path / "one.out").read_bytes()
     assert a == (tmp_path / "two.out").read_bytes()
@@ -461,13 +461,14 @@ class PidModel(SpyModel):
 def test_jobs_scores_in_worker_processes(tiny_model, tmp_path):
     log = tmp_path / "pids.log"
     f = write(tmp_path / "in.txt", "".join(f"Sentence {i} on sanctions.\n" for i in range(200)))
-    stats = P.predict_file(PidModel(tiny_model, log), f, tmp_path / "o.jsonl", jobs=2, chunk_size=10)
+    stats = predict_api.predict_file(PidModel(tiny_model, log), f, tmp_path / "o.jsonl", jobs=2, chunk_size=10)
     assert stats["rows"] == 200
     pids = log.read_text().split()
     assert len(pids) == 20  # one call per chunk
     assert str(os.getpid()) not in pids and len(set(pids)) == 2
     log.unlink()
-    P.predict_file(PidModel(tiny_model, log), tmp_path / "in.txt", tmp_path / "o.jsonl", jobs=2, chunk_size=500)
+    predict_api.predict_file(PidModel(tiny_model, log), tmp_path / "in.txt", tmp_path / "o.jsonl", jobs=2,
+                             chunk_size=500)
     assert log.read_text().split() == [str(os.getpid())]  # one chunk only: no pool
 
 
@@ -484,22 +485,22 @@ class FakeTTY(io.StringIO):
 
 
 def test_progress_only_on_a_terminal(tiny_model_path, tmp_path, monkeypatch):
-    monkeypatch.setattr(P, "PROGRESS_DELAY", 0.0)
-    monkeypatch.setattr(P, "PROGRESS_INTERVAL", 0.0)
+    monkeypatch.setattr(predict_api, "PROGRESS_DELAY", 0.0)
+    monkeypatch.setattr(predict_api, "PROGRESS_INTERVAL", 0.0)
     f = write(tmp_path / "in.txt", "".join(f"Sentence {i} on sanctions.\n" for i in range(40)))
     err = io.StringIO()  # not a terminal: quiet
     monkeypatch.setattr(sys, "stderr", err)
-    P.predict_file(tiny_model_path, f, tmp_path / "o.jsonl", chunk_size=10, progress=None)
+    predict_api.predict_file(tiny_model_path, f, tmp_path / "o.jsonl", chunk_size=10, progress=None)
     assert err.getvalue() == ""
     tty = FakeTTY()
     monkeypatch.setattr(sys, "stderr", tty)
-    P.predict_file(tiny_model_path, f, tmp_path / "o.jsonl", chunk_size=10, progress=None)
+    predict_api.predict_file(tiny_model_path, f, tmp_path / "o.jsonl", chunk_size=10, progress=None)
     shown = tty.getvalue()
     assert shown.startswith("\rstance predict:") and shown.endswith("\n")
     assert "100%" in shown and "40 rows" in shown
     tty2 = FakeTTY()  # --no-progress wins over the terminal
     monkeypatch.setattr(sys, "stderr", tty2)
-    P.predict_file(tiny_model_path, f, tmp_path / "o.jsonl", chunk_size=10, progress=False)
+    predict_api.predict_file(tiny_model_path, f, tmp_path / "o.jsonl", chunk_size=10, progress=False)
     assert tty2.getvalue() == ""
 
 
@@ -507,7 +508,7 @@ def test_progress_stays_quiet_for_small_inputs_by_default(tiny_model_path, tmp_p
     f = write(tmp_path / "in.txt", "Sentence one on sanctions.\n")
     tty = FakeTTY()
     monkeypatch.setattr(sys, "stderr", tty)
-    P.predict_file(tiny_model_path, f, tmp_path / "o.jsonl", progress=None)
+    predict_api.predict_file(tiny_model_path, f, tmp_path / "o.jsonl", progress=None)
     assert tty.getvalue() == ""  # finished before the display delay
 
 
@@ -536,7 +537,7 @@ def _split_article():
 def test_summarize_article(tiny_model, tmp_path):
     split_article = _split_article()
     f = write(tmp_path / "debate.txt", ARTICLE)
-    summary = P.summarize_article(tiny_model, f, top=2)
+    summary = predict_api.summarize_article(tiny_model, f, top=2)
     _meta, sentences, _ = split_article(f)
     assert summary["article_id"] == "debate"
     assert summary["n_sentences"] == len(sentences) == len(summary["sentences"]) > 0

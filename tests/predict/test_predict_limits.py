@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.core.config import StanceError
-from pipeline.predict import api as P
+from pipeline.predict import api as predict_api
 
 ROOT = Path(__file__).resolve().parents[2]
 WORDS = "sanctions must be tightened or lifted says the council ".split()
@@ -84,14 +84,14 @@ def test_too_long_on_the_command_line_and_in_the_api(capsys, tiny_model_path, ti
     assert rc == 2 and err.count("\n") == 1
     assert "sentence 1 on the command line: text longer than 10 characters" in err
     with pytest.raises(StanceError, match=r"texts\[1\]: text longer than 10 characters"):
-        P.predict(tiny_model, ["Lift.", "Sanctions must be enforced."], max_chars=10)
+        predict_api.predict(tiny_model, ["Lift.", "Sanctions must be enforced."], max_chars=10)
 
 
 def test_long_lines_with_worker_processes(tiny_model, tmp_path):
     f = tmp_path / "in.txt"
     f.write_text("".join(("y" * 50 if i % 7 == 0 else f"Sanctions {i} must stay.") + "\n" for i in range(40)))
     out = tmp_path / "out.jsonl"
-    stats = P.predict_file(tiny_model, f, out, jobs=2, chunk_size=5, max_chars=40)
+    stats = predict_api.predict_file(tiny_model, f, out, jobs=2, chunk_size=5, max_chars=40)
     assert stats == {"rows": 40, "scored": 34, "errors": 6}
     recs = [json.loads(x) for x in out.read_text().splitlines()]
     assert [r["line"] for r in recs if "error" in r] == [1, 8, 15, 22, 29, 36]
@@ -140,7 +140,7 @@ def test_output_that_is_the_input_is_refused(capsys, tiny_model_path, tmp_path):
     rc, _, err = run(capsys, "--model", tiny_model_path, "--article", f, "-o", tmp_path / "link.txt")
     assert rc == 2 and "is the input file" in err
     with pytest.raises(StanceError, match="is the input file"):
-        P.predict_file(str(tiny_model_path), tmp_path / "hard.txt", f)
+        predict_api.predict_file(str(tiny_model_path), tmp_path / "hard.txt", f)
     assert f.read_bytes() == before and (tmp_path / "link.txt").is_symlink()
 
 

@@ -18,7 +18,7 @@ import pytest
 from pipeline import cli
 from pipeline.core.data import normalize_text
 from pipeline.split import segment as segmenting
-from pipeline.split import stage as S
+from pipeline.split import stage as split_stage
 
 ROOT = Path(__file__).resolve().parents[2]
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "split"
@@ -28,16 +28,16 @@ SEEDS = sorted(p for p in RAW.glob("*.txt") if re.fullmatch(r"00[0-4]_[0-9a-f]{1
 
 def texts(name: str, params: dict | None = None) -> list[str]:
     """Sentence texts of one fixture file."""
-    return [s["text"] for s in S.split_article(FIX / f"{name}.txt", params)[1]]
+    return [s["text"] for s in split_stage.split_article(FIX / f"{name}.txt", params)[1]]
 
 
 def report_of(name: str, params: dict | None = None) -> dict[str, int]:
-    return dict(S.split_article(FIX / f"{name}.txt", params)[2].counts)
+    return dict(split_stage.split_article(FIX / f"{name}.txt", params)[2].counts)
 
 
 def split_string(text: str, params: dict | None = None) -> tuple[list[str], dict[str, int]]:
-    report = S.Report()
-    rows = S.split_text(text, "t", params, report)
+    report = split_stage.Report()
+    rows = split_stage.split_text(text, "t", params, report)
     return [r["text"] for r in rows], report.counts
 
 
@@ -179,10 +179,10 @@ def test_chunking_a_long_paragraph_does_not_change_the_sentences():
     base = (FIX / "abbreviations.txt").read_text(encoding="utf-8").split("\n")
     paragraph = " ".join(line for line in base if line.strip()) + " "
     long_text = (paragraph * 40).strip()          # ~20,000 characters in one paragraph
-    whole = S.segment(long_text, chunk_chars=10 ** 7)
+    whole = split_stage.segment(long_text, chunk_chars=10 ** 7)
     assert len(whole) == 11 * 40
     for chunk_chars in (200, 500, 2000):
-        assert S.segment(long_text, chunk_chars=chunk_chars) == whole
+        assert split_stage.segment(long_text, chunk_chars=chunk_chars) == whole
 
 
 def test_mark_dense_text_gets_smaller_chunks_without_changing_sentences(monkeypatch):
@@ -274,7 +274,7 @@ def test_extra_headline_verbs_from_params():
 
 def test_official_document_header_title_blocks_and_meeting_lines(tmp_path):
     shutil.copy(FIX / "official.txt", tmp_path / "official.txt")
-    sentences, articles, report = S.split_corpus(tmp_path)
+    sentences, articles, report = split_stage.split_corpus(tmp_path)
     assert list(sentences["text"]) == [
         "Security Council Tightens Sanctions on Democratic People’s Republic of Korea",
         "I thank the members of the Council for their support today.",
@@ -299,7 +299,7 @@ def test_header_lines_are_never_sentences(tmp_path):
     f = tmp_path / "h.txt"
     f.write_text("# title: China Rejects New Sanctions On Pyongyang Today\n# source: x\n"
                  "The council met on Monday.\n", encoding="utf-8")
-    meta, sents, _ = S.split_article(f)
+    meta, sents, _ = split_stage.split_article(f)
     assert meta == {"title": "China Rejects New Sanctions On Pyongyang Today", "source": "x"}
     assert [s["text"] for s in sents] == ["The council met on Monday."]
 
@@ -319,11 +319,11 @@ def test_datelines_are_stripped_but_compound_words_are_not():
 # ----------------------------------------------------------------------------- ids and offsets
 
 def test_sentence_id_is_a_content_hash_not_a_position():
-    a = S.sentence_id("art", "“Sanctions are not an end,” he said.")
-    assert a == S.sentence_id("art", '"Sanctions are not an end," he said.')
-    assert a == S.sentence_id("art", "SANCTIONS ARE NOT AN END, HE SAID.")
-    assert a != S.sentence_id("other", "“Sanctions are not an end,” he said.")
-    assert a != S.sentence_id("art", "Sanctions are an end, he said.")
+    a = split_stage.sentence_id("art", "“Sanctions are not an end,” he said.")
+    assert a == split_stage.sentence_id("art", '"Sanctions are not an end," he said.')
+    assert a == split_stage.sentence_id("art", "SANCTIONS ARE NOT AN END, HE SAID.")
+    assert a != split_stage.sentence_id("other", "“Sanctions are not an end,” he said.")
+    assert a != split_stage.sentence_id("art", "Sanctions are an end, he said.")
     assert re.fullmatch(r"[0-9a-f]{16}", a)
 
 
@@ -336,8 +336,8 @@ def test_inserting_a_paragraph_changes_no_other_sentence_id(tmp_path):
     (tmp_path / "b").mkdir()
     (tmp_path / "a" / "art.txt").write_text(original, encoding="utf-8")
     (tmp_path / "b" / "art.txt").write_text(edited, encoding="utf-8")
-    before = S.split_article(tmp_path / "a" / "art.txt")[1]
-    after = S.split_article(tmp_path / "b" / "art.txt")[1]
+    before = split_stage.split_article(tmp_path / "a" / "art.txt")[1]
+    after = split_stage.split_article(tmp_path / "b" / "art.txt")[1]
     assert len(after) == len(before) + 1
     ids_after = {s["sentence_id"]: s for s in after}
     for s in before:
@@ -351,7 +351,7 @@ def test_inserting_a_paragraph_changes_no_other_sentence_id(tmp_path):
 @pytest.mark.parametrize("name", sorted(p.stem for p in FIX.glob("*.txt")))
 def test_offsets_index_the_file_text(name):
     raw = (FIX / f"{name}.txt").read_text(encoding="utf-8")
-    for s in S.split_article(FIX / f"{name}.txt")[1]:
+    for s in split_stage.split_article(FIX / f"{name}.txt")[1]:
         piece = raw[s["start"]:s["end"]]
         assert piece == piece.strip()
         assert " ".join(piece.split()) == s["text"], (name, s)   # no fixture drops a line inside a sentence
@@ -361,8 +361,8 @@ def test_crlf_and_bom_files_give_the_same_sentences_and_true_offsets(tmp_path):
     text = (FIX / "broken_lines.txt").read_text(encoding="utf-8")
     f = tmp_path / "broken_lines.txt"           # same article id
     f.write_bytes(("\ufeff" + text.replace("\n", "\r\n")).encode("utf-8"))
-    plain = S.split_article(FIX / "broken_lines.txt")[1]
-    crlf = S.split_article(f)[1]
+    plain = split_stage.split_article(FIX / "broken_lines.txt")[1]
+    crlf = split_stage.split_article(f)[1]
     assert [(s["sentence_id"], s["text"]) for s in crlf] == [(s["sentence_id"], s["text"]) for s in plain]
     decoded = f.read_bytes().decode("utf-8")
     for s in crlf:
@@ -491,7 +491,7 @@ def test_hidden_and_non_txt_files_are_ignored(tmp_path):
     raw = _good_raw(tmp_path)
     (raw / "._datelines.txt").write_bytes(b"\x00\x05\x16\x07 resource fork")
     (raw / "README.md").write_text("# notes", encoding="utf-8")
-    _s, articles, _r = S.split_corpus(raw)
+    _s, articles, _r = split_stage.split_corpus(raw)
     assert list(articles["article_id"]) == ["datelines", "official", "pull_quotes"]
 
 
@@ -509,7 +509,7 @@ def test_stage_is_deterministic_and_jobs_do_not_change_the_output(tmp_path):
 
 
 def test_outputs_are_sorted_and_consistent(tmp_path):
-    sentences, articles, report = S.split_corpus(FIX)
+    sentences, articles, report = split_stage.split_corpus(FIX)
     keys = list(zip(sentences["article_id"], sentences["position"]))
     assert keys == sorted(keys)
     assert sentences["sentence_id"].is_unique
@@ -577,7 +577,7 @@ def test_one_megabyte_single_line_finishes(kind):
 def seeds():
     if len(SEEDS) != 5:
         pytest.skip("the five seed articles are not in data/raw")
-    return {p.stem[:3]: [s["text"] for s in S.split_article(p)[1]] for p in SEEDS}
+    return {p.stem[:3]: [s["text"] for s in split_stage.split_article(p)[1]] for p in SEEDS}
 
 
 SEED_JUNK = ["Advertisement", "Reading Time", "Select Voice", "listening speed", "1.25x", "250 WPM",
@@ -636,7 +636,7 @@ def test_project_params_split_section_is_valid():
     from pipeline.core.params import SplitParams, to_dict
 
     params = load_params(ROOT / "params.yaml", "split")
-    resolved = S.resolve_params(params)
+    resolved = split_stage.resolve_params(params)
     defaults = to_dict(SplitParams())
     assert set(params) == set(defaults)               # every knob is documented in params.yaml
     assert {k: resolved[k] for k in defaults} == {**defaults, **params}
