@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "analyze": ("pipeline.analyze.stage", "stance over a whole corpus by period, source and actor (local or Spark)"),
     "label": ("pipeline.labels.labeler", "label sentences interactively in the terminal (or --set one)"),
     "agreement": ("pipeline.labels.agreement", "inter-annotator agreement between two label files"),
+    "review-labels": ("pipeline.evaluate.review", "rank the hand labels most worth re-reading (cleanlab, out-of-fold)"),
     "export-queue": ("pipeline.labels.labelstudio", "export unlabeled sentences as Label Studio JSON tasks"),
     "import-labels": ("pipeline.labels.labelstudio", "import a Label Studio JSON export into the labels file"),
     "export-model": ("pipeline.model.files", "write the model as a .skops file, safe to share (no code runs on load)"),

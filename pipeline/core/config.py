@@ -39,6 +39,7 @@ PATHS: dict[str, str] = {
     "plots": "reports/plots",
     "misclassified": "reports/misclassified.csv",
     "classification_report": "reports/classification_report.txt",
+    "label_review": "reports/label_review.csv",
     "mlflow_record": "models/mlflow.json",
     "mlflow_store": "models/mlflow_store.json",
     "mlflow_db": "mlflow.db",
