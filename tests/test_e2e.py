@@ -1,6 +1,6 @@
 """End to end: a copy of the working tree, `git init`, `dvc repro`, then the saved model predicts.
 
-Also checks the reproducibility promises of the README: the rebuilt dvc.lock is byte-identical
+Also checks the reproducibility promises of docs/reproducibility.md: the rebuilt dvc.lock is byte-identical
 to the committed one, `dvc status` is clean afterwards and a second `dvc repro` runs no stage.
 """
 
@@ -164,7 +164,7 @@ def test_plots_page_renders_offline(built):
 
 def test_failed_stage_outputs_come_back(built):
     """DVC deletes a stage's outputs before running it; `dvc checkout` and `git restore reports`
-    (the README's recovery commands) bring back the last good ones. Runs last: it edits the copy."""
+    (the recovery commands of docs/pipeline.md) bring back the last good ones. Runs last: it edits the copy."""
     repo, env = built["repo"], built["env"]
     before = {rel: (repo / rel).read_bytes() for rel in
               ["data/processed/dataset.csv", "data/processed/queue.csv", "reports/dataset_report.json"]}
@@ -184,8 +184,9 @@ def test_failed_stage_outputs_come_back(built):
 
 
 def test_readme_example_outputs_come_from_the_current_model(built):
-    """The README's `stance predict` and REST example outputs are what the freshly built model says
-    (tools/readme_examples.py rewrites them; this fails when they are stale)."""
+    """The `stance predict` and REST example outputs of the documentation (README.md and docs/*.md;
+    they are in docs/predict.md) are what the freshly built model says (tools/readme_examples.py
+    rewrites them; this fails when they are stale)."""
     proc = subprocess.run([sys.executable, "tools/readme_examples.py", "--check"], cwd=built["repo"],
                           env=built["env"], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
