@@ -104,6 +104,41 @@ def _count(stats: dict, label: str, source: str, proba) -> None:
             stats[f"p_{lab}"] += float(proba[j])
 
 
+def _read(art: Article) -> tuple[dict, str, int | None]:
+    """An article's row (``article_id, date, source, target, title, url``), text and text offset.
+
+    Folder inputs read the file here (in the worker): header lines fill what the metadata
+    table left empty; a ``# source:`` URL is the article's address. The title is the
+    ``title`` given, else the ``# title:`` header, else the first line of the text.
+    """
+    date, source, title, url = art.date, art.source, art.title, art.url
+    offset = None
+    if art.path is not None:
+        meta, text, offset = read_article(art.path)
+        if not date:
+            date = check_date(meta.get("date"), f"{art.path}: header '# date:'")
+        raw_source = " ".join(str(meta.get("source") or "").split())
+        source = source or norm_source(raw_source)
+        if not url and _URL.match(raw_source):
+            url = raw_source
+        title = title or " ".join(str(meta.get("title") or "").split())
+    else:
+        text = art.text
+    if not title:
+        title = " ".join(text.strip().split("\n", 1)[0].split())[:200]
+    return ({"article_id": art.article_id, "date": date, "source": source, "target": art.target, "title": title,
+             "url": url}, text, offset)
+
+
+def _append(cols: dict[str, list], row: dict, s: dict, names: list[str]) -> None:
+    for c in ("article_id", "date", "period", "source", "target"):
+        cols[c].append(row[c])
+    cols["sentence_id"].append(s["sentence_id"])
+    cols["position"].append(s["position"])
+    cols["text"].append(s["text"])
+    cols["actors"].append(list(names))
+
+
 def score_batch(articles: Iterable[Article], ctx: Context) -> tuple[dict[str, list], list[dict], list[dict]]:
     """Split, score and attribute a batch of articles (the unit of work of both engines).
 
@@ -120,47 +155,21 @@ def score_batch(articles: Iterable[Article], ctx: Context) -> tuple[dict[str, li
     rows: list[dict] = []
     spans: list[tuple[int, int]] = []
     for art in articles:
-        date, source, title, url = art.date, art.source, art.title, art.url
-        if art.path is not None:
-            meta, body, offset = read_article(art.path)
-            if not date:
-                date = check_date(meta.get("date"), f"{art.path}: header '# date:'")
-            raw_source = " ".join(str(meta.get("source") or "").split())
-            if not source:
-                source = norm_source(raw_source)
-            if not url and _URL.match(raw_source):
-                url = raw_source
-            title = title or " ".join(str(meta.get("title") or "").split())
-            text = body
-        else:
-            text, offset = art.text, None
-        if not sel.keeps_article(date, source, art.target):
+        row, text, offset = _read(art)
+        if not sel.keeps_article(row["date"], row["source"], row["target"]):
             continue
-        if not title:
-            title = " ".join(text.strip().split("\n", 1)[0].split())[:200]
         if offset is not None:
             sents = split_text(text, art.article_id, ctx.split_params, None, offset)
         else:
             sents = split_text(text, art.article_id, ctx.split_params)
-        period = period_of(date, ctx.period)
-        stexts = [s["text"] for s in sents]
-        actors = attribute_article(stexts, ctx.rule, ctx.issuers.get(source))
+        row["period"] = period_of(row["date"], ctx.period)
+        actors = attribute_article([s["text"] for s in sents], ctx.rule, ctx.issuers.get(row["source"]))
         start = len(cols["article_id"])
         for s, names in zip(sents, actors):
-            if sel.actor is not None and sel.actor not in names:
-                continue
-            cols["article_id"].append(art.article_id)
-            cols["sentence_id"].append(s["sentence_id"])
-            cols["date"].append(date)
-            cols["period"].append(period)
-            cols["source"].append(source)
-            cols["target"].append(art.target)
-            cols["position"].append(s["position"])
-            cols["text"].append(s["text"])
-            cols["actors"].append(list(names))
+            if sel.actor is None or sel.actor in names:
+                _append(cols, row, s, names)
         spans.append((start, len(cols["article_id"])))
-        rows.append({"article_id": art.article_id, "date": date, "period": period, "source": source,
-                     "target": art.target, "title": title, "url": url})
+        rows.append(row)
     texts = cols["text"]
     if texts:
         labels, proba = ctx.scorer.score(texts)

@@ -1,7 +1,8 @@
 """Plots of ``stance analyze``: trends.png (per source) and actors.png (per actor).
 
 Private module beside :mod:`pipeline.analyze.stage`. Expected shares are drawn with their
-intervals (sampling and the model's error, :mod:`pipeline.analyze.shares`) as error bars and the number of sentences behind each point, so a reader sees
+intervals (sampling and the model's error, :mod:`pipeline.analyze.shares`) as error bars and
+the number of sentences behind each point, so a reader sees
 at once which points rest on a handful of sentences. PNGs carry no date metadata and are
 written atomically.
 """
@@ -137,7 +138,8 @@ def plot_trends(rows: list[dict], path: Path, period: str, pooled: Callable[[lis
     handles, labels = axes.flat[0].get_legend_handles_labels()
     note = f"; {undated} undated sentences not shown" if undated else ""
     fig.suptitle(f"Expected share of sentences supporting / opposing sanctions, per {period} and source\n"
-                 f"(bars: intervals with the model's error, docs/analyze.md; small numbers: sentences per point; points with fewer than "
+                 f"(bars: intervals with the model's error, docs/analyze.md; small numbers: sentences per point; "
+                 f"points with fewer than "
                  f"{MIN_POINT} sentences not drawn{note})", fontsize=10)
     fig.legend(handles, labels, loc="upper right", fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0, 1, 0.93))
@@ -185,7 +187,8 @@ def plot_actors(rows: list[dict], path: Path, period: str, names: list[str], ove
         ax.axis("off")
     handles, labels = (axes.flat[1].get_legend_handles_labels() if panels else ([], []))
     fig.suptitle(f"Who holds the stance: sentences attributed to each actor, per {period}\n"
-                 "(bars: intervals with the model's error, docs/analyze.md; small numbers: sentences per point; points with fewer than "
+                 "(bars: intervals with the model's error, docs/analyze.md; small numbers: sentences per point; "
+                 "points with fewer than "
                  f"{MIN_POINT} sentences and sentences without an actor not drawn)", fontsize=10)
     if handles:
         fig.legend(handles, labels, loc="upper right", fontsize=8, frameon=False)

@@ -46,7 +46,6 @@ from pipeline.analyze.known import KnownLabels, read_known_labels
 from pipeline.analyze.plots import plot_actors, plot_trends
 from pipeline.analyze.report import write_report
 from pipeline.analyze.settings import issuer_map, load_settings, meta_table
-from pipeline.analyze.shares import ErrorModel
 from pipeline.analyze.spark import run_spark
 from pipeline.analyze.stats import PERIODS, UNDATED
 from pipeline.analyze.tables import (
@@ -59,6 +58,7 @@ from pipeline.analyze.tables import (
 )
 from pipeline.core.config import PATHS, StanceError, add_path_argument, jobs_count, repo_root
 from pipeline.core.data import LABELS, write_csv_atomic
+from pipeline.model.errors import ErrorModel
 from pipeline.model.files import add_trust_argument, load_model
 from pipeline.split.io import list_articles
 
@@ -251,8 +251,21 @@ def analyze(input_path: str | os.PathLike, out_dir: str | os.PathLike, *, engine
         for w in (*writers, articles_csv):
             w.abort()
         raise
+    summary = _summary(engine, out, tally, known, settings, ap, selection)
+    trends, actors = _write_outputs(out, tally, articles_csv, writers, period, names, summary, ap)
+    summary.update({
+        "periods": sorted({t["period"] for t in trends if t["period"] != UNDATED}),
+        "sources": sorted({t["source"] for t in trends}),
+        "actors": {n: sum(r["sentences"] for r in actors if r["actor"] == n) for n in names},
+    })
+    return summary
+
+
+def _summary(engine: str, out: Path, tally: Tally, known: KnownLabels, settings: Settings, ap,
+             selection: Selection) -> dict[str, Any]:
+    """The summary before the tables: counts, hand labels, the expected shares over everything."""
     overall = tally.overall(None)[0] if tally.articles else None
-    summary = {
+    return {
         "engine": engine,
         "out": str(out),
         "articles": tally.n_articles,
@@ -268,13 +281,6 @@ def analyze(input_path: str | os.PathLike, out_dir: str | os.PathLike, *, engine
         if overall else {},
         "selection": {k: v for k, v in vars(selection).items() if v},
     }
-    trends, actors = _write_outputs(out, tally, articles_csv, writers, period, names, summary, ap)
-    summary.update({
-        "periods": sorted({t["period"] for t in trends if t["period"] != UNDATED}),
-        "sources": sorted({t["source"] for t in trends}),
-        "actors": {n: sum(r["sentences"] for r in actors if r["actor"] == n) for n in names},
-    })
-    return summary
 
 
 def _write_outputs(out: Path, tally: Tally, articles_csv, writers, period: str, names: list[str],

@@ -21,9 +21,10 @@ import numpy as np
 
 from pipeline.analyze.actors import NONE
 from pipeline.analyze.batches import STAT_COLUMNS
-from pipeline.analyze.shares import ErrorModel, share_interval
+from pipeline.analyze.shares import share_interval
 from pipeline.analyze.stats import UNDATED
 from pipeline.core.data import LABELS
+from pipeline.model.errors import ErrorModel
 
 __all__ = ["ACTOR_COLUMNS", "ARTICLE_COLUMNS", "TARGET_COLUMNS", "TREND_COLUMNS", "Tally", "article_rows"]
 

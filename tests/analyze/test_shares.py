@@ -16,10 +16,11 @@ from pipeline import LABELS
 from pipeline.analyze.batches import Selection
 from pipeline.analyze.io import safe_cell
 from pipeline.analyze.known import normalise, read_known_labels
-from pipeline.analyze.shares import ErrorModel, fold_residuals, share_interval
+from pipeline.analyze.shares import share_interval
 from pipeline.analyze.stage import analyze
 from pipeline.cli import main
 from pipeline.core.config import StanceError
+from pipeline.model.errors import ErrorModel, fold_residuals
 
 
 @pytest.fixture(autouse=True)
