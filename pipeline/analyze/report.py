@@ -27,8 +27,9 @@ VEGA_ASSET = Path(__file__).with_name("vega_scripts.html")
 #: The page: markup, style and script, with @@TITLE@@, @@SCRIPTS@@ and @@DATA@@ to fill in.
 PAGE_ASSET = Path(__file__).with_name("report_page.html")
 _BLOCK = re.compile(r"<!-- (vega|vega-lite|vega-embed) [\s\S]*?-->\s*<script>[\s\S]*?</script>")
-#: Groups drawn per chart when no filter picks one.
+#: Groups drawn per chart when no filter picks one (bars; lines over time).
 TOP = 8
+TOP_TIME = 5
 #: Rows listed at once (the count says how many match).
 MAX_ROWS = 300
 
@@ -118,6 +119,7 @@ def report_data(parquet: Path, tally: Tally, summary: dict, tables: dict[str, li
                     "source": sorted(set(arts["source"])), "target": sorted(set(arts["target"])),
                     "period": periods},
         "settings": {"low_confidence": low, "undated": UNDATED, "max_rows": MAX_ROWS, "omitted": omitted,
+                     "top_time": TOP_TIME,
                      "about": _about(summary), "chart_note": _CHART_NOTE},
     }
 

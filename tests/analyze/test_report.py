@@ -17,7 +17,7 @@ import pytest
 from analyzekit import make_params, write_dir
 from browserkit import chromium, dump_dom
 
-from pipeline.analyze.report import VEGA_ASSET, _json_for_script, build_report, vega_scripts
+from pipeline.analyze.report import VEGA_ASSET, _json_for_script, vega_scripts
 from pipeline.analyze.stage import analyze
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,10 +79,21 @@ def test_vega_asset_matches_the_dvc_plots_template():
     assert vega_scripts(VEGA_ASSET) in template
 
 
-def test_report_lists_at_most_the_configured_sentences(tmp_path):
-    data = {"summary": {}, "tables": {}, "top": {}, "articles": {}, "sentences": {"text": []}, "options": {},
-            "settings": {}}
-    assert "@@DATA@@" not in build_report(data, scripts="")
+def test_report_embeds_at_most_the_configured_sentences_not_neutral_first(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipeline.analyze.report import _sentences
+
+    labels = ["neutral", "support", "neutral", "oppose", "neutral", "support"]
+    explain = [[{"feature": f"word:w{i}", "contribution": 0.5}] for i in range(6)]
+    pq.write_table(pa.table({"sentence_id": [f"s{i}" for i in range(6)], "label": labels, "explain": explain}),
+                   tmp_path / "s.parquet")
+    cols, omitted = _sentences(tmp_path / "s.parquet", 4)
+    assert cols["sentence_id"] == ["s0", "s1", "s3", "s5"] and omitted == 2     # corpus order kept
+    assert cols["explain"][1] == [{"feature": "word:w1", "contribution": 0.5}]   # explanations pass through
+    cols, omitted = _sentences(tmp_path / "s.parquet", 10)
+    assert len(cols["sentence_id"]) == 6 and omitted == 0
 
 
 # --------------------------------------------------------------------------- in a browser
@@ -108,6 +119,10 @@ def test_charts_draw_and_filters_change_the_list(report):
     dom = dump_dom(url)
     assert 'data-ready="1"' in dom, "the charts did not finish drawing"
     assert "data-error" not in dom
+    headline = dom.split('id="headline"', 1)[1].split('id="filters"', 1)[0]
+    assert "NaN" not in headline and "undefined" not in headline
+    e = _data(report.read_text(encoding="utf-8"))["summary"]["expected"]
+    assert f"{100 * e['expected_support']:.1f}%" in headline
     charts = ("c-source-all", "c-source-time", "c-target-all", "c-target-time", "c-actor-all", "c-actor-time")
     for chart, after in zip(charts, (*charts[1:], "chart-note")):
         box = dom.split(f'id="{chart}"', 1)[1].split(f'id="{after}"', 1)[0]
