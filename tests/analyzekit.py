@@ -68,9 +68,13 @@ def make_params(path: Path) -> Path:
     params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
     section = dict(params["analyze"])
     section["meta"] = None
+    section["labels"] = None          # no hand labels and no share errors unless a test gives them
+    section["share_errors"] = None
+    section["bootstrap"] = 200
     path.write_text(yaml.safe_dump({"split": params["split"], "analyze": section}), encoding="utf-8")
     return path
 
 
-def read_bytes(out: Path, names=("trends.csv", "actors.csv", "articles.csv")) -> dict[str, bytes]:
+def read_bytes(out: Path, names=("trends.csv", "targets.csv", "actors.csv", "articles.csv", "sentences.csv",
+                                 "report.html")) -> dict[str, bytes]:
     return {n: (out / n).read_bytes() for n in names}

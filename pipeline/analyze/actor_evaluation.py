@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pipeline.analyze.actors import NONE, attribute_article, compile_actors
+from pipeline.analyze.actors import NONE, actor_key, attribute_article, compile_actors
 from pipeline.analyze.io import norm_source
 from pipeline.analyze.settings import issuer_map, load_settings, meta_table
 from pipeline.analyze.stats import wilson
@@ -38,16 +38,18 @@ def evaluate(gold, predicted) -> dict[str, Any]:
         (gold count, correct, recall) and ``confusion`` (``gold -> predicted -> count``).
     """
 
-    pred = dict(zip(predicted["sentence_id"].astype(str), predicted["actor"].astype(str)))
+    pred = dict(zip(predicted["sentence_id"].astype(str), predicted["actor"].map(actor_key)))
     pairs = []
     missing = []
-    for sid, actor in zip(gold["sentence_id"].astype(str), gold["actor"].astype(str)):
+    for sid, actor in zip(gold["sentence_id"].astype(str), gold["actor"].map(actor_key)):
         if sid in pred:
             pairs.append((actor, pred[sid]))
         else:
             missing.append(sid)
     n = len(pairs)
     correct = sum(g == p for g, p in pairs)
+    # joint gold or prediction: the prediction names every gold actor (and maybe more)
+    covered = sum(set(g.split("; ")) <= set(p.split("; ")) for g, p in pairs)
     low, high = wilson(correct, n)
     per_actor: dict[str, dict[str, Any]] = {}
     confusion: dict[str, dict[str, int]] = {}
@@ -66,13 +68,16 @@ def evaluate(gold, predicted) -> dict[str, Any]:
         "accuracy": round(correct / n, 4) if n else 0.0,
         "accuracy_low": round(low, 4),
         "accuracy_high": round(high, 4),
+        "covered": covered,
+        "coverage": round(covered / n, 4) if n else 0.0,
         "per_actor": dict(sorted(per_actor.items())),
         "confusion": {g: dict(sorted(c.items())) for g, c in sorted(confusion.items())},
     }
 
 
 def corpus_actors(input_path: str | os.PathLike = "data/raw", params: str | os.PathLike | None = None):
-    """The rule's actor for every sentence of a folder corpus: DataFrame ``sentence_id, article_id, actor``.
+    """The rule's actors for every sentence of a folder corpus: DataFrame ``sentence_id, article_id, actor``
+    (joint actors joined by ``"; "``).
 
     Split with the pipeline's splitter; each article's issuer comes from its source (the
     metadata table ``analyze.meta``, else its ``# source:`` header) through ``analyze.issuers``.
@@ -84,14 +89,15 @@ def corpus_actors(input_path: str | os.PathLike = "data/raw", params: str | os.P
     split_params = dataclasses.replace(split_params or SplitParams(), on_bad_file="fail")
     sentences, arts, _rep = split_corpus(input_path, split_params)
     table = meta_table(True, ap) or {}
-    sources = {aid: table.get(aid, ("", ""))[1] or norm_source(src)
+    sources = {aid: (table[aid].source if aid in table else "") or norm_source(src)
                for aid, src in zip(arts["article_id"], arts["source"])}
     rule = compile_actors(list(ap.actors))
     issuers = issuer_map(ap)
     ordered = sentences.sort_values(["article_id", "position"])
     actors: list[str] = []
     for aid, group in ordered.groupby("article_id", sort=True):
-        actors.extend(attribute_article(group["text"].tolist(), rule, issuers.get(sources.get(aid, ""))))
+        actors.extend("; ".join(a) for a in attribute_article(group["text"].tolist(), rule,
+                                                              issuers.get(sources.get(aid, ""))))
     return pd.DataFrame({"sentence_id": ordered["sentence_id"].to_numpy(),
                          "article_id": ordered["article_id"].to_numpy(), "actor": actors})
 
@@ -109,14 +115,15 @@ def _read_gold(gp: Path, names: set[str]):
         if col not in gold.columns:
             raise StanceError(f"{gp} line 1: no '{col}' column")
     for i, a in enumerate(gold["actor"], 2):
-        if a not in names:
+        if not a.strip() or any(n.strip() not in names for n in a.split(";")):
             raise StanceError(f"{gp} line {i}: actor {a!r} is not one of {', '.join(sorted(names))}")
     return gold
 
 
 def evaluate_actors(gold_path: str | os.PathLike, input_path: str | os.PathLike = "data/raw",
                     params: str | os.PathLike | None = None) -> dict[str, Any]:
-    """Accuracy of the actor rule on hand labels (``sentence_id, actor[, note]``).
+    """Accuracy of the actor rule on hand labels (``sentence_id, actor[, note]``; joint actors
+    joined by ``;``: a prediction is correct when it names the same set of actors).
 
     The rule runs over the corpus *input_path* (default ``data/raw``; :func:`corpus_actors`)
     and the gold sentences are found by ``sentence_id``. Gold actors outside

@@ -16,18 +16,20 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pipeline.core.config import StanceError
 from pipeline.core.data import atomic_open
 from pipeline.split.io import list_articles
 
-__all__ = ["FILE_FORMATS", "SENTENCE_COLUMNS", "Article", "CsvWriter", "SentenceWriter", "check_date", "input_kind",
-           "iter_articles", "norm_source", "read_meta_table"]
+__all__ = ["FILE_FORMATS", "SENTENCE_COLUMNS", "Article", "ArticleMeta", "CsvWriter", "SentenceCsvWriter",
+           "SentenceWriter", "check_date", "input_kind", "iter_articles", "norm_source", "read_meta_table", "safe_cell"]
 
 #: File extensions read as one table of articles.
 FILE_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
-META_COLUMNS = ("article_id", "date", "source")
+META_COLUMNS = ("article_id", "date", "source", "target", "title", "url")
+#: Optional columns of a file input besides article_id and text.
+ROW_COLUMNS = ("date", "source", "target", "title", "url")
 
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
@@ -43,6 +45,24 @@ class Article:
     text: str | None = None
     path: str | None = None
     where: str = ""
+    target: str = ""
+    title: str = ""
+    url: str = ""
+
+
+class ArticleMeta(NamedTuple):
+    """One row of the metadata table of a folder input."""
+
+    date: str = ""
+    source: str = ""
+    target: str = ""
+    title: str = ""
+    url: str = ""
+
+
+def _plain(value: Any) -> str:
+    """A metadata string: missing values empty, spaces collapsed."""
+    return "" if _missing(value) else " ".join(str(value).split())
 
 
 def _missing(value: Any) -> bool:
@@ -139,10 +159,10 @@ def _csv_header(reader, p: Path, empty: str, required: tuple[str, ...]) -> list[
     return cols
 
 
-def read_meta_table(path: str | Path) -> dict[str, tuple[str, str]]:
-    """Read a metadata table ``article_id, date, source`` (CSV; other columns ignored).
+def read_meta_table(path: str | Path) -> dict[str, ArticleMeta]:
+    """Read a metadata table ``article_id, date, source[, target, title, url]`` (CSV; other columns ignored).
 
-    Returns ``{article_id: (date, source)}``. Raises :class:`StanceError` naming the file
+    Returns ``{article_id: ArticleMeta}``. Raises :class:`StanceError` naming the file
     and line for missing columns, a bad date, an empty or repeated article_id, or bad CSV.
     """
     p = Path(path)
@@ -150,7 +170,7 @@ def read_meta_table(path: str | Path) -> dict[str, tuple[str, str]]:
         fh = open(p, encoding="utf-8", newline="")
     except FileNotFoundError:
         raise StanceError(f"{p}: metadata table not found") from None
-    out: dict[str, tuple[str, str]] = {}
+    out: dict[str, ArticleMeta] = {}
     with fh:
         reader = csv.reader(fh)
         try:
@@ -171,7 +191,8 @@ def read_meta_table(path: str | Path) -> dict[str, tuple[str, str]]:
                 first_line[aid] = n
                 date = check_date(row[idx["date"]], where) if "date" in idx else ""
                 source = norm_source(row[idx["source"]]) if "source" in idx else ""
-                out[aid] = (date, source)
+                out[aid] = ArticleMeta(date, source, *(_plain(row[idx[c]]) if c in idx else ""
+                                                       for c in ("target", "title", "url")))
         except csv.Error as exc:
             raise StanceError(f"{p} line {reader.line_num}: malformed CSV ({exc})") from None
         except UnicodeDecodeError as exc:
@@ -181,20 +202,22 @@ def read_meta_table(path: str | Path) -> dict[str, tuple[str, str]]:
 
 # --------------------------------------------------------------------------- articles
 
-def iter_articles(path: str | Path, meta: dict[str, tuple[str, str]] | None = None) -> Iterator[Article]:
+def iter_articles(path: str | Path, meta: dict[str, ArticleMeta] | None = None) -> Iterator[Article]:
     """Yield the articles of *path* in input order (folder: file-name order).
 
     For a folder, each :class:`Article` carries the file path; the date and source come
     from *meta* (the metadata table) when it has them, otherwise from the file's
     ``# date:`` / ``# source:`` header lines (read by the worker that splits the file).
-    For a file, rows carry ``article_id``, ``text`` and optional ``date``, ``source``.
+    For a file, rows carry ``article_id``, ``text`` and optional ``date``, ``source``,
+    ``target``, ``title``, ``url``.
     """
     kind = input_kind(path)
     if kind == "dir":
 
         for i, f in enumerate(list_articles(path)):
-            date, source = (meta or {}).get(f.stem, ("", ""))
-            yield Article(i, f.stem, date, source, path=str(f), where=str(f))
+            m = (meta or {}).get(f.stem, ArticleMeta())
+            yield Article(i, f.stem, m.date, m.source, path=str(f), where=str(f), target=m.target, title=m.title,
+                          url=m.url)
         return
     seen: dict[str, int] = {}
     for i, (n, rec, where) in enumerate(_READERS[kind](Path(path))):
@@ -205,7 +228,8 @@ def iter_articles(path: str | Path, meta: dict[str, tuple[str, str]] | None = No
         text = _text(rec.get("text"), where)
         date = check_date(rec.get("date"), where)
         source = norm_source(rec.get("source"))
-        yield Article(i, aid, date, source, text=text, where=where)
+        yield Article(i, aid, date, source, text=text, where=where, target=_plain(rec.get("target")),
+                      title=_plain(rec.get("title")), url=_plain(rec.get("url")))
 
 
 def _jsonl_rows(p: Path) -> Iterator[tuple[int, dict, str]]:
@@ -265,7 +289,7 @@ def _parquet_rows(p: Path) -> Iterator[tuple[int, dict, str]]:
     for col in ("article_id", "text"):
         if col not in names:
             raise StanceError(f"{p}: no '{col}' column (columns: {', '.join(names[:10])})")
-    cols = [c for c in ("article_id", "text", "date", "source") if c in names]
+    cols = [c for c in ("article_id", "text", *ROW_COLUMNS) if c in names]
     n = 0
     for batch in pf.iter_batches(batch_size=256, columns=cols):
         for rec in batch.to_pylist():
@@ -279,8 +303,8 @@ _READERS = {"jsonl": _jsonl_rows, "csv": _csv_rows, "parquet": _parquet_rows}
 # --------------------------------------------------------------------------- outputs
 
 #: Columns of sentences.parquet, in order.
-SENTENCE_COLUMNS = ("article_id", "sentence_id", "date", "period", "source", "position", "text", "label",
-                    "score_support", "score_oppose", "score_neutral", "actor")
+SENTENCE_COLUMNS = ("article_id", "sentence_id", "date", "period", "source", "target", "position", "text", "label",
+                    "label_source", "model_label", "score_support", "score_oppose", "score_neutral", "actors")
 
 
 class SentenceWriter:
@@ -293,9 +317,10 @@ class SentenceWriter:
         self.path = path
         self.schema = pa.schema([
             ("article_id", pa.string()), ("sentence_id", pa.string()), ("date", pa.string()),
-            ("period", pa.string()), ("source", pa.string()), ("position", pa.int32()),
-            ("text", pa.string()), ("label", pa.string()), ("score_support", pa.float64()),
-            ("score_oppose", pa.float64()), ("score_neutral", pa.float64()), ("actor", pa.string()),
+            ("period", pa.string()), ("source", pa.string()), ("target", pa.string()), ("position", pa.int32()),
+            ("text", pa.string()), ("label", pa.string()), ("label_source", pa.string()),
+            ("model_label", pa.string()), ("score_support", pa.float64()),
+            ("score_oppose", pa.float64()), ("score_neutral", pa.float64()), ("actors", pa.list_(pa.string())),
         ])
         self._cm = atomic_open(path, "wb")
         self.fh = self._cm.__enter__()
@@ -330,6 +355,46 @@ class SentenceWriter:
         except Exception:  # noqa: BLE001 - cleaning up after another error
             pass
         _discard(self._cm)
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
+
+
+def safe_cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet will not run as a formula: text starting with ``= + - @``, a tab,
+    a line break, ``|`` or ``%`` gets a leading ``'`` (numbers are left as they are)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+class SentenceCsvWriter:
+    """sentences.csv: the rows of sentences.parquet for spreadsheet users (actors joined by ``"; "``,
+    every text cell through :func:`safe_cell`), written atomically like :class:`CsvWriter`."""
+
+    def __init__(self, path: Path) -> None:
+        self._csv = CsvWriter(path, SENTENCE_COLUMNS)
+
+    def write(self, cols: dict[str, list]) -> None:
+        n = len(cols["article_id"])
+        out = []
+        for i in range(n):
+            row = {}
+            for c in SENTENCE_COLUMNS:
+                v = cols[c][i]
+                if c == "actors":
+                    v = "; ".join(v)
+                elif isinstance(v, float):
+                    v = repr(round(v, 6))
+                row[c] = safe_cell(v)
+            out.append(row)
+        self._csv.write(out)
+
+    def commit(self) -> None:
+        self._csv.commit()
+
+    def abort(self) -> None:
+        self._csv.abort()
 
 
 class CsvWriter:

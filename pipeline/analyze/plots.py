@@ -1,7 +1,8 @@
 """Plots of ``stance analyze``: trends.png (per source) and actors.png (per actor).
 
-Private module beside :mod:`pipeline.analyze.stage`. Shares are drawn with their Wilson
-intervals as error bars and the number of sentences behind each point, so a reader sees
+Private module beside :mod:`pipeline.analyze.stage`. Expected shares are drawn with their
+intervals (sampling and the model's error, :mod:`pipeline.analyze.shares`) as error bars and
+the number of sentences behind each point, so a reader sees
 at once which points rest on a handful of sentences. PNGs carry no date metadata and are
 written atomically.
 """
@@ -9,10 +10,11 @@ written atomically.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 from pipeline.analyze.actors import NONE
-from pipeline.analyze.stats import UNDATED, wilson
+from pipeline.analyze.stats import UNDATED
 from pipeline.core.data import atomic_open
 
 COLORS = {"support": "#1b7837", "oppose": "#b2182b"}
@@ -31,43 +33,27 @@ def _x(period: str) -> float:
     return year + (int(period[5:7]) - 0.5) / 12
 
 
-def _pool(rows: list[dict], key: str) -> dict[str, list[int]]:
-    """Sum sentences and label counts per period over *rows*."""
-    out: dict[str, list[int]] = {}
-    for r in rows:
-        if r["period"] == UNDATED:
-            continue
-        c = out.setdefault(r["period"], [0, 0, 0])
-        c[0] += r["sentences"]
-        c[1] += r["support"]
-        c[2] += r["oppose"]
-    return out
-
-
-def _panel(ax, pooled: dict[str, list[int]], title: str, xlim, level: float = 0.95) -> None:
-
-    periods = sorted(pooled)
-    n_total = sum(pooled[p][0] for p in periods)
-    for j, (label, offset) in enumerate((("support", -0.08), ("oppose", 0.08))):
+def _panel(ax, rows: list[dict], title: str, xlim) -> None:
+    """Expected support and oppose shares per period, with their intervals, from table rows."""
+    rows = sorted((r for r in rows if r["period"] != UNDATED), key=lambda r: r["period"])
+    n_total = sum(r["sentences"] for r in rows)
+    for label, offset in (("support", -0.08), ("oppose", 0.08)):
         xs, ys, lo, hi = [], [], [], []
-        for p in periods:
-            n, k = pooled[p][0], pooled[p][1 + j]
-            if n < MIN_POINT:
+        for r in rows:
+            if r["sentences"] < MIN_POINT:
                 continue
-            share = k / n
-            low, high = wilson(k, n, level)
-            xs.append(_x(p) + offset)
+            share = r[f"expected_{label}"]
+            xs.append(_x(r["period"]) + offset)
             ys.append(share)
-            lo.append(max(0.0, share - low))
-            hi.append(max(0.0, high - share))
+            lo.append(max(0.0, share - r[f"{label}_low"]))
+            hi.append(max(0.0, r[f"{label}_high"] - share))
         if xs:
             ax.errorbar(xs, ys, yerr=[lo, hi], fmt="o-", color=COLORS[label], ms=4, lw=1.2,
-                        elinewidth=0.8, capsize=2, alpha=0.9, label=f"{label} share")
-    for p in periods:
-        n = pooled[p][0]
-        if n >= MIN_POINT:
-            ax.annotate(str(n), (_x(p), 1.02), ha="center", va="bottom", fontsize=6, color="#555555",
-                        annotation_clip=False)
+                        elinewidth=0.8, capsize=2, alpha=0.9, label=f"expected {label} share")
+    for r in rows:
+        if r["sentences"] >= MIN_POINT:
+            ax.annotate(str(r["sentences"]), (_x(r["period"]), 1.02), ha="center", va="bottom", fontsize=6,
+                        color="#555555", annotation_clip=False)
     ax.set_title(f"{title}  ({n_total} sentences)", fontsize=9, loc="left", pad=12)
     ax.set_ylim(0, 1)
     ax.set_xlim(*xlim)
@@ -113,11 +99,12 @@ def _empty(path: Path, message: str) -> None:
     plt.close(fig)
 
 
-def plot_trends(rows: list[dict], path: Path, period: str) -> None:
-    """trends.png: support and oppose shares per period, all sources and then each source.
+def plot_trends(rows: list[dict], path: Path, period: str, pooled: Callable[[list[str] | None], list[dict]]) -> None:
+    """trends.png: expected support and oppose shares per period, all sources and then each source.
 
     The biggest sources (by sentences) get a panel each; the rest share a panel "other
-    sources" (only in the plot; trends.csv keeps every source).
+    sources" (only in the plot; trends.csv keeps every source). *pooled(sources)* gives the
+    per-period rows of several sources together (None: all), with their own intervals.
     """
     import matplotlib
 
@@ -135,22 +122,24 @@ def plot_trends(rows: list[dict], path: Path, period: str) -> None:
     ranked = sorted(size, key=lambda s: (-size[s], s))
     own = ranked[: MAX_PANELS - 2] if len(ranked) > MAX_PANELS - 1 else ranked
     rest = [s for s in ranked if s not in own]
-    panels = [("all sources", dated)] + [(s or "(no source)", [r for r in dated if r["source"] == s]) for s in own]
+    panels = [("all sources", pooled(None))] + [(s or "(no source)", [r for r in dated if r["source"] == s])
+                                                 for s in own]
     if rest:
         names = ", ".join(s or "(no source)" for s in rest)
         names = names if len(names) <= 40 else names[:39] + "\u2026"
-        panels.append((f"other: {names}", [r for r in dated if r["source"] in rest]))
+        panels.append((f"other: {names}", pooled(rest)))
     nrows, ncols = _grid(len(panels))
     fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 2.9 * nrows + 0.9), sharey=True, squeeze=False)
     xlim = _xlim(dated)
     for ax, (title, sub) in zip(axes.flat, panels):
-        _panel(ax, _pool(sub, "source"), title, xlim)
+        _panel(ax, sub, title, xlim)
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
     handles, labels = axes.flat[0].get_legend_handles_labels()
     note = f"; {undated} undated sentences not shown" if undated else ""
-    fig.suptitle(f"Share of sentences supporting / opposing sanctions, per {period} and source\n"
-                 f"(bars: 95% Wilson intervals; small numbers: sentences per point; points with fewer than "
+    fig.suptitle(f"Expected share of sentences supporting / opposing sanctions, per {period} and source\n"
+                 f"(bars: intervals with the model's error, docs/analyze.md; small numbers: sentences per point; "
+                 f"points with fewer than "
                  f"{MIN_POINT} sentences not drawn{note})", fontsize=10)
     fig.legend(handles, labels, loc="upper right", fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0, 1, 0.93))
@@ -158,22 +147,16 @@ def plot_trends(rows: list[dict], path: Path, period: str) -> None:
     plt.close(fig)
 
 
-def plot_actors(rows: list[dict], path: Path, period: str, names: list[str]) -> None:
-    """actors.png: overall stance mix per actor (bars), then support/oppose shares over time per actor."""
+def plot_actors(rows: list[dict], path: Path, period: str, names: list[str], overall: list[dict]) -> None:
+    """actors.png: expected stance mix per actor over all periods (bars, from *overall* rows), then
+    expected support/oppose shares over time per actor."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    totals: dict[str, list[int]] = {}
-    for r in rows:
-        if r["actor"] == NONE:
-            continue
-        t = totals.setdefault(r["actor"], [0, 0, 0, 0])
-        t[0] += r["sentences"]
-        t[1] += r["support"]
-        t[2] += r["oppose"]
-        t[3] += r["neutral"]
+    totals = {r["actor"]: [r["sentences"], r["expected_support"], r["expected_oppose"], r["expected_neutral"]]
+              for r in overall if r["actor"] != NONE and r["sentences"]}
     actors = [a for a in names if totals.get(a, [0])[0]] + sorted(a for a in totals if a not in names)
     if not actors:
         _empty(path, "no sentence attributed to an actor")
@@ -188,23 +171,24 @@ def plot_actors(rows: list[dict], path: Path, period: str, names: list[str]) -> 
     left = [0.0] * len(actors)
     for label, color, j in (("support", COLORS["support"], 1), ("neutral", "#bbbbbb", 3),
                             ("oppose", COLORS["oppose"], 2)):
-        widths = [totals[a][j] / totals[a][0] for a in actors]
+        widths = [totals[a][j] for a in actors]
         ax.barh(ys, widths, left=left, color=color, label=label, height=0.7)
         left = [lft + w for lft, w in zip(left, widths)]
     ax.set_yticks(ys, [f"{a} ({totals[a][0]})" for a in actors], fontsize=7)
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(_percent())
     ax.tick_params(labelsize=7)
-    ax.set_title("stance mix per actor, all periods (sentences)", fontsize=9, loc="left")
+    ax.set_title("expected stance mix per actor, all periods (sentences)", fontsize=9, loc="left")
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, frameon=False)
     xlim = _xlim(dated)
     for ax, actor in zip(list(axes.flat)[1:], panels):
-        _panel(ax, _pool([r for r in dated if r["actor"] == actor], "actor"), actor, xlim)
+        _panel(ax, [r for r in dated if r["actor"] == actor], actor, xlim)
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
     handles, labels = (axes.flat[1].get_legend_handles_labels() if panels else ([], []))
     fig.suptitle(f"Who holds the stance: sentences attributed to each actor, per {period}\n"
-                 "(bars: 95% Wilson intervals; small numbers: sentences per point; points with fewer than "
+                 "(bars: intervals with the model's error, docs/analyze.md; small numbers: sentences per point; "
+                 "points with fewer than "
                  f"{MIN_POINT} sentences and sentences without an actor not drawn)", fontsize=10)
     if handles:
         fig.legend(handles, labels, loc="upper right", fontsize=8, frameon=False)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pipeline.analyze.io import read_meta_table
+from pipeline.analyze.io import ArticleMeta, read_meta_table
 from pipeline.core.config import PATHS, StanceError, load_params, repo_root
 from pipeline.core.params import AnalyzeParams, SplitParams, from_mapping
 
@@ -31,7 +31,7 @@ def issuer_map(ap: AnalyzeParams) -> dict[str, str]:
     return {e["source"]: e["actor"] for e in ap.issuers}
 
 
-def meta_table(meta, ap: AnalyzeParams) -> dict[str, tuple[str, str]] | None:
+def meta_table(meta, ap: AnalyzeParams) -> dict[str, ArticleMeta] | None:
     """The metadata table of a folder input: *meta* True = ``analyze.meta`` when it exists."""
     if meta is True:
         if not ap.meta:

@@ -29,7 +29,7 @@ import uuid
 import warnings
 from typing import Any
 
-from pipeline.analyze.batches import Context, score_batch
+from pipeline.analyze.batches import STAT_COLUMNS, Context, score_batch
 from pipeline.analyze.io import SENTENCE_COLUMNS, Article, check_date, iter_articles, norm_source
 from pipeline.core.config import StanceError
 from pipeline.core.data import LABELS, write_text_atomic
@@ -39,11 +39,16 @@ __all__ = ["run_spark", "spark_session"]
 #: Rows sent back to the driver per write of sentences.parquet.
 _WRITE_ROWS = 20000
 
+_STAT_INTS = ("sentences", *LABELS, "hand", "n_model", *(f"h_{lab}" for lab in LABELS))
+_STAT_FLOATS = tuple(f"p_{lab}" for lab in LABELS)
+#: One schema for the three kinds of rows: sentences ('s'), articles ('a'), articles x actors ('c';
+#: ``position`` is then the row's rank within its article).
 _OUT_SCHEMA = (
     "kind string, order long, article_id string, sentence_id string, date string, period string, "
-    "source string, position int, text string, label string, score_support double, "
-    "score_oppose double, score_neutral double, actor string, sentences int, support int, "
-    "oppose int, neutral int"
+    "source string, target string, title string, url string, position int, text string, label string, "
+    "label_source string, model_label string, score_support double, score_oppose double, "
+    "score_neutral double, actors array<string>, actor string, "
+    + ", ".join(f"{c} int" for c in _STAT_INTS) + ", " + ", ".join(f"{c} double" for c in _STAT_FLOATS)
 )
 
 _CACHE: dict[int, Any] = {}
@@ -121,22 +126,22 @@ def spark_session(master: str | None = None):
     return spark, True
 
 
-def _context(bc_id: int, bc, split_params, actors, period):
+def _context(bc_id: int, bc, ctx_args):
     """The worker's scoring context, built once per Python worker from the broadcast model."""
     ctx = _CACHE.get(bc_id)
     if ctx is None:
 
-        ctx = Context(pickle.loads(bc.value), split_params, actors, period)
+        ctx = Context(pickle.loads(bc.value), *ctx_args)
         _CACHE.clear()
         _CACHE[bc_id] = ctx
     return ctx
 
 
-def _partition(batches, bc_id, bc, split_params, actors, period, batch_size):
-    """mapInPandas body: articles (pandas) -> sentence rows (kind 's') and article rows (kind 'a')."""
+def _partition(batches, bc_id, bc, ctx_args, batch_size):
+    """mapInPandas body: articles (pandas) -> sentence rows ('s'), article rows ('a'), actor rows ('c')."""
     import pandas as pd
 
-    ctx = _context(bc_id, bc, split_params, actors, period)
+    ctx = _context(bc_id, bc, ctx_args)
     for frame in batches:
         recs = frame.to_dict("records")
         for start in range(0, len(recs), batch_size):
@@ -147,28 +152,34 @@ def _partition(batches, bc_id, bc, split_params, actors, period, batch_size):
                 where = r["path"] or f"row {r['order']}"
                 arts.append(Article(int(r["order"]), str(r["article_id"]).strip(),
                                     check_date(r["date"], where), norm_source(r["source"]),
-                                    text=r["text"], path=r["path"]))
-            cols, rows = score_batch(arts, ctx)
+                                    text=r["text"], path=r["path"], target=r["target"] or "",
+                                    title=r["title"] or "", url=r["url"] or ""))
+            cols, rows, actor_rows = score_batch(arts, ctx)
             order = {a.article_id: a.order for a in arts}
             n = len(cols["article_id"])
             s = pd.DataFrame({
                 "kind": ["s"] * n,
                 "order": [order[a] for a in cols["article_id"]],
-                **{c: cols[c] for c in ("article_id", "sentence_id", "date", "period", "source", "position",
-                                         "text", "label", "score_support", "score_oppose", "score_neutral",
-                                         "actor")},
+                **{c: cols[c] for c in SENTENCE_COLUMNS},
             }) if n else None
             a = pd.DataFrame({
                 "kind": ["a"] * len(rows),
                 "order": [order[r["article_id"]] for r in rows],
-                "article_id": [r["article_id"] for r in rows],
-                "date": [r["date"] for r in rows],
-                "period": [r["period"] for r in rows],
-                "source": [r["source"] for r in rows],
-                "sentences": [r["sentences"] for r in rows],
-                **{lab: [r[lab] for r in rows] for lab in LABELS},
+                **{c: [r[c] for r in rows] for c in ("article_id", "date", "period", "source", "target", "title",
+                                                      "url", *STAT_COLUMNS)},
             })
-            for part in (s, a):
+            rank: dict[str, int] = {}
+            ranks = []
+            for r in actor_rows:
+                rank[r["article_id"]] = rank.get(r["article_id"], -1) + 1
+                ranks.append(rank[r["article_id"]])
+            c = pd.DataFrame({
+                "kind": ["c"] * len(actor_rows),
+                "order": [order[r["article_id"]] for r in actor_rows],
+                "position": ranks,
+                **{k: [r[k] for r in actor_rows] for k in ("article_id", "period", "actor", *STAT_COLUMNS)},
+            })
+            for part in (s, a, c):
                 if part is not None and len(part):
                     yield _conform(part)
 
@@ -188,8 +199,8 @@ def _value(v):
 
 
 _COLS = [c.split()[0] for c in _OUT_SCHEMA.split(", ")]
-_INTS = {"position", "sentences", "support", "oppose", "neutral"}
-_FLOATS = {"score_support", "score_oppose", "score_neutral"}
+_INTS = {"position", *_STAT_INTS}
+_FLOATS = {"score_support", "score_oppose", "score_neutral", *_STAT_FLOATS}
 
 
 def _conform(frame):
@@ -212,10 +223,12 @@ def _articles_frame(spark, input_path, kind: str, table):
     from pyspark.sql import types as T
 
     if kind == "dir":
-        rows = [(a.order, a.article_id, None, a.path, a.date, a.source) for a in iter_articles(input_path, table)]
+        rows = [(a.order, a.article_id, None, a.path, a.date, a.source, a.target, a.title, a.url)
+                for a in iter_articles(input_path, table)]
         schema = T.StructType([T.StructField("order", T.LongType()), T.StructField("article_id", T.StringType()),
                                T.StructField("text", T.StringType()), T.StructField("path", T.StringType()),
-                               T.StructField("date", T.StringType()), T.StructField("source", T.StringType())])
+                               T.StructField("date", T.StringType()), T.StructField("source", T.StringType()),
+                               *(T.StructField(c, T.StringType()) for c in ("target", "title", "url"))])
         n = max(1, min(len(rows), spark.sparkContext.defaultParallelism * 4))
         return spark.createDataFrame(rows, schema).repartition(n)
     # validate every row on the driver first (same readers and messages as the local engine)
@@ -225,7 +238,7 @@ def _articles_frame(spark, input_path, kind: str, table):
     if kind == "parquet":
         df = spark.read.parquet(path)
     elif kind == "jsonl":
-        names = ("article_id", "text", "date", "source")
+        names = ("article_id", "text", "date", "source", "target", "title", "url")
         df = spark.read.schema(T.StructType([T.StructField(c, T.StringType()) for c in names])).json(path)
     else:
         df = (spark.read.option("header", True).option("multiLine", True).option("escape", '"')
@@ -237,20 +250,27 @@ def _articles_frame(spark, input_path, kind: str, table):
             date = F.to_date(F.col("date")).cast("string")
         else:
             date = F.col("date").cast("string")
-    source = F.col("source").cast("string") if "source" in fields else F.lit(None).cast("string")
+    def text_col(name):
+        return F.col(name).cast("string") if name in fields else F.lit(None).cast("string")
+
     df = df.select(F.monotonically_increasing_id().alias("order"),
                    F.col("article_id").cast("string").alias("article_id"),
                    F.col("text").cast("string").alias("text"), F.lit(None).cast("string").alias("path"),
-                   date.alias("date"), source.alias("source"))
+                   date.alias("date"), *(text_col(c).alias(c) for c in ("source", "target", "title", "url")))
     n = spark.sparkContext.defaultParallelism * 4
     return df.repartition(n) if df.rdd.getNumPartitions() < n else df
 
 
-def run_spark(input_path, kind, table, model, split_params, actors, period, master, counts, writer,
-              batch_size: int = 32) -> None:
-    """Run the analysis on Spark, filling *counts* (:class:`pipeline.analyze.stage.Counts`) and *writer*."""
+def run_spark(input_path, kind, table, ctx_args, master, tally, writers, batch_size: int = 32) -> None:
+    """Run the analysis on Spark, filling *tally* (:class:`pipeline.analyze.tables.Tally`) and *writers*.
+
+    *ctx_args* are those of :class:`pipeline.analyze.batches.Context` (the model first: it is
+    broadcast once, pickled). Rows come back to the driver in input order, so the tables are
+    computed from the same records, in the same order, as with the local engine.
+    """
     from pyspark.sql import functions as F
 
+    model, rest = ctx_args[0], tuple(ctx_args[1:])
     spark, created = spark_session(master)
     sc = spark.sparkContext
     bc = sc.broadcast(pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
@@ -258,36 +278,33 @@ def run_spark(input_path, kind, table, model, split_params, actors, period, mast
     out = None
     try:
         df = _articles_frame(spark, input_path, kind, table)
-        args = (token, bc, split_params, actors, period, batch_size)
+        args = (token, bc, rest, batch_size)
         out = df.mapInPandas(lambda it: _partition(it, *args), schema=_OUT_SCHEMA).persist()
 
-        arts = out.filter(F.col("kind") == "a")
-        sents = out.filter(F.col("kind") == "s")
-        label_sums = [F.sum(F.when(F.col("label") == lab, 1).otherwise(0)).alias(lab) for lab in LABELS]
-        for r in arts.groupBy("period", "source").agg(
-                F.count(F.lit(1)).alias("articles"), F.sum("sentences").alias("sentences"),
-                *[F.sum(lab).alias(lab) for lab in LABELS]).collect():
-            counts.trends[(r["period"], r["source"])] = [int(r["articles"]), int(r["sentences"])] + [
-                int(r[lab]) for lab in LABELS]
-        for r in sents.groupBy("actor", "period").agg(F.count(F.lit(1)).alias("n"), *label_sums).collect():
-            counts.actors[(r["actor"], r["period"])] = [int(r["n"])] + [int(r[lab]) for lab in LABELS]
-        keys = ("article_id", "date", "source", "period", "sentences", *LABELS)
+        actor_keys = ("article_id", "period", "actor", *STAT_COLUMNS)
+        actor_rows = [{k: r[k] for k in actor_keys}
+                      for r in out.filter(F.col("kind") == "c").orderBy("order", "position")
+                      .select(*actor_keys).toLocalIterator()]
+        art_keys = ("article_id", "date", "period", "source", "target", "title", "url", *STAT_COLUMNS)
         batch: list[dict] = []
-        for r in arts.orderBy("order").select(*keys).toLocalIterator():
-            batch.append({k: (int(r[k]) if k in ("sentences", *LABELS) else r[k]) for k in keys})
+        for r in out.filter(F.col("kind") == "a").orderBy("order").select(*art_keys).toLocalIterator():
+            batch.append({k: r[k] if r[k] is not None or k in STAT_COLUMNS else "" for k in art_keys})
             if len(batch) >= _WRITE_ROWS:
-                counts.add_articles(batch)
+                tally.add(batch, [])
                 batch = []
-        counts.add_articles(batch)
+        tally.add(batch, actor_rows)
 
         buf: dict[str, list] = {c: [] for c in SENTENCE_COLUMNS}
-        for r in sents.orderBy("order", "position").select(*SENTENCE_COLUMNS).toLocalIterator():
+        for r in out.filter(F.col("kind") == "s").orderBy("order", "position").select(
+                *SENTENCE_COLUMNS).toLocalIterator():
             for c in SENTENCE_COLUMNS:
-                buf[c].append(r[c])
+                buf[c].append(list(r[c]) if c == "actors" else r[c])
             if len(buf["article_id"]) >= _WRITE_ROWS:
-                writer.write(buf)
+                for w in writers:
+                    w.write(buf)
                 buf = {c: [] for c in SENTENCE_COLUMNS}
-        writer.write(buf)
+        for w in writers:
+            w.write(buf)
     except BaseException as exc:
         if type(exc).__name__ in ("PythonException", "Py4JJavaError", "AnalysisException"):
             raise StanceError(_spark_message(exc)) from None

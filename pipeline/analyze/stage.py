@@ -33,28 +33,38 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.analyze.actor_evaluation import evaluate_actors
-from pipeline.analyze.actors import NONE
-from pipeline.analyze.batches import Context, batches, score_batch
+from pipeline.analyze.batches import Context, Selection, batches, score_batch
 from pipeline.analyze.io import (
     Article,
     CsvWriter,
+    SentenceCsvWriter,
     SentenceWriter,
     input_kind,
     iter_articles,
 )
+from pipeline.analyze.known import KnownLabels, read_known_labels
 from pipeline.analyze.plots import plot_actors, plot_trends
+from pipeline.analyze.report import write_report
 from pipeline.analyze.settings import issuer_map, load_settings, meta_table
 from pipeline.analyze.spark import run_spark
-from pipeline.analyze.stats import PERIODS, UNDATED, share_columns
-from pipeline.core.config import PATHS, StanceError, add_path_argument, jobs_count
+from pipeline.analyze.stats import PERIODS, UNDATED
+from pipeline.analyze.tables import (
+    ACTOR_COLUMNS,
+    ARTICLE_COLUMNS,
+    TARGET_COLUMNS,
+    TREND_COLUMNS,
+    Settings,
+    Tally,
+)
+from pipeline.core.config import PATHS, StanceError, add_path_argument, jobs_count, repo_root
 from pipeline.core.data import LABELS, write_csv_atomic
+from pipeline.model.errors import ErrorModel
 from pipeline.model.files import add_trust_argument, load_model
 from pipeline.split.io import list_articles
 
 __all__ = [
     "ENGINES",
     "OUTPUTS",
-    "Counts",
     "analyze",
 ]
 
@@ -62,110 +72,8 @@ log = logging.getLogger("stance")
 
 ENGINES = ("local", "spark")
 #: Files written into the output folder.
-OUTPUTS = ("sentences.parquet", "articles.csv", "trends.csv", "trends.png", "actors.csv", "actors.png")
-COUNT_COLUMNS = ("sentences",) + LABELS
-SHARE_COLUMNS = tuple(f"share_{lab}" for lab in LABELS) + tuple(
-    f"{lab}_{end}" for lab in LABELS for end in ("low", "high"))
-ARTICLE_COLUMNS = ("article_id", "date", "source") + COUNT_COLUMNS + tuple(f"share_{lab}" for lab in LABELS)
-TREND_COLUMNS = ("period", "source", "articles") + COUNT_COLUMNS + SHARE_COLUMNS
-ACTOR_COLUMNS = ("actor", "period") + COUNT_COLUMNS + SHARE_COLUMNS
-
-
-# --------------------------------------------------------------------------- params
-
-
-# --------------------------------------------------------------------------- per batch
-
-
-# --------------------------------------------------------------------------- counting
-
-class Counts:
-    """Running totals: per (period, source), per (actor, period), and over all articles.
-
-    Article rows go to *sink* (the articles.csv writer) as they come; only counts stay in
-    memory, so memory does not grow with the corpus (beyond the first undated ids).
-    """
-
-    def __init__(self, sink=None) -> None:
-        self.trends: dict[tuple[str, str], list[int]] = {}
-        self.actors: dict[tuple[str, str], list[int]] = {}
-        self.sink = sink
-        self.n_articles = 0
-        self.n_sentences = 0
-        self.labels = {lab: 0 for lab in LABELS}
-        self.n_undated = 0
-        self.undated_ids: list[str] = []
-
-    def add(self, cols: dict[str, list], rows: list[dict]) -> None:
-        """Local engine: count one :func:`score_batch` result."""
-        for row in rows:
-            key = (row["period"], row["source"])
-            t = self.trends.setdefault(key, [0, 0, 0, 0, 0])
-            t[0] += 1
-            t[1] += row["sentences"]
-            for j, lab in enumerate(LABELS):
-                t[2 + j] += row[lab]
-        index = {lab: j for j, lab in enumerate(LABELS)}
-        for actor, period, label in zip(cols["actor"], cols["period"], cols["label"]):
-            a = self.actors.setdefault((actor, period), [0, 0, 0, 0])
-            a[0] += 1
-            a[1 + index[label]] += 1
-        self.add_articles(rows)
-
-    def add_articles(self, rows: list[dict]) -> None:
-        """Article rows in input order: to the sink, and into the totals of the summary."""
-        for row in rows:
-            self.n_articles += 1
-            self.n_sentences += row["sentences"]
-            for lab in LABELS:
-                self.labels[lab] += row[lab]
-            if row["period"] == UNDATED:
-                self.n_undated += 1
-                if len(self.undated_ids) < 10:
-                    self.undated_ids.append(row["article_id"])
-        if self.sink is not None:
-            self.sink.write(article_rows(rows))
-
-
-def _period_key(period: str) -> tuple:
-    return (period == UNDATED, period)
-
-
-def trend_rows(counts: Counts, ci: float) -> list[dict]:
-    """``trends.csv`` rows, sorted by period (undated last) and source."""
-    out = []
-    for (period, source), t in sorted(counts.trends.items(), key=lambda kv: (_period_key(kv[0][0]), kv[0][1])):
-        row = {"period": period, "source": source, "articles": t[0], "sentences": t[1]}
-        row.update(dict(zip(LABELS, t[2:])))
-        out.append(share_columns(row, ci))
-    return out
-
-
-def actor_rows(counts: Counts, ci: float, names: list[str]) -> list[dict]:
-    """``actors.csv`` rows: actors in params order (then others, ``none`` last), periods in order."""
-
-    order = {n: i for i, n in enumerate(names)}
-    def key(kv):
-        actor, period = kv[0]
-        return (actor == NONE, order.get(actor, len(order)), actor, _period_key(period))
-    out = []
-    for (actor, period), a in sorted(counts.actors.items(), key=key):
-        row = {"actor": actor, "period": period, "sentences": a[0]}
-        row.update(dict(zip(LABELS, a[1:])))
-        out.append(share_columns(row, ci))
-    return out
-
-
-def article_rows(rows: list[dict]) -> list[dict]:
-    """``articles.csv`` rows (:data:`ARTICLE_COLUMNS`) from :func:`score_batch` article rows."""
-    out = []
-    for r in rows:
-        row = {c: r[c] for c in ("article_id", "date", "source", "sentences", *LABELS)}
-        n = row["sentences"]
-        for lab in LABELS:
-            row[f"share_{lab}"] = round(row[lab] / n, 4) if n else 0.0
-        out.append(row)
-    return out
+OUTPUTS = ("sentences.parquet", "sentences.csv", "articles.csv", "trends.csv", "targets.csv", "actors.csv",
+           "trends.png", "actors.png", "report.html")
 
 
 # --------------------------------------------------------------------------- local engine
@@ -173,9 +81,9 @@ def article_rows(rows: list[dict]) -> list[dict]:
 _WORKER: Context | None = None
 
 
-def _init_worker(model, split_params, actors, period) -> None:
+def _init_worker(*ctx_args) -> None:
     global _WORKER
-    _WORKER = Context(model, split_params, actors, period)
+    _WORKER = Context(*ctx_args)
 
 
 def _work(batch: list[Article]):
@@ -183,18 +91,16 @@ def _work(batch: list[Article]):
     return score_batch(batch, _WORKER)
 
 
-def _run_local(articles: Iterator[Article], jobs: int, batch_size: int, model, split_params,
-               actors, period) -> Iterator[tuple[dict, list]]:
+def _run_local(articles: Iterator[Article], jobs: int, batch_size: int, ctx_args: tuple) -> Iterator[tuple]:
     """Yield ``score_batch`` results in input order; at most ``2 * jobs`` batches in flight."""
     if jobs <= 1:
-        ctx = Context(model, split_params, actors, period)
+        ctx = Context(*ctx_args)
         for batch in batches(articles, batch_size):
             yield score_batch(batch, ctx)
         return
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(jobs, initializer=_init_worker,
-                             initargs=(model, split_params, actors, period)) as pool:
+    with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=ctx_args) as pool:
         pending: deque = deque()
         try:
             for batch in batches(articles, batch_size):
@@ -216,22 +122,50 @@ def _write_table(path: Path, rows: list[dict], columns: tuple[str, ...]) -> None
     write_csv_atomic(path, pd.DataFrame(rows, columns=list(columns)))
 
 
+def _project_file(value: str | None) -> Path | None:
+    if not value:
+        return None
+    p = Path(value)
+    return p if p.is_absolute() else repo_root() / p
+
+
+def _known_labels(ap, labels) -> KnownLabels:
+    """*labels*: a path, True (``analyze.labels`` when it exists) or None/False (none)."""
+    if labels is True:
+        p = _project_file(ap.labels)
+        return read_known_labels(p) if p is not None and p.is_file() else KnownLabels()
+    return read_known_labels(labels) if labels else KnownLabels()
+
+
+def _error_model(ap, share_errors) -> ErrorModel | None:
+    """*share_errors*: a path, True (``analyze.share_errors`` when it exists) or None/False (none)."""
+    p = _project_file(ap.share_errors) if share_errors is True else Path(share_errors) if share_errors else None
+    if p is None or (share_errors is True and not p.is_file()):
+        return None
+    try:
+        return ErrorModel.read(p)
+    except ValueError as exc:
+        raise StanceError(str(exc)) from None
+
+
 # --------------------------------------------------------------------------- API
 
 def analyze(input_path: str | os.PathLike, out_dir: str | os.PathLike, *, engine: str = "local",
             period: str | None = None, jobs: int | None = None, master: str | None = None,
             model: Any = None, meta: str | os.PathLike | None | bool = True,
             params: str | os.PathLike | None = None, progress: bool | None = None,
-            batch_articles: int | None = None, trust_model: bool = False) -> dict[str, Any]:
+            batch_articles: int | None = None, trust_model: bool = False,
+            labels: str | os.PathLike | None | bool = True, share_errors: str | os.PathLike | None | bool = True,
+            selection: Selection | None = None) -> dict[str, Any]:
     """Analyse a corpus and write :data:`OUTPUTS` into *out_dir*.
 
     Parameters
     ----------
     input_path : str or path-like
-        A folder of ``*.txt`` articles (article id = file stem; optional ``# date:`` and
-        ``# source:`` header lines), or one ``.jsonl``/``.csv``/``.parquet`` file with
-        columns ``article_id``, ``text`` and optional ``date`` (ISO ``YYYY-MM-DD``) and
-        ``source``.
+        A folder of ``*.txt`` articles (article id = file stem; optional ``# date:``,
+        ``# source:`` and ``# title:`` header lines), or one ``.jsonl``/``.csv``/``.parquet``
+        file with columns ``article_id``, ``text`` and optional ``date`` (ISO ``YYYY-MM-DD``),
+        ``source``, ``target``, ``title``, ``url``.
     out_dir : str or path-like
         Output folder (created when missing); each file is replaced atomically.
     engine : {"local", "spark"}
@@ -245,20 +179,29 @@ def analyze(input_path: str | os.PathLike, out_dir: str | os.PathLike, *, engine
         Default: ``models/model.joblib``, loaded by :func:`pipeline.model.files.load_model` (a joblib
         file only when training recorded its sha256, or with *trust_model*; ``.skops`` files).
     meta : path, True or None/False
-        Folder inputs: the metadata table (``article_id, date, source``). True: the
-        ``analyze.meta`` file of params.yaml when it exists. None/False: none. Table values
-        win over header lines.
+        Folder inputs: the metadata table (``article_id, date, source`` and optional
+        ``target, title, url``). True: the ``analyze.meta`` file of params.yaml when it
+        exists. None/False: none. Table values win over header lines.
     params : path, optional
         params.yaml (default: the project's; defaults when there is none).
     progress : bool, optional
         Local engine: a progress bar on stderr (default: when stderr is a terminal).
+    labels : path, True or None/False
+        Hand labels that replace the model's label (True: ``analyze.labels`` when it exists).
+    share_errors : path, True or None/False
+        The out-of-fold errors the intervals include (True: ``analyze.share_errors`` when it
+        exists; without them the intervals cover sampling only).
+    selection : Selection, optional
+        ``--actor``, ``--from``, ``--to``, ``--source``, ``--target``.
 
     Returns
     -------
     dict
-        ``articles``, ``undated`` (articles in the period ``undated``: no date, or a year-only
-        date with a month or quarter period), ``undated_ids`` (the first 10),
-        ``sentences``, ``counts`` (per label), ``periods``, ``sources``, ``engine``, ``out``.
+        ``articles``, ``undated`` (articles in the period ``undated``), ``undated_ids`` (the
+        first 10), ``sentences``, ``counts`` (per label), ``hand`` (sentences with a hand
+        label), ``expected`` (expected shares over everything, with their interval),
+        ``interval`` (what the intervals cover), ``periods``, ``sources``, ``actors``,
+        ``engine``, ``out``.
 
     Raises
     ------
@@ -276,8 +219,14 @@ def analyze(input_path: str | os.PathLike, out_dir: str | os.PathLike, *, engine
     if jobs == 0:
         jobs = os.cpu_count() or 1
     batch_size = batch_articles or ap.batch_articles
+    selection = selection or Selection()
+    names = [a["name"] for a in ap.actors]
+    if selection.actor is not None and selection.actor not in [*names, "none"]:
+        raise StanceError(f"--actor {selection.actor!r} is not one of {', '.join([*names, 'none'])}")
     kind = input_kind(input_path)
     table = meta_table(meta, ap) if kind == "dir" else None
+    known = _known_labels(ap, labels)
+    error = _error_model(ap, share_errors)
     if model is None or isinstance(model, (str, os.PathLike)):
         model_obj = load_model(model, trust=trust_model)     # the project's trust rule
     else:
@@ -287,59 +236,79 @@ def analyze(input_path: str | os.PathLike, out_dir: str | os.PathLike, *, engine
         raise StanceError(f"{out}: output exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
 
-    names = [a["name"] for a in ap.actors]
     who = (list(ap.actors), issuer_map(ap))
+    ctx_args = (model_obj, split_params, who, period, known, selection)
+    settings = Settings(ap.ci, ap.bootstrap, ap.bootstrap_seed, error)
     articles_csv = CsvWriter(out / "articles.csv", ARTICLE_COLUMNS)
-    counts = Counts(articles_csv)
-    writer = SentenceWriter(out / "sentences.parquet")
+    tally = Tally(settings, articles_csv)
+    writers = [SentenceWriter(out / "sentences.parquet"), SentenceCsvWriter(out / "sentences.csv")]
     try:
         if engine == "spark":
-
-            run_spark(input_path, kind, table, model_obj, split_params, who, period, master, counts, writer,
-                      batch_size=batch_size)
+            run_spark(input_path, kind, table, ctx_args, master, tally, writers, batch_size=batch_size)
         else:
-            _analyze_local(input_path, table, model_obj, split_params, who, period, jobs, batch_size,
-                           counts, writer, progress)
+            _analyze_local(input_path, table, ctx_args, jobs, batch_size, tally, writers, progress)
     except BaseException:
-        writer.abort()
-        articles_csv.abort()
+        for w in (*writers, articles_csv):
+            w.abort()
         raise
-    trends, actors = _write_outputs(out, counts, articles_csv, writer, ap.ci, period, names)
-    return {
-        "engine": engine,
-        "out": str(out),
-        "articles": counts.n_articles,
-        "undated": counts.n_undated,
-        "undated_ids": list(counts.undated_ids),
-        "sentences": counts.n_sentences,
-        "counts": dict(counts.labels),
+    summary = _summary(engine, out, tally, known, settings, ap, selection)
+    trends, actors = _write_outputs(out, tally, articles_csv, writers, period, names, summary, ap)
+    summary.update({
         "periods": sorted({t["period"] for t in trends if t["period"] != UNDATED}),
         "sources": sorted({t["source"] for t in trends}),
         "actors": {n: sum(r["sentences"] for r in actors if r["actor"] == n) for n in names},
+    })
+    return summary
+
+
+def _summary(engine: str, out: Path, tally: Tally, known: KnownLabels, settings: Settings, ap,
+             selection: Selection) -> dict[str, Any]:
+    """The summary before the tables: counts, hand labels, the expected shares over everything."""
+    overall = tally.overall(None)[0] if tally.articles else None
+    return {
+        "engine": engine,
+        "out": str(out),
+        "articles": tally.n_articles,
+        "undated": tally.n_undated,
+        "undated_ids": list(tally.undated_ids),
+        "sentences": tally.n_sentences,
+        "counts": dict(tally.labels),
+        "hand": tally.n_hand,
+        "labels_file": known.source,
+        "interval": settings.covers,
+        "level": ap.ci,
+        "expected": {k: overall[k] for k in overall if k.startswith("expected_") or k.endswith(("_low", "_high"))}
+        if overall else {},
+        "selection": {k: v for k, v in vars(selection).items() if v},
     }
 
 
-def _write_outputs(out: Path, counts: Counts, articles_csv, writer, ci: float, period: str, names: list[str]):
-    """Tables and plots from *counts*; every file atomic; returns the trend and actor rows."""
+def _write_outputs(out: Path, tally: Tally, articles_csv, writers, period: str, names: list[str],
+                   summary: dict, ap):
+    """Tables, plots and the report from *tally*; every file atomic; returns the trend and actor rows."""
 
-    trends = trend_rows(counts, ci)
-    actors = actor_rows(counts, ci, names)
+    trends = tally.trend_rows()
+    targets = tally.target_rows()
+    actors = tally.actor_rows(names)
     try:
         articles_csv.commit()
         _write_table(out / "trends.csv", trends, TREND_COLUMNS)
+        _write_table(out / "targets.csv", targets, TARGET_COLUMNS)
         _write_table(out / "actors.csv", actors, ACTOR_COLUMNS)
-        plot_trends(trends, out / "trends.png", period)
-        plot_actors(actors, out / "actors.png", period, names)
-        writer.commit()
+        plot_trends(trends, out / "trends.png", period, tally.period_rows)
+        plot_actors(actors, out / "actors.png", period, names, tally.overall("actor"))
+        for w in writers:
+            w.commit()
     except BaseException:
-        writer.abort()
-        articles_csv.abort()
+        for w in (*writers, articles_csv):
+            w.abort()
         raise
+    write_report(out / "report.html", out / "sentences.parquet", tally, summary,
+                 {"source": trends, "target": targets, "actor": actors}, ap, names)
     return trends, actors
 
 
-def _analyze_local(input_path, table, model_obj, split_params, actors, period, jobs, batch_size,
-                   counts: Counts, writer: SentenceWriter, progress) -> None:
+def _analyze_local(input_path, table, ctx_args, jobs, batch_size, tally: Tally, writers, progress) -> None:
     total = None
     if input_kind(input_path) == "dir":
 
@@ -352,10 +321,10 @@ def _analyze_local(input_path, table, model_obj, split_params, actors, period, j
 
         bar = tqdm(total=total, unit="article", file=sys.stderr, desc="stance analyze", dynamic_ncols=True)
     try:
-        for cols, rows in _run_local(iter_articles(input_path, table), jobs, batch_size, model_obj,
-                                     split_params, actors, period):
-            writer.write(cols)
-            counts.add(cols, rows)
+        for cols, rows, actor_rows in _run_local(iter_articles(input_path, table), jobs, batch_size, ctx_args):
+            for w in writers:
+                w.write(cols)
+            tally.add(rows, actor_rows)
             if bar is not None:
                 bar.update(len(rows))
     finally:
@@ -374,6 +343,19 @@ def summary_text(summary: dict[str, Any]) -> str:
         f"{summary['engine']} engine: {summary['articles']} articles, {n} sentences: {shares}",
         f"  {span}; {len(summary['sources'])} sources",
     ]
+    if n:
+        e = summary["expected"]
+        lines.append("  expected shares (mean probability; hand labels certain): " + ", ".join(
+            f"{lab} {e[f'expected_{lab}']:.1%} [{e[f'{lab}_low']:.1%}, {e[f'{lab}_high']:.1%}]" for lab in LABELS)
+            + f"; intervals cover {summary['interval']}")
+        lines.append(f"  {summary['hand']} sentence(s) took their hand label"
+                     + (f" from {summary['labels_file']}" if summary["labels_file"] else " (no label file)")
+                     + f" (label_source hand); {n - summary['hand']} the model's")
+    if summary["interval"] == "articles":
+        lines.append("  warning: no share errors (stance evaluate writes reports/share_errors.json): "
+                     "the intervals cover the sampling of articles only, not the model's error")
+    if summary["selection"]:
+        lines.append("  selection: " + ", ".join(f"{k} {v}" for k, v in summary["selection"].items()))
     if summary["undated"]:
         ids = ", ".join(summary["undated_ids"]) + (", ..." if summary["undated"] > len(summary["undated_ids"]) else "")
         lines.append(f"  {summary['undated']} article(s) without a date (period '{UNDATED}'): {ids}")
@@ -410,6 +392,23 @@ def add_analyze_arguments(parser: argparse.ArgumentParser) -> None:
                       metavar="FILE")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="progress bar on stderr (default: only when stderr is a terminal)")
+    parser.add_argument("--labels", metavar="CSV", default=None,
+                        help="hand labels that replace the model's label of the same sentence "
+                             "(default: analyze.labels in params.yaml when it exists)")
+    parser.add_argument("--no-labels", action="store_true", help="use the model's label for every sentence")
+    parser.add_argument("--share-errors", metavar="JSON", default=None,
+                        help="out-of-fold errors the intervals include (default: analyze.share_errors, "
+                             "written by stance evaluate)")
+    sel = parser.add_argument_group("selection (every output)")
+    sel.add_argument("--actor", metavar="NAME", default=None,
+                     help="only sentences attributed to this actor (alone or jointly)")
+    sel.add_argument("--from", dest="date_from", metavar="DATE", default=None,
+                     help="only articles dated on or after DATE (YYYY, YYYY-MM or YYYY-MM-DD)")
+    sel.add_argument("--to", dest="date_to", metavar="DATE", default=None,
+                     help="only articles dated on or before DATE (inclusive at DATE's precision)")
+    sel.add_argument("--source", metavar="NAME", default=None, help="only articles of this source")
+    sel.add_argument("--target", metavar="NAME", default=None,
+                     help="only articles about this target regime (metadata column target)")
     parser.add_argument("--evaluate-actors", metavar="GOLD_CSV", default=None,
                         help="instead of analysing: accuracy of the actor rule on hand labels "
                              "(sentence_id, actor) over the --input folder (default: data/raw)")
@@ -429,6 +428,8 @@ def run_analyze(args: argparse.Namespace) -> int:
         print(f"actor rule on {result['gold']}: {result['correct']} of {result['n']} correct, "
               f"accuracy {result['accuracy']:.3f} (95% Wilson [{result['accuracy_low']:.3f}, "
               f"{result['accuracy_high']:.3f}])")
+        print(f"  names every gold actor (joint predictions may name more): {result['covered']} of "
+              f"{result['n']}, {result['coverage']:.3f}")
         h = result["halves"]
         print(f"  even sentence_id half (used to revise the rule): {h['even']['correct']} of {h['even']['n']}, "
               f"{h['even']['accuracy']:.3f}; odd half (held out): {h['odd']['correct']} of {h['odd']['n']}, "
@@ -451,9 +452,12 @@ def run_analyze(args: argparse.Namespace) -> int:
         meta = None
     elif args.meta:
         meta = args.meta
+    labels: Any = None if args.no_labels else (args.labels or True)
+    selection = Selection(args.actor, args.date_from, args.date_to, args.source, args.target)
     summary = analyze(args.input, args.out, engine=args.engine, period=args.period, jobs=args.jobs,
                       master=args.master, model=args.model, meta=meta, params=args.params, progress=args.progress,
-                      trust_model=args.trust_model)
+                      trust_model=args.trust_model, labels=labels, share_errors=args.share_errors or True,
+                      selection=selection)
     lines = summary_text(summary).splitlines()
     log.info("%s", lines[0])
     for line in lines[1:]:

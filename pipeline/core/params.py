@@ -326,9 +326,20 @@ class AnalyzeParams:
     period: str = _f("year", "str", "time bucket of trends.csv and actors.csv", choices=("month", "quarter", "year"))
     meta: str | None = _f("data/articles_meta.csv", "str", "folder inputs: metadata table article_id,date,source "
                           "(relative to the repo root; null: header lines only)", nullable=True, nonempty=True)
-    ci: float = _f(0.95, "float", "level of the Wilson intervals", min=0.0, max=1.0, min_open=True, max_open=True)
+    ci: float = _f(0.95, "float", "level of the share intervals", min=0.0, max=1.0, min_open=True, max_open=True)
     batch_articles: int = _f(32, "int", "articles per unit of work (a worker task, a scoring call)", min=1)
     n_jobs: int = _f(1, "int", "local engine worker processes (0: one per CPU)", min=0)
+    labels: str | None = _f("data/labels/labels.csv", "str", "hand labels that replace the model's label of the same "
+                            "sentence (sentence_id or normalised text; relative to the repo root; null: none)",
+                            nullable=True, nonempty=True)
+    share_errors: str | None = _f("reports/share_errors.json", "str", "out-of-fold errors of the probabilities "
+                                  "(written by stance evaluate) that the intervals include; null: sampling only",
+                                  nullable=True, nonempty=True)
+    bootstrap: int = _f(1000, "int", "bootstrap replicates of the share intervals", min=100)
+    bootstrap_seed: int = _f(0, "int", "seed of the share intervals' bootstrap", min=0)
+    low_confidence: float = _f(0.5, "float", "a model label whose top score is below this is low-confidence",
+                               min=0.0, max=1.0)
+    report_sentences: int = _f(20000, "int", "most sentences embedded in report.html (not neutral first)", min=0)
     issuers: list = _f([], "issuers", "source -> the actor that issues that source's documents")
     actors: list = _f([], "actors", "who holds the stance: a name and its aliases")
 

@@ -14,6 +14,11 @@ on another, e.g. news; kinds from regular expressions over the ``# source`` URL 
 
 Outputs (all deterministic):
 
+* ``reports/metrics.json`` ``shares`` (:mod:`pipeline.evaluate.shares`): the error of the stance
+  shares an analyst reads (per article, per fold of test articles, the sign of an article's net
+  stance), for counting labels and for averaging probabilities.
+* ``reports/share_errors.json``: the out-of-fold error of the probabilities per seed and outer
+  fold (:mod:`pipeline.model.errors`), which ``stance analyze`` includes in its share intervals.
 * ``reports/metrics.json``: for ``model``, ``majority`` and ``lexicon``: macro-F1, F_avg
   (mean F1 of support and oppose, the SemEval-2016 stance metric), accuracy and per-class
   precision/recall/F1, each the mean over seeds with a bootstrap interval that resamples
@@ -48,6 +53,7 @@ from pipeline.evaluate.metrics import (
 from pipeline.evaluate.plots import _confusion_png, _learning_curve_png
 from pipeline.evaluate.protocols import article_kinds, cross_source, learning_curve, nested_oof
 from pipeline.evaluate.rescore import rescore
+from pipeline.evaluate.shares import share_errors, share_metrics
 from pipeline.model.features import lexicon_predict
 from pipeline.model.files import add_trust_argument, default_reports, file_sha256, load_model
 from pipeline.tracking.registry import load_version_model
@@ -145,6 +151,8 @@ def _nested_metrics(oof, labels, groups, lexicon, p: EvaluateParams) -> tuple[di
     metrics["cv"] = {"nested": True, "n_splits": oof["n_splits"], "inner_folds": p.inner_folds,
                      "n_seeds": len(p.seeds), "bootstrap": p.bootstrap, "ci": p.ci}
     metrics["selection"] = _selection_counts(oof["selected"])
+    # what analysts read: stance shares per article and per fold, by counting and by averaging probabilities
+    metrics["shares"] = share_metrics(labels, oof["model"], oof["proba"], oof["fold"], groups)
     return metrics, predictions, folds
 
 
@@ -228,6 +236,7 @@ def _write_outputs(paths: dict[str, Path], df, oof, predictions, metrics, lc_rec
     write_csv_atomic(paths["misclassified"], _misclassified(df, oof, 0))
     write_text_atomic(paths["classification_report"], _classification_report(
         labels, {name: pred[0] for name, pred in predictions.items()}, seed, oof["n_splits"]))
+    write_json_atomic(paths["share_errors"], share_errors(labels, oof["proba"], oof["fold"]))
     write_json_atomic(paths["metrics"], metrics)
 
 
@@ -305,6 +314,7 @@ def evaluate(dataset_path: str | Path, model_path: str | Path, params: EvaluateP
              "misclassified": Path(misclassified_path), "classification_report": Path(report_path)}
     if not lc_records:
         paths.pop("learning_curve_png")
+    paths["share_errors"] = Path(metrics_path).with_name("share_errors.json")
     _write_outputs(paths, df, oof, predictions, metrics, lc_records, p.seeds[0])
     return {"metrics": metrics, "fold_scores": folds, "paths": paths, "n_splits": oof["n_splits"], "model": model}
 

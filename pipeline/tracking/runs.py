@@ -341,7 +341,7 @@ def _log_metrics(metrics: dict[str, Any], result: dict[str, Any], train_report: 
 
 #: Outputs of :func:`pipeline.evaluate.stage.evaluate` (keys of its ``paths``) logged under ``reports/``;
 #: every other output file it names is a plot or plot data, logged under ``plots/``.
-REPORT_KEYS = ("metrics", "classification_report", "misclassified")
+REPORT_KEYS = ("metrics", "classification_report", "misclassified", "share_errors")
 
 
 def _log_artifacts(paths: dict[str, Any], train_report_path: Path | None, params_path: Path) -> None:

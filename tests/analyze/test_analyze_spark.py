@@ -6,6 +6,7 @@ Skipped when PySpark or Java is missing (`pip install -e ".[spark]"`; Java 17+).
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pandas as pd
@@ -41,15 +42,32 @@ def setup(tmp_path, monkeypatch, tiny_model_path):
     return tmp_path, tiny_model_path, make_params(tmp_path / "params.yaml")
 
 
+def _labels_and_errors(tmp):
+    """A hand label for one sentence of the corpus and a share-error file."""
+    labels = tmp / "labels.csv"
+    labels.write_text("sentence_id,label,text\n,oppose,Moscow vetoed the draft that would have extended the "
+                      "sanctions.\n", encoding="utf-8")
+    errors = tmp / "errors.json"
+    cov = [[0.09, 0, 0], [0, 0.09, 0], [0, 0, 0.36]]
+    errors.write_text(json.dumps({"labels": ["support", "oppose", "neutral"], "folds": [
+        {"sentences": 50, "mean_residual": [0.05, -0.05, 0.0], "covariance": cov},
+        {"sentences": 50, "mean_residual": [-0.05, 0.05, 0.0], "covariance": cov}]}), encoding="utf-8")
+    return labels, errors
+
+
 def test_both_engines_identical_on_a_folder(spark, setup):
     tmp, model, params = setup
     corpus = write_dir(tmp / "corpus")
     meta = tmp / "meta.csv"
-    meta.write_text("article_id,date,source\na3,2017-07-01,Paper Weekly\n", encoding="utf-8")
+    meta.write_text("article_id,date,source,target\na3,2017-07-01,Paper Weekly,iran\na1,2016-03-02,Wire,"
+                    "north_korea\n", encoding="utf-8")
+    labels, errors = _labels_and_errors(tmp)
     for period in ("month",):
-        a = analyze(corpus, tmp / f"local_{period}", model=model, params=params, period=period, meta=meta)
+        a = analyze(corpus, tmp / f"local_{period}", model=model, params=params, period=period, meta=meta,
+                    labels=labels, share_errors=errors)
         b = analyze(corpus, tmp / f"spark_{period}", model=model, params=params, period=period, meta=meta,
-                    engine="spark", master="local[2]")
+                    engine="spark", master="local[2]", labels=labels, share_errors=errors)
+        assert a["hand"] == b["hand"] == 1 and a["interval"] == "articles+model"
         assert a["sentences"] == b["sentences"] > 0 and a["undated"] == b["undated"] == 1
         assert read_bytes(tmp / f"local_{period}") == read_bytes(tmp / f"spark_{period}"), period
         pd.testing.assert_frame_equal(pd.read_parquet(tmp / f"local_{period}/sentences.parquet"),
@@ -64,6 +82,22 @@ def test_both_engines_identical_on_jsonl_and_csv(spark, setup):
         analyze(src, tmp / "local", model=model, params=params)
         analyze(src, tmp / "spark", model=model, params=params, engine="spark")
         assert read_bytes(tmp / "local") == read_bytes(tmp / "spark"), name
+
+
+def test_both_engines_apply_the_same_selection(spark, setup):
+    tmp, model, params = setup
+    corpus = write_dir(tmp / "corpus")
+    labels, errors = _labels_and_errors(tmp)
+    for args in (("--actor", "Russia"), ("--from", "2016-06", "--to", "2017"), ("--source", "Wire")):
+        for engine in ("local", "spark"):
+            rc = main(["analyze", "--input", str(corpus), "--out", str(tmp / engine), "--engine", engine,
+                       "--model", str(model), "--params", str(params), "--labels", str(labels),
+                       "--share-errors", str(errors), *args])
+            assert rc == 0, (engine, args)
+        assert read_bytes(tmp / "local") == read_bytes(tmp / "spark"), args
+        local = pd.read_parquet(tmp / "local/sentences.parquet")
+        assert 0 < len(local) < 11
+        pd.testing.assert_frame_equal(local, pd.read_parquet(tmp / "spark/sentences.parquet"))
 
 
 def test_spark_engine_bad_row_is_the_same_one_line_error(spark, setup, capsys):

@@ -333,8 +333,31 @@ def test_evaluation_outputs_are_byte_identical(evaluated, tmp_path):
     run_evaluate(evaluated, tmp_path)
     for rel in ("metrics.json", "plots/confusion_matrix.json", "plots/precision_recall.json",
                 "plots/confusion_matrix.png", "plots/learning_curve.json", "plots/learning_curve.png",
-                "misclassified.csv", "classification_report.txt"):
+                "misclassified.csv", "classification_report.txt", "share_errors.json"):
         assert (tmp_path / rel).read_bytes() == (evaluated["out"] / rel).read_bytes(), rel
+
+
+def test_share_metrics_and_share_errors_from_the_outer_folds(evaluated):
+    """metrics.json ``shares`` recomputed from the first seed's OOF predictions; share_errors.json
+    holds one entry per seed and outer fold, readable by analyze."""
+    import numpy as np
+
+    from pipeline.evaluate.protocols import nested_oof  # noqa: F401 - the OOF below comes from the run
+    from pipeline.model.errors import ErrorModel
+
+    m = json.loads((evaluated["out"] / "metrics.json").read_text())["shares"]
+    for method in ("count", "probability"):
+        block = m[method]
+        for key in ("article_share_mae", "fold_share_mae", "net_sign_accuracy"):
+            assert 0.0 <= block[key] <= 1.0
+        assert block["article_share_mae"] == pytest.approx(
+            (block["article_share_mae_support"] + block["article_share_mae_oppose"]) / 2, abs=2e-6)
+    em = ErrorModel.read(evaluated["out"] / "share_errors.json")
+    n_seeds = len(evaluated["params"]["evaluate"]["seeds"])
+    assert em.n_folds == n_seeds * evaluated["result"]["n_splits"]
+    assert sum(em.sentences) == n_seeds * len(json.loads((evaluated["out"] / "plots/confusion_matrix.json")
+                                                         .read_text()))
+    assert np.isfinite(em.mean).all()
 
 
 def test_png_is_identical_in_a_fresh_process(evaluated, tmp_path):

@@ -388,7 +388,7 @@ def test_run_artifacts(logged):
     client, run = logged["client"], logged["runs"][0]
     listed = {a.path for a in client.list_artifacts(run.info.run_id, "reports")}
     assert listed == {"reports/metrics.json", "reports/classification_report.txt", "reports/misclassified.csv",
-                      "reports/train.json"}
+                      "reports/train.json", "reports/share_errors.json"}
     assert {a.path for a in client.list_artifacts(run.info.run_id, "plots")} == {
         "plots/confusion_matrix.png", "plots/confusion_matrix.json", "plots/precision_recall.json",
         "plots/precision_recall.png", "plots/learning_curve.png", "plots/learning_curve.json"}
