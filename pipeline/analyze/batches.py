@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from pipeline.analyze.actors import attribute_article, compile_actors
-from pipeline.analyze.io import SENTENCE_COLUMNS, Article, check_date, norm_source
+from pipeline.analyze.io import SENTENCE_COLUMNS, Article, check_date, check_target, norm_source
 from pipeline.analyze.known import KnownLabels
 from pipeline.analyze.stats import period_of
 from pipeline.core.config import StanceError
@@ -107,16 +107,18 @@ def _count(stats: dict, label: str, source: str, proba) -> None:
 def _read(art: Article) -> tuple[dict, str, int | None]:
     """An article's row (``article_id, date, source, target, title, url``), text and text offset.
 
-    Folder inputs read the file here (in the worker): header lines fill what the metadata
-    table left empty; a ``# source:`` URL is the article's address. The title is the
+    Folder inputs read the file here (in the worker): header lines (``# date:``, ``# source:``,
+    ``# target:``) fill what the metadata table left empty; a ``# source:`` URL is the article's address. The title is the
     ``title`` given, else the ``# title:`` header, else the first line of the text.
     """
-    date, source, title, url = art.date, art.source, art.title, art.url
+    date, source, target, title, url = art.date, art.source, art.target, art.title, art.url
     offset = None
     if art.path is not None:
         meta, text, offset = read_article(art.path)
         if not date:
             date = check_date(meta.get("date"), f"{art.path}: header '# date:'")
+        if not target:
+            target = check_target(meta.get("target"), f"{art.path}: header '# target:'")
         raw_source = " ".join(str(meta.get("source") or "").split())
         source = source or norm_source(raw_source)
         if not url and _URL.match(raw_source):
@@ -126,7 +128,7 @@ def _read(art: Article) -> tuple[dict, str, int | None]:
         text = art.text
     if not title:
         title = " ".join(text.strip().split("\n", 1)[0].split())[:200]
-    return ({"article_id": art.article_id, "date": date, "source": source, "target": art.target, "title": title,
+    return ({"article_id": art.article_id, "date": date, "source": source, "target": target, "title": title,
              "url": url}, text, offset)
 
 

@@ -32,6 +32,8 @@ META_COLUMNS = ("article_id", "date", "source", "target", "title", "url")
 ROW_COLUMNS = ("date", "source", "target", "title", "url")
 
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+#: A target regime's name: ``north_korea``, ``iran``, ``general`` (ASCII lower case, digits, ``_``).
+_TARGET = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 @dataclass
@@ -68,6 +70,21 @@ def _plain(value: Any) -> str:
 def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value)) or (
         isinstance(value, str) and not value.strip())
+
+
+def check_target(value: Any, where: str) -> str:
+    """Validate a target regime name (``north_korea``, ``iran``, ...); ``""`` when *value* is missing.
+
+    Raises :class:`StanceError` ``"<where>: target '...' is not a regime name ..."``.
+    """
+    if _missing(value):
+        return ""
+    text = str(value).strip()
+    if not _TARGET.match(text):
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        raise StanceError(f"{where}: target {shown!r} is not a regime name "
+                          f"(ASCII lower-case letters, digits and '_', e.g. north_korea)")
+    return text
 
 
 def check_date(value: Any, where: str) -> str:
@@ -191,8 +208,9 @@ def read_meta_table(path: str | Path) -> dict[str, ArticleMeta]:
                 first_line[aid] = n
                 date = check_date(row[idx["date"]], where) if "date" in idx else ""
                 source = norm_source(row[idx["source"]]) if "source" in idx else ""
-                out[aid] = ArticleMeta(date, source, *(_plain(row[idx[c]]) if c in idx else ""
-                                                       for c in ("target", "title", "url")))
+                target = check_target(row[idx["target"]], where) if "target" in idx else ""
+                out[aid] = ArticleMeta(date, source, target, *(_plain(row[idx[c]]) if c in idx else ""
+                                                               for c in ("title", "url")))
         except csv.Error as exc:
             raise StanceError(f"{p} line {reader.line_num}: malformed CSV ({exc})") from None
         except UnicodeDecodeError as exc:
@@ -228,7 +246,7 @@ def iter_articles(path: str | Path, meta: dict[str, ArticleMeta] | None = None) 
         text = _text(rec.get("text"), where)
         date = check_date(rec.get("date"), where)
         source = norm_source(rec.get("source"))
-        yield Article(i, aid, date, source, text=text, where=where, target=_plain(rec.get("target")),
+        yield Article(i, aid, date, source, text=text, where=where, target=check_target(rec.get("target"), where),
                       title=_plain(rec.get("title")), url=_plain(rec.get("url")))
 
 

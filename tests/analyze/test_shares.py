@@ -221,3 +221,34 @@ def test_sentences_csv_is_the_parquet_with_safe_cells(tmp_path, tiny_model_path,
     texts = [r["text"] for r in rows]
     assert "'=HYPERLINK(\"http://x\") says sanctions work well here." in texts
     assert safe_cell("-2") == "'-2" and safe_cell(-2.0) == -2.0 and safe_cell("ok") == "ok"
+
+
+def test_target_header_line_and_bad_target_values(capsys, tmp_path, tiny_model_path, params):
+    """A `# target:` header line works like `# date:`; the metadata table wins where it has a value."""
+    corpus = write_dir(tmp_path / "corpus")
+    for aid, target in (("a1", "cuba"), ("a2", "iran")):
+        path = corpus / f"{aid}.txt"
+        path.write_text(f"# target: {target}\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
+    rc = main(["analyze", "--input", str(corpus), "--out", str(tmp_path / "o"), "--model", str(tiny_model_path),
+               "--params", str(params), "--no-meta"])
+    assert rc == 0, capsys.readouterr().err
+    articles = pd.read_csv(tmp_path / "o/articles.csv", keep_default_na=False).set_index("article_id")
+    assert articles.loc["a1", "target"] == "cuba" and articles.loc["a2", "target"] == "iran"
+    assert articles.loc["a3", "target"] == ""
+    meta = tmp_path / "meta.csv"
+    meta.write_text("article_id,date,source,target\na1,2016-03-02,Wire,russia\n", encoding="utf-8")
+    assert main(["analyze", "--input", str(corpus), "--out", str(tmp_path / "m"), "--model", str(tiny_model_path),
+                 "--params", str(params), "--meta", str(meta)]) == 0
+    articles = pd.read_csv(tmp_path / "m/articles.csv", keep_default_na=False).set_index("article_id")
+    assert articles.loc["a1", "target"] == "russia" and articles.loc["a2", "target"] == "iran"
+    capsys.readouterr()
+    # a value that is not a regime name: one line naming the file (and row), exit 2
+    (corpus / "a3.txt").write_text("# target: North Korea!\nSanctions were tightened.\n", encoding="utf-8")
+    assert main(["analyze", "--input", str(corpus), "--out", str(tmp_path / "x"), "--model", str(tiny_model_path),
+                 "--params", str(params), "--no-meta"]) == 2
+    err = capsys.readouterr().err
+    assert "a3.txt: header '# target:': target 'North Korea!' is not a regime name" in err and "Traceback" not in err
+    meta.write_text("article_id,date,source,target\na1,2016-03-02,Wire,Iran\n", encoding="utf-8")
+    assert main(["analyze", "--input", str(corpus), "--out", str(tmp_path / "y"), "--model", str(tiny_model_path),
+                 "--params", str(params), "--meta", str(meta)]) == 2
+    assert "meta.csv line 2: target 'Iran' is not a regime name" in capsys.readouterr().err
