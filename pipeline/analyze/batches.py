@@ -108,8 +108,9 @@ def _read(art: Article) -> tuple[dict, str, int | None]:
     """An article's row (``article_id, date, source, target, title, url``), text and text offset.
 
     Folder inputs read the file here (in the worker): header lines (``# date:``, ``# source:``,
-    ``# target:``) fill what the metadata table left empty; a ``# source:`` URL is the article's address. The title is the
-    ``title`` given, else the ``# title:`` header, else the first line of the text.
+    ``# target:``) fill what the metadata table left empty; a ``# source:`` URL is the
+    article's address. The title is the ``title`` given, else the ``# title:`` header, else
+    the first line of the text.
     """
     date, source, target, title, url = art.date, art.source, art.target, art.title, art.url
     offset = None
