@@ -49,13 +49,18 @@ __all__ = [
 
 log = logging.getLogger("stance")
 
-#: Non-scikit-learn types a project model may contain, trusted when a ``.skops`` file is loaded
-#: (and when MLflow loads the logged model): ``functools.partial(re.sub, "pattern", "repl")``,
-#: ``map``, ``list``, ``operator.itemgetter("text")``, and the encoder of the opt-in embeddings
-#: block (under its old path too, as files saved before the subpackages name it; see
-#: :data:`pipeline.MOVED`). Anything else is refused.
+#: Types and functions, beyond those skops trusts by itself, that the project's own models contain:
+#: ``functools.partial(map, functools.partial(re.sub, "pattern", "repl"))``, ``list``,
+#: ``operator.itemgetter("text")``, scikit-learn's ``Bunch`` (fitted voting ensembles), the calibration
+#: wrappers of ``linearsvc`` and,
+#: in a model with the opt-in embeddings block, ``pipeline.model.embeddings.encode`` (under its old path
+#: too, as files saved before the subpackages name it; see :data:`pipeline.MOVED`). An exact list:
+#: a ``.skops`` file naming any other type or function (even one inside ``sklearn.``, whose
+#: test helpers run scripts) is refused before anything in it is built or called.
 SKOPS_ALLOWED = ("functools.partial", "operator.itemgetter", "re.sub", "builtins.map", "builtins.list",
-                 "pipeline.model.embeddings.encode", "pipeline.embeddings.encode")
+                 "sklearn.utils._bunch.Bunch", "sklearn.calibration._CalibratedClassifier",
+                 "sklearn.calibration._SigmoidCalibration", "pipeline.model.embeddings.encode",
+                 "pipeline.embeddings.encode")  # the old module path of encode, in files saved before the move
 
 #: Key of the model's sha256 in a training report.
 REPORT_KEY = "model_sha256"
@@ -134,7 +139,7 @@ def _load_skops(p: Path, name: str) -> Any:
     import skops.io as sio
 
     untrusted = sorted(sio.get_untrusted_types(file=p))
-    refused = [t for t in untrusted if t not in SKOPS_ALLOWED and not t.startswith("sklearn.")]
+    refused = [t for t in untrusted if t not in SKOPS_ALLOWED]
     if refused:
         raise StanceError(f"model file {name}: refusing types outside the trusted list: {', '.join(refused[:5])}")
     return sio.load(p, trusted=untrusted)
@@ -268,7 +273,7 @@ def skops_types(model) -> list[str]:
     import skops.io as sio
 
     found = sorted(sio.get_untrusted_types(data=sio.dumps(model)))
-    unexpected = [t for t in found if t not in SKOPS_ALLOWED and not t.startswith("sklearn.")]
+    unexpected = [t for t in found if t not in SKOPS_ALLOWED]
     if unexpected:
         raise StanceError(f"the model contains types that are not allowed (outside the trusted list): {unexpected}")
     return found
