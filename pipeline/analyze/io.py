@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
-import json
+import logging
 import math
 import re
 import sys
@@ -19,17 +19,19 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.core.config import StanceError
-from pipeline.core.data import atomic_open
+from pipeline.core.data import atomic_open, check_header, csv_records, load_json
 from pipeline.split.io import list_articles
 
 __all__ = ["FILE_FORMATS", "SENTENCE_COLUMNS", "Article", "CsvWriter", "SentenceWriter", "check_date", "input_kind",
            "iter_articles", "norm_source", "read_meta_table"]
 
+log = logging.getLogger("stance")
+
 #: File extensions read as one table of articles.
 FILE_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 META_COLUMNS = ("article_id", "date", "source")
 
-_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+_DATE = re.compile(r"^([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?$")  # ASCII digits only
 
 
 @dataclass
@@ -53,7 +55,8 @@ def _missing(value: Any) -> bool:
 def check_date(value: Any, where: str) -> str:
     """Validate a date: ISO ``YYYY-MM-DD`` (or ``YYYY-MM`` / ``YYYY`` when only the month or year is known).
 
-    Returns the date as a string, or ``""`` when *value* is missing (None, NaN, blank).
+    Digits must be ASCII (``٢٠١٧`` is refused: it would become a period of its own beside
+    ``2017``). Returns the date as a string, or ``""`` when *value* is missing (None, NaN, blank).
     A ``datetime.date``/``datetime`` (Parquet date columns) becomes its ISO day. Raises
     :class:`StanceError` ``"<where>: date '...' is not an ISO date (YYYY-MM-DD)"``.
     """
@@ -126,13 +129,14 @@ def input_kind(path: str | Path) -> str:
 
 # --------------------------------------------------------------------------- metadata table
 
-def _csv_header(reader, p: Path, empty: str, required: tuple[str, ...]) -> list[str]:
+def _csv_header(records, p: Path, empty: str, required: tuple[str, ...]) -> list[str]:
     """The header row of a CSV (spaces and a BOM stripped); StanceError when the file is empty
-    (``f"{p}: empty {empty}"``) or a required column is missing."""
-    header = next(reader, None)
-    if header is None:
+    (``f"{p}: empty {empty}"``), a column is named twice or a required column is missing."""
+    first = next(records, None)
+    if first is None:
         raise StanceError(f"{p}: empty {empty}")
-    cols = [h.strip().lstrip("\ufeff") for h in header]
+    cols = [h.strip().lstrip("\ufeff") for h in first[1]]
+    check_header(p, cols)
     for col in required:
         if col not in cols:
             raise StanceError(f"{p} line 1: no '{col}' column (columns: {', '.join(cols[:10])})")
@@ -152,16 +156,15 @@ def read_meta_table(path: str | Path) -> dict[str, tuple[str, str]]:
         raise StanceError(f"{p}: metadata table not found") from None
     out: dict[str, tuple[str, str]] = {}
     with fh:
-        reader = csv.reader(fh)
+        records = csv_records(fh, p)
         try:
-            cols = _csv_header(reader, p, "metadata table, expected columns article_id, date, source",
+            cols = _csv_header(records, p, "metadata table, expected columns article_id, date, source",
                                ("article_id",))
             idx = {c: cols.index(c) for c in META_COLUMNS if c in cols}
             first_line: dict[str, int] = {}
-            for row in reader:
+            for n, row in records:
                 if not row or not any(x.strip() for x in row):
                     continue
-                n = reader.line_num
                 where = f"{p} line {n}"
                 if len(row) < len(cols):
                     raise StanceError(f"{where}: {len(row)} fields, expected {len(cols)}")
@@ -172,8 +175,6 @@ def read_meta_table(path: str | Path) -> dict[str, tuple[str, str]]:
                 date = check_date(row[idx["date"]], where) if "date" in idx else ""
                 source = norm_source(row[idx["source"]]) if "source" in idx else ""
                 out[aid] = (date, source)
-        except csv.Error as exc:
-            raise StanceError(f"{p} line {reader.line_num}: malformed CSV ({exc})") from None
         except UnicodeDecodeError as exc:
             raise StanceError(f"{p}: not UTF-8 text (byte {exc.start})") from None
     return out
@@ -197,6 +198,8 @@ def iter_articles(path: str | Path, meta: dict[str, tuple[str, str]] | None = No
             yield Article(i, f.stem, date, source, path=str(f), where=str(f))
         return
     seen: dict[str, int] = {}
+    today = _dt.date.today().isoformat()
+    future = False
     for i, (n, rec, where) in enumerate(_READERS[kind](Path(path))):
         aid = _article_id(rec.get("article_id"), where)
         if aid in seen:
@@ -204,6 +207,10 @@ def iter_articles(path: str | Path, meta: dict[str, tuple[str, str]] | None = No
         seen[aid] = n
         text = _text(rec.get("text"), where)
         date = check_date(rec.get("date"), where)
+        if not future and date and date[:len(today)] > today[:len(date)]:
+            future = True
+            log.warning("warning: %s: date %s is in the future (a typo?); it is kept (only the first such date "
+                        "is reported)", where, date)
         source = norm_source(rec.get("source"))
         yield Article(i, aid, date, source, text=text, where=where)
 
@@ -218,10 +225,7 @@ def _jsonl_rows(p: Path) -> Iterator[tuple[int, dict, str]]:
                 raise StanceError(f"{where}: not valid UTF-8 (byte 0x{raw[exc.start]:02x})") from None
             if not line.strip():
                 continue
-            try:
-                obj = json.loads(line)
-            except ValueError as exc:
-                raise StanceError(f"{where}: invalid JSON ({getattr(exc, 'msg', exc)})") from None
+            obj = load_json(line, where)
             if not isinstance(obj, dict):
                 raise StanceError(f"{where}: expected a JSON object, got {type(obj).__name__}")
             _need(obj, where)
@@ -237,19 +241,16 @@ def _need(rec: dict, where: str) -> None:
 def _csv_rows(p: Path) -> Iterator[tuple[int, dict, str]]:
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
     with open(p, encoding="utf-8", newline="") as fh:
-        reader = csv.reader(fh)
+        records = csv_records(fh, p)
         try:
-            cols = _csv_header(reader, p, "CSV file, expected columns article_id, text", ("article_id", "text"))
-            for row in reader:
+            cols = _csv_header(records, p, "CSV file, expected columns article_id, text", ("article_id", "text"))
+            for n, row in records:
                 if not row:
                     continue
-                n = reader.line_num
                 where = f"{p} line {n}"
                 if len(row) != len(cols):
                     raise StanceError(f"{where}: {len(row)} fields, expected {len(cols)}")
                 yield n, dict(zip(cols, row)), where
-        except csv.Error as exc:
-            raise StanceError(f"{p} line {reader.line_num}: malformed CSV ({exc})") from None
         except UnicodeDecodeError as exc:
             raise StanceError(f"{p}: not UTF-8 text (byte {exc.start})") from None
 

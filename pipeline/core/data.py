@@ -43,7 +43,11 @@ __all__ = [
     "SENTENCE_REQUIRED",
     "SPLIT_REPORT_COLUMNS",
     "atomic_open",
+    "check_header",
     "check_writable",
+    "csv_records",
+    "has_surrogate",
+    "load_json",
     "normalize_text",
     "read_csv_rows",
     "sentence_id",
@@ -155,6 +159,76 @@ def _csv_error(p: Path, start: int, snippet: str, exc: csv.Error) -> StanceError
     return StanceError(f"{p}, line {start}: malformed CSV ({exc}) in {short(snippet)}; "
                        f"fields containing commas, quotes or newlines must be wrapped in double "
                        f"quotes, with inner quotes doubled")
+
+
+def csv_records(lines: Iterable[str], name: str | os.PathLike) -> Iterator[tuple[int, list[str]]]:
+    """Stream the records of a CSV (any iterable of lines) strictly: ``(start_line, fields)``.
+
+    The one CSV record reader of the commands that stream their input (``analyze``, ``predict``).
+    Quoting is strict, so a double quote that is never closed does not swallow the rest of the
+    file into one field: it stops the run with :class:`StanceError` naming the line on which the
+    record holding the open quote starts (not the file's last line), as does any other bad quoting.
+    """
+    reader = csv.reader(lines, strict=True)
+    prev_end = 0
+    while True:
+        start = prev_end + 1
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            if "unexpected end of data" in str(exc):
+                raise StanceError(f"{name} line {start}: malformed CSV: a double quote opened in the record "
+                                  f"starting on this line is never closed") from None
+            raise StanceError(f"{name} line {start}: malformed CSV ({exc}) in the record starting on this line; "
+                              "fields containing commas, quotes or newlines must be wrapped in double quotes, "
+                              "with inner quotes doubled") from None
+        prev_end = reader.line_num
+        yield start, record
+
+
+#: A JSON ``\\uD800``-``\\uDFFF`` escape: the only way a surrogate gets into a decoded string.
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def load_json(text: str, where: str) -> Any:
+    """``json.loads`` with one-line errors: invalid JSON, JSON nested too deeply (Python's
+    recursion limit), or a lone surrogate escape (``"\\ud800"``: not Unicode text, it cannot be
+    written back as UTF-8). *where* names the file and line or row in the message."""
+    try:
+        obj = json.loads(text)
+    except RecursionError:
+        raise StanceError(f"{where}: JSON nested too deeply to read") from None
+    except ValueError as exc:
+        raise StanceError(f"{where}: invalid JSON ({getattr(exc, 'msg', exc)})") from None
+    if SURROGATE_ESCAPE.search(text) and has_surrogate(obj):
+        raise StanceError(f"{where}: a string holds a lone surrogate escape (\\ud800-\\udfff), not Unicode text")
+    return obj
+
+
+def has_surrogate(obj: Any) -> bool:
+    """True if a string in *obj* (a JSON value) holds an unpaired surrogate code point."""
+    if isinstance(obj, str):
+        try:
+            obj.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(obj, dict):
+        return any(has_surrogate(k) or has_surrogate(v) for k, v in obj.items())
+    if isinstance(obj, list):
+        return any(has_surrogate(v) for v in obj)
+    return False
+
+
+def check_header(name: str | os.PathLike, columns: Sequence[str]) -> None:
+    """Refuse a CSV header that names a column twice (which one would be used is a guess)."""
+    seen: set[str] = set()
+    for col in columns:
+        if col in seen:
+            raise StanceError(f"{name} line 1: duplicate column {col!r} in the header")
+        seen.add(col)
 
 
 def read_csv_rows(path: str | os.PathLike, required: Sequence[str], *, what: str = "CSV file",

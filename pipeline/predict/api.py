@@ -480,7 +480,8 @@ def run_predict(args: argparse.Namespace) -> int:
         with Output(args.output) as out:
             stats = predict_texts(model, args.sentences, out, fmt)
     if stats["errors"]:
-        log.info("%d of %d rows not scored (empty or longer than %d characters); see their error records",
+        log.info("%d of %d rows not scored (empty, longer than %d characters or not Unicode text); "
+                 "see their error records",
                  stats["errors"], stats["rows"], max_chars)
     if args.output not in (None, "-"):
         log.info("wrote %d rows to %s", stats["rows"], args.output)
