@@ -143,3 +143,30 @@ def test_header_only_gold_file(capsys, tmp_path):
     (tmp_path / "corpus" / "a1.txt").write_text("The Council met.\n", encoding="utf-8")
     rc, _, err = _analyze(capsys, tmp_path, tmp_path / "corpus", "--evaluate-actors", str(gold))
     assert rc == 2 and "gold.csv: no gold rows, only a header" in _one_line(err)
+
+
+def test_atomic_open_parent_is_a_file(tmp_path):
+    from pipeline.config import StanceError
+    from pipeline.data import atomic_open
+
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    with pytest.raises(StanceError, match="afile is a file, not a folder"):
+        with atomic_open(tmp_path / "afile" / "sub" / "out.csv") as fh:
+            fh.write("never")
+
+
+@pytest.mark.parametrize("command", ["analyze", "export-model", "split"])
+def test_output_parent_is_a_file(capsys, tmp_path, tiny_model_path, command):
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a1.txt").write_text("The Council met on Monday.\n", encoding="utf-8")
+    blocked = tmp_path / "afile" / "out"
+    argv = {"analyze": ["analyze", "-i", str(corpus), "-o", str(blocked), "--no-progress",
+                        "--params", str(make_params(tmp_path / "params.yaml")), "--model", str(tiny_model_path)],
+            "export-model": ["export-model", "--model", str(tiny_model_path), "--out", str(blocked / "m.skops")],
+            "split": ["split", "--raw", str(corpus), "--sentences", str(blocked / "s.csv"),
+                      "--articles", str(tmp_path / "a.csv"), "--report", str(tmp_path / "r.csv")]}[command]
+    assert main(argv) == 2
+    assert "afile is a file, not a folder" in _one_line(capsys.readouterr().err)
+    assert (tmp_path / "afile").read_text(encoding="utf-8") == "x"

@@ -47,7 +47,7 @@ from pipeline.analyze.settings import issuer_map, load_settings, meta_table
 from pipeline.analyze.spark import run_spark
 from pipeline.analyze.stats import PERIODS, UNDATED, share_columns
 from pipeline.core.config import PATHS, StanceError, add_path_argument, jobs_count
-from pipeline.core.data import LABELS, write_csv_atomic
+from pipeline.core.data import LABELS, make_folder, write_csv_atomic
 from pipeline.model.files import add_trust_argument, load_model
 from pipeline.split.io import list_articles
 
@@ -285,7 +285,7 @@ def analyze(input_path: str | os.PathLike, out_dir: str | os.PathLike, *, engine
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise StanceError(f"{out}: output exists and is not a folder")
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out)
 
     names = [a["name"] for a in ap.actors]
     who = (list(ap.actors), issuer_map(ap))

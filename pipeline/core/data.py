@@ -48,6 +48,7 @@ __all__ = [
     "csv_records",
     "has_surrogate",
     "load_json",
+    "make_folder",
     "normalize_text",
     "read_csv_rows",
     "sentence_id",
@@ -332,6 +333,23 @@ def write_failed(path: str | os.PathLike, exc: OSError) -> StanceError:
     return StanceError(f"{path}: cannot write it ({exc.strerror or exc}); the previous file is unchanged")
 
 
+def make_folder(path: str | os.PathLike) -> Path:
+    """Create folder *path* and its parents (an existing folder is fine); return it.
+
+    The one place output folders are made: a parent that is a regular file, a path under
+    ``/proc`` or ``/sys``, or any other refusal raises :class:`StanceError` with one line."""
+    p = Path(path)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        blocker = next((q for q in [p, *p.parents] if q.exists() and not q.is_dir()), None)
+        why = f"{blocker} is a file, not a folder" if blocker is not None else (exc.strerror or str(exc))
+        raise StanceError(f"{p}: cannot create the output folder ({why})") from None
+    if not p.is_dir():
+        raise StanceError(f"{p}: cannot create the output folder (it is a file)")
+    return p
+
+
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8",
                 newline: str | None = "") -> Iterator[IO]:
@@ -344,7 +362,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
     (or any other failed write, fsync or rename) raises :class:`StanceError` with one line.
     """
     target = write_target(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(target.parent)
     perms = check_writable(target)
     binary = "b" in mode
     try:
