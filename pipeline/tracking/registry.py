@@ -100,13 +100,14 @@ def log_registered_model(model, name: str, client, *, alias: str | None = None,
     from mlflow.models import infer_signature
 
     # imported here: the serving module imports mlflow, which importing this module must not
-    from pipeline.tracking.serving import ARTIFACT, score_frame
+    from pipeline.tracking.serving import ARTIFACT, DEFAULT_MAX_CHARS, score_frame
 
     if isinstance(model, (str, os.PathLike)):
         model = load_model(model)
     example = pd.DataFrame({"text": list(EXAMPLE_TEXTS)})
     signature = infer_signature(example, score_frame(model, list(EXAMPLE_TEXTS), list(LABELS)))
-    config = {"labels": list(LABELS), "skops_trusted_types": skops_trusted_types(model)}
+    config = {"labels": list(LABELS), "skops_trusted_types": skops_trusted_types(model),
+              "max_chars": DEFAULT_MAX_CHARS}
     with tempfile.TemporaryDirectory(prefix="stance-model-") as tmp:
         skops_file = Path(tmp) / "model.skops"
         sio.dump(model, skops_file)
