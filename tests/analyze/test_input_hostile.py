@@ -146,8 +146,8 @@ def test_header_only_gold_file(capsys, tmp_path):
 
 
 def test_atomic_open_parent_is_a_file(tmp_path):
-    from pipeline.config import StanceError
-    from pipeline.data import atomic_open
+    from pipeline.core.config import StanceError
+    from pipeline.core.data import atomic_open
 
     (tmp_path / "afile").write_text("x", encoding="utf-8")
     with pytest.raises(StanceError, match="afile is a file, not a folder"):

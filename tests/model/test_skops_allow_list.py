@@ -9,12 +9,12 @@ import json
 import pytest
 
 from pipeline.cli import main
-from pipeline.model import SKOPS_ALLOWED, skops_types
+from pipeline.model.files import SKOPS_ALLOWED, skops_types
 
 try:
-    from test_train import ARTICLES, small_params
+    from trainkit import ARTICLES, small_params
 except ImportError:  # pragma: no cover - run as a package
-    from tests.test_train import ARTICLES, small_params
+    from tests.trainkit import ARTICLES, small_params
 
 
 def _evil_skops(path, marker):
@@ -77,7 +77,7 @@ def test_allow_list_is_exact():
                                                 ("union", "nblr"), ("vote", "logreg"), ("vote", "linearsvc")])
 def test_project_models_fit_the_allow_list(combine, classifier):
     """Every model the project trains (all feature blocks on) exports with nothing outside the list."""
-    from pipeline.train import fit_final
+    from pipeline.train.stage import fit_final
 
     params = copy.deepcopy(small_params()["train"])
     params.update(combine=combine, classifier=classifier)

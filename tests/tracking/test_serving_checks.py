@@ -10,7 +10,7 @@ pytest.importorskip("mlflow")
 
 @pytest.fixture
 def served(tiny_model):
-    from pipeline.serving import StanceModel
+    from pipeline.tracking.serving import StanceModel
 
     m = StanceModel()
     m.model, m.labels, m.max_chars = tiny_model, ["support", "oppose", "neutral"], 50
