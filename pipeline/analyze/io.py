@@ -23,7 +23,7 @@ from pipeline.core.data import atomic_open, check_header, csv_records, load_json
 from pipeline.split.io import list_articles
 
 __all__ = ["FILE_FORMATS", "SENTENCE_COLUMNS", "Article", "CsvWriter", "SentenceWriter", "check_date", "input_kind",
-           "iter_articles", "norm_source", "read_meta_table"]
+           "iter_articles", "norm_source", "read_meta_table", "timestamp_day"]
 
 log = logging.getLogger("stance")
 
@@ -57,17 +57,18 @@ def check_date(value: Any, where: str) -> str:
 
     Digits must be ASCII (``٢٠١٧`` is refused: it would become a period of its own beside
     ``2017``). Returns the date as a string, or ``""`` when *value* is missing (None, NaN, blank).
-    A ``datetime.date``/``datetime`` (Parquet date columns) becomes its ISO day. Raises
-    :class:`StanceError` ``"<where>: date '...' is not an ISO date (YYYY-MM-DD)"``.
+    A ``datetime.date`` (Parquet date columns) becomes its ISO day. A timestamp (Parquet
+    timestamp columns, ``datetime`` or ``pandas.Timestamp``) follows :func:`timestamp_day`: a
+    timestamp with a time zone gives its day in UTC, one without gives the day as written; the
+    Spark engine applies the same rule. Raises :class:`StanceError`
+    ``"<where>: date '...' is not an ISO date (YYYY-MM-DD)"``.
     """
     if _missing(value):
         return ""
-    if isinstance(value, _dt.datetime):
-        return value.date().isoformat()
+    if isinstance(value, _dt.datetime) or (hasattr(value, "tzinfo") and hasattr(value, "year")):
+        return timestamp_day(value)
     if isinstance(value, _dt.date):
         return value.isoformat()
-    if hasattr(value, "isoformat") and hasattr(value, "year"):  # pandas.Timestamp
-        return value.isoformat()[:10]
     text = str(value).strip()
     m = _DATE.match(text)
     ok = False
@@ -81,6 +82,18 @@ def check_date(value: Any, where: str) -> str:
     if not ok:
         raise StanceError(f"{where}: date {text[:40]!r} is not an ISO date (YYYY-MM-DD, or YYYY-MM, YYYY)")
     return text
+
+
+def timestamp_day(value: Any) -> str:
+    """The ISO day of a timestamp: its day in UTC when it carries a time zone (a Parquet
+    timestamp adjusted to UTC, whatever zone its writer named), else the day as written.
+
+    UTC because a zoned Parquet timestamp stores an instant in UTC: the zone name is writer
+    metadata that Spark does not read, so "the day in its own zone" cannot be computed by
+    both engines, while the UTC day can."""
+    if value.tzinfo is not None and value.utcoffset() is not None:
+        value = value.astimezone(_dt.UTC)
+    return _dt.date(value.year, value.month, value.day).isoformat()
 
 
 def norm_source(value: Any) -> str:

@@ -233,7 +233,12 @@ def _articles_frame(spark, input_path, kind: str, table):
     fields = {f.name: f.dataType for f in df.schema.fields}
     date = F.lit(None).cast("string")
     if "date" in fields:
-        if isinstance(fields["date"], (T.TimestampType, T.TimestampNTZType)):
+        if isinstance(fields["date"], T.TimestampType):
+            # a zoned timestamp (an instant): its UTC day, whatever the session's time zone
+            # (the local engine's rule: pipeline.analyze.io.timestamp_day)
+            date = F.expr("cast(date_from_unix_date(cast(floor(unix_micros(`date`) / 86400000000) as int)) "
+                          "as string)")
+        elif isinstance(fields["date"], T.TimestampNTZType):  # no zone: the day as written
             date = F.to_date(F.col("date")).cast("string")
         else:
             date = F.col("date").cast("string")
