@@ -8,6 +8,7 @@ written atomically.
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 
@@ -19,6 +20,20 @@ COLORS = {"support": "#1b7837", "oppose": "#b2182b"}
 MAX_PANELS = 6
 #: Points resting on fewer sentences are not drawn (their interval would span most of the axis).
 MIN_POINT = 5
+
+
+def _plain_text(draw):
+    """Draw with every label as plain text: source and actor names come from the input, and
+    mathtext (``$...$``) or TeX would parse them (``$\\frac{a}{$`` crashes the drawing)."""
+
+    @functools.wraps(draw)
+    def wrapper(*args, **kwargs):
+        import matplotlib
+
+        with matplotlib.rc_context({"text.usetex": False, "text.parse_math": False}):
+            return draw(*args, **kwargs)
+
+    return wrapper
 
 
 def _x(period: str) -> float:
@@ -100,6 +115,7 @@ def _grid(n: int) -> tuple[int, int]:
     return math.ceil(n / cols), cols
 
 
+@_plain_text
 def _empty(path: Path, message: str) -> None:
     import matplotlib
 
@@ -113,6 +129,7 @@ def _empty(path: Path, message: str) -> None:
     plt.close(fig)
 
 
+@_plain_text
 def plot_trends(rows: list[dict], path: Path, period: str) -> None:
     """trends.png: support and oppose shares per period, all sources and then each source.
 
@@ -158,6 +175,7 @@ def plot_trends(rows: list[dict], path: Path, period: str) -> None:
     plt.close(fig)
 
 
+@_plain_text
 def plot_actors(rows: list[dict], path: Path, period: str, names: list[str]) -> None:
     """actors.png: overall stance mix per actor (bars), then support/oppose shares over time per actor."""
     import matplotlib

@@ -5,7 +5,8 @@ saved model (:func:`pipeline.predict.api.load_model`); each sentence also gets t
 stance it reports (:mod:`pipeline.analyze.actors`). The counts are aggregated per period and
 source (``trends.csv``), per actor and period (``actors.csv``) and per article
 (``articles.csv``), plotted (``trends.png``, ``actors.png``), and every sentence is kept
-in ``sentences.parquet``. Every output is written atomically (temporary file, then rename).
+in ``sentences.parquet``. The outputs are written into a temporary folder that then replaces the
+output folder in one step (:func:`pipeline.core.data.output_set`).
 
 Python API
 ----------
@@ -47,7 +48,7 @@ from pipeline.analyze.settings import issuer_map, load_settings, meta_table
 from pipeline.analyze.spark import run_spark
 from pipeline.analyze.stats import PERIODS, UNDATED, share_columns
 from pipeline.core.config import PATHS, StanceError, add_path_argument, jobs_count
-from pipeline.core.data import LABELS, make_folder, write_csv_atomic
+from pipeline.core.data import LABELS, output_set, write_csv_atomic
 from pipeline.model.files import add_trust_argument, load_model
 from pipeline.split.io import list_articles
 
@@ -233,7 +234,8 @@ def analyze(input_path: str | os.PathLike, out_dir: str | os.PathLike, *, engine
         columns ``article_id``, ``text`` and optional ``date`` (ISO ``YYYY-MM-DD``) and
         ``source``.
     out_dir : str or path-like
-        Output folder (created when missing); each file is replaced atomically.
+        Output folder (created when missing); its outputs are replaced as one set
+        (:func:`pipeline.core.data.output_set`): never a mix of old and new files.
     engine : {"local", "spark"}
     period : {"month", "quarter", "year"}, optional
         Default: ``analyze.period`` in params.yaml.
@@ -283,28 +285,24 @@ def analyze(input_path: str | os.PathLike, out_dir: str | os.PathLike, *, engine
     else:
         model_obj = model
     out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise StanceError(f"{out}: output exists and is not a folder")
-    make_folder(out)
-
     names = [a["name"] for a in ap.actors]
     who = (list(ap.actors), issuer_map(ap))
-    articles_csv = CsvWriter(out / "articles.csv", ARTICLE_COLUMNS)
-    counts = Counts(articles_csv)
-    writer = SentenceWriter(out / "sentences.parquet")
-    try:
-        if engine == "spark":
-
-            run_spark(input_path, kind, table, model_obj, split_params, who, period, master, counts, writer,
-                      batch_size=batch_size)
-        else:
-            _analyze_local(input_path, table, model_obj, split_params, who, period, jobs, batch_size,
-                           counts, writer, progress)
-    except BaseException:
-        writer.abort()
-        articles_csv.abort()
-        raise
-    trends, actors = _write_outputs(out, counts, articles_csv, writer, ap.ci, period, names)
+    with output_set(out, OUTPUTS) as new:  # all outputs replaced as one set, or none
+        articles_csv = CsvWriter(new / "articles.csv", ARTICLE_COLUMNS)
+        counts = Counts(articles_csv)
+        writer = SentenceWriter(new / "sentences.parquet")
+        try:
+            if engine == "spark":
+                run_spark(input_path, kind, table, model_obj, split_params, who, period, master, counts, writer,
+                          batch_size=batch_size)
+            else:
+                _analyze_local(input_path, table, model_obj, split_params, who, period, jobs, batch_size,
+                               counts, writer, progress)
+        except BaseException:
+            writer.abort()
+            articles_csv.abort()
+            raise
+        trends, actors = _write_outputs(new, counts, articles_csv, writer, ap.ci, period, names)
     return {
         "engine": engine,
         "out": str(out),

@@ -50,6 +50,7 @@ __all__ = [
     "load_json",
     "make_folder",
     "normalize_text",
+    "output_set",
     "read_csv_rows",
     "sentence_id",
     "write_csv_atomic",
@@ -348,6 +349,123 @@ def make_folder(path: str | os.PathLike) -> Path:
     if not p.is_dir():
         raise StanceError(f"{p}: cannot create the output folder (it is a file)")
     return p
+
+
+#: Prefix of the temporary folder :func:`output_set` writes in, beside the output folder.
+_NEW_SET = ".{name}.new-{pid}-"
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two folders in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False if unsupported."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _drop_stale_sets(out: Path) -> None:
+    """Remove temporary folders of :func:`output_set` left by killed processes (their pid is gone)."""
+    import shutil
+
+    for tmp in out.parent.glob(f".{out.name}.new-*"):
+        pid = tmp.name[len(f".{out.name}.new-"):].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(tmp, ignore_errors=True)
+        except OSError:
+            pass
+
+
+def _carry_over(out: Path, tmp: Path, owned: Sequence[str]) -> None:
+    """Hard-link (or copy) into *tmp* the files of *out* that are not outputs of the set, so the
+    swap keeps them; a foreign sub-folder is refused (the folder is not the command's own)."""
+    import shutil
+
+    for entry in out.iterdir():
+        if entry.name in owned or (tmp / entry.name).exists() or entry.name.startswith(f".{out.name}.new-"):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            raise StanceError(f"{out}: holds the folder {entry.name!r}, which is not an output of this command; "
+                              "give an output folder of its own")
+        try:
+            os.link(entry, tmp / entry.name, follow_symlinks=False)
+        except OSError:
+            shutil.copy2(entry, tmp / entry.name, follow_symlinks=False)
+
+
+def _swap_in(out: Path, tmp: Path) -> None:
+    """Put folder *tmp* in place of *out* as a whole; the old set ends in *tmp*, or is gone."""
+    import shutil
+
+    if not out.exists():
+        try:
+            os.rename(tmp, out)
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):  # not a concurrent run's set
+                raise
+    if not _exchange(tmp, out):  # no atomic exchange: two renames (a short window without *out*)
+        old = tmp.with_name(tmp.name + "old")
+        os.rename(out, old)
+        os.rename(tmp, out)
+        shutil.rmtree(old, ignore_errors=True)
+        return
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def output_set(folder: str | os.PathLike, owned: Sequence[str]) -> Iterator[Path]:
+    """Replace the outputs in *folder* as a whole: yields a new temporary folder beside it to
+    write every output in; when the block ends without error, that folder takes *folder*'s
+    place in one step (an atomic exchange on Linux), so readers see the old set or the new one,
+    never a mix, and of two concurrent runs the last to finish wins whole.
+
+    *owned* names the outputs: other files in *folder* are kept (hard-linked into the new set);
+    a foreign sub-folder is refused. On any error (or ``kill -9``) *folder* is unchanged and the
+    temporary folder is removed (a killed run's, at the next run); a failed write names *folder*.
+    """
+    import shutil
+
+    out = Path(folder)
+    if out.exists() and not out.is_dir():
+        raise StanceError(f"{out}: output exists and is not a folder")
+    make_folder(out.absolute().parent)
+    _drop_stale_sets(out)
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=_NEW_SET.format(name=out.name, pid=os.getpid()), dir=out.parent))
+    except OSError as exc:
+        raise StanceError(f"{out}: cannot write the outputs ({exc.strerror or exc})") from None
+    try:
+        yield tmp
+        if out.is_dir():
+            _carry_over(out, tmp, owned)
+        _swap_in(out, tmp)
+    except StanceError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        msg = str(exc).replace(str(tmp), str(out)).replace("the previous file is unchanged",
+                                                          "the previous outputs are unchanged")
+        raise StanceError(msg) from None
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise StanceError(f"{out}: cannot write the outputs ({exc.strerror or exc}); "
+                          "the previous outputs are unchanged") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 @contextlib.contextmanager
