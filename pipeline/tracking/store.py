@@ -18,7 +18,7 @@ from typing import Any
 from pipeline.core.config import StanceError, add_path_argument, repo_root
 from pipeline.core.data import write_json_atomic
 from pipeline.tracking.registry import alias_version
-from pipeline.tracking.uri import check_tracking_uri, resolve_tracking_uri, sqlite_path
+from pipeline.tracking.uri import check_tracking_uri, resolve_tracking_uri, sqlite_path, sqlite_problem
 
 log = logging.getLogger("stance")
 
@@ -161,9 +161,19 @@ def check_store(record_path: Path, out_path: Path, uri: str, timeout: float = 3.
     Returns
     -------
     gaps : what was missing ([] when the store is complete, the record is absent or nothing
-        was logged). An unreachable store is reported on stderr and changes nothing.
+        was logged). An unreachable server is reported on stderr and changes nothing.
+
+    Raises
+    ------
+    StanceError
+        The SQLite store is damaged, not a database, locked or not writable
+        (:func:`pipeline.tracking.uri.sqlite_problem`): the stage fails, and `dvc repro` with it.
     """
     gaps: list[str] = []
+    db = sqlite_path(uri)
+    problem = sqlite_problem(db, timeout) if db is not None else None
+    if problem:  # a damaged or locked store fails the stage, so `dvc repro` stops before evaluate
+        raise StanceError(f"MLflow tracking store {db}: {problem}")
     if record_path.is_file():
         try:
             record = json.loads(record_path.read_text(encoding="utf-8"))

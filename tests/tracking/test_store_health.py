@@ -1,0 +1,110 @@
+"""A damaged, garbage or locked SQLite store (mlflow.db) is one line and exit 2 in `stance
+check-store` (so `dvc repro` stops), `stance evaluate` (before any work) and `stance promote`."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from pipeline.cli import main
+from pipeline.tracking.uri import sqlite_problem
+
+try:
+    from trainkit import small_params, write_dataset, write_params
+except ImportError:  # tests/ imported as a package
+    from tests.trainkit import small_params, write_dataset, write_params
+
+
+def _sound(db):
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE runs (run_uuid TEXT PRIMARY KEY, status TEXT)")
+    con.executemany("INSERT INTO runs VALUES (?, ?)", [(f"{i:032x}", "FINISHED" * 20) for i in range(3000)])
+    con.commit()
+    con.close()
+    return db
+
+
+def _garbage(db):
+    db.write_bytes(b"this is not a database\n" * 100)
+    return db
+
+
+def _truncated(db):
+    data = _sound(db).read_bytes()
+    db.write_bytes(data[: len(data) // 2])
+    return db
+
+
+@pytest.mark.parametrize("make,words", [(_garbage, "not a usable SQLite database"),
+                                        (_truncated, "SQLite database")])
+def test_sqlite_problem_names_a_broken_store(tmp_path, make, words):
+    assert sqlite_problem(tmp_path / "absent.db") is None          # MLflow creates it
+    assert sqlite_problem(_sound(tmp_path / "sound.db")) is None
+    problem = sqlite_problem(make(tmp_path / "mlflow.db"))
+    assert problem and words in problem and "\n" not in problem
+
+
+def test_sqlite_problem_locked(tmp_path):
+    db = _sound(tmp_path / "mlflow.db")
+    holder = sqlite3.connect(db, check_same_thread=False)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        problem = sqlite_problem(db, timeout=0.2)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert problem and "locked by another process" in problem
+    assert sqlite_problem(db, timeout=0.2) is None
+
+
+def _record(tmp_path):
+    (tmp_path / "models").mkdir()
+    record = tmp_path / "models" / "mlflow.json"
+    record.write_text(json.dumps({"logged": True, "model_sha256": "ab" * 32, "experiment": "sanctions-stance",
+                                  "registered_model": "sanctions-stance", "alias": "champion"}))
+    return record
+
+
+@pytest.mark.parametrize("make", [_garbage, _truncated])
+def test_check_store_fails_on_a_broken_store(tmp_path, capsys, make):
+    db = make(tmp_path / "mlflow.db")
+    before = db.read_bytes()
+    record = _record(tmp_path)
+    code = main(["check-store", "--record", str(record), "--out", str(tmp_path / "models" / "store.json"),
+                 "--tracking-uri", f"sqlite:///{db}"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert f"MLflow tracking store {db}:" in err
+    assert db.read_bytes() == before and record.exists()  # nothing changed
+    assert not (tmp_path / "models" / "store.json").exists()  # the stage failed: evaluate does not run
+
+
+def test_evaluate_and_promote_fail_fast_on_a_locked_or_broken_store(tmp_path, capsys):
+    dataset = write_dataset(tmp_path / "dataset.csv")
+    params = small_params()
+    params["mlflow"]["connect_timeout"] = 0.3
+    params_path = write_params(tmp_path / "params.yaml", params)
+    db = _garbage(tmp_path / "mlflow.db")
+    code = main(["evaluate", "--params", str(params_path), "--dataset", str(dataset),
+                 "--model", str(tmp_path / "model-not-needed.joblib"), "--metrics", str(tmp_path / "m.json"),
+                 "--tracking-uri", f"sqlite:///{db}"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "not a usable SQLite database" in err
+    assert not (tmp_path / "m.json").exists()  # before the cross-validation
+    assert main(["promote", "1", "--params", str(params_path), "--tracking-uri", f"sqlite:///{db}"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err and "not a usable SQLite database" in err
+
+    db.unlink()
+    _sound(db)
+    holder = sqlite3.connect(db, check_same_thread=False)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        assert main(["promote", "1", "--params", str(params_path), "--tracking-uri", f"sqlite:///{db}"]) == 2
+    finally:
+        holder.rollback()
+        holder.close()
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "locked by another process" in err
