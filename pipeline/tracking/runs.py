@@ -36,7 +36,13 @@ from pipeline.core.config import StanceError
 from pipeline.core.params import EvaluateParams, MlflowParams, coerce, to_dict
 from pipeline.model.files import file_sha256
 from pipeline.tracking.registry import alias_version, champion_decision, evaluation_key, log_registered_model
-from pipeline.tracking.store import close_dead_runs, owner_tags
+from pipeline.tracking.store import (
+    close_dead_runs,
+    failure_reason,
+    finish_failed_run,
+    owner_tags,
+    quiet_mlflow_errors,
+)
 from pipeline.tracking.uri import artifact_location
 
 __all__ = [
@@ -381,6 +387,15 @@ def _register(client, model: Any, name: str, alias: str, score: float, key: str,
     return version, promoted, reason
 
 
+def _sql_error() -> type[BaseException]:
+    """SQLAlchemy's base error (raised raw by a few MLflow store calls), if installed."""
+    try:
+        from sqlalchemy.exc import SQLAlchemyError
+    except ImportError:  # pragma: no cover - MLflow's SQL stores need it
+        return OSError
+    return SQLAlchemyError
+
+
 def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_params: MlflowParams | dict[str, Any],
                    result: dict[str, Any], model_path: Path, dataset_path: Path,
                    train_report_path: Path | None, params_path: Path,
@@ -425,7 +440,7 @@ def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_p
     Raises
     ------
     StanceError
-        Any MLflow failure, with the URI in the message.
+        Any MLflow failure (a full disk too), one line with the URI and the cause; the run is marked FAILED.
     """
     import mlflow
     from mlflow.exceptions import MlflowException
@@ -444,6 +459,7 @@ def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_p
     params = {k: _param_value(v) for k, v in flatten(all_params).items()}
     params.update({f"selected.{k}": _param_value(v) for k, v in selected.items()})
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no progress bars in DVC logs
+    client, run_id = None, None
     try:
         mlflow.set_tracking_uri(uri)
         mlflow.set_registry_uri(uri)
@@ -451,7 +467,8 @@ def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_p
         exp_id = ensure_experiment(client, experiment, uri)
         close_dead_runs(client, exp_id)
         tags = _run_tags(root, data_sha, file_sha256(model_path), key, train_report)
-        with mlflow.start_run(experiment_id=exp_id, run_name=title) as run:
+        with quiet_mlflow_errors(), mlflow.start_run(experiment_id=exp_id, run_name=title) as run:
+            run_id = run.info.run_id
             mlflow.set_tags(tags)
             mlflow.log_params(params)
             _log_metrics(metrics, result, train_report)
@@ -465,9 +482,9 @@ def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_p
                              "mlflow.note.content": run_description(title, metrics, selected)
                              + f"\n\nRegistered as {name} version {version}; "
                              + (f"now @{alias}: {reason}." if promoted else f"not @{alias}: {reason}.")})
-    except MlflowException as exc:
-        first = str(getattr(exc, "message", exc)).splitlines()[0][:500]
-        raise StanceError(f"MLflow tracking store {uri}: {first}") from None
+    except (MlflowException, OSError, _sql_error()) as exc:  # disk full, a broken store ...: one line
+        done = finish_failed_run(client, run_id) if client is not None else "no run was started"
+        raise StanceError(f"MLflow tracking store {uri}: {failure_reason(exc)}; {done}") from None
     return {"run_id": run.info.run_id, "run_name": title, "experiment": experiment, "experiment_id": exp_id,
             "model_name": name, "version": version, "alias": alias, "promoted": promoted, "reason": reason,
             "model_uri": f"models:/{name}@{alias}"}

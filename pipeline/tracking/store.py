@@ -8,10 +8,12 @@ second and never creates a database. Other stores are asked through the MLflow c
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,9 @@ __all__ = [
     "add_check_store_arguments",
     "check_store",
     "close_dead_runs",
+    "failure_reason",
+    "finish_failed_run",
+    "quiet_mlflow_errors",
     "owner_tags",
     "run_check_store",
     "store_gaps",
@@ -83,6 +88,61 @@ def close_dead_runs(client, experiment_id: str) -> list[str]:
                     f"gone: marked KILLED")
         closed.append(run.info.run_id)
     return closed
+
+
+# ----------------------------------------------------------------------------- a run that fails
+
+def failure_reason(exc: BaseException) -> str:
+    """One line for a failure while logging to the store: the innermost cause in the exception
+    chain (``database or disk is full``, ``No space left on device``), not the SQL or the
+    wrapper's advice about autoflush."""
+    seen, cause, last = set(), exc, exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        last = cause
+        cause = cause.__cause__ or cause.__context__
+    if isinstance(last, OSError) and last.strerror:
+        where = f" ({last.filename})" if last.filename else ""
+        return f"{last.strerror}{where}"
+    text = str(getattr(last, "message", None) or last)
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith(("[SQL", "[param", "(Back"))]
+    picked = next((ln for ln in lines if "full" in ln or "space" in ln), lines[-1] if lines else type(last).__name__)
+    return picked.split(") ", 1)[-1] if picked.startswith("(sqlite3.") else picked[:300]
+
+
+def finish_failed_run(client, run_id: str | None) -> str:
+    """Mark run *run_id* ``FAILED`` if it is still ``RUNNING``; say what became of it (words)."""
+    if run_id is None:
+        return "no run was started"
+    try:
+        status = client.get_run(run_id).info.status
+        if status == "RUNNING":
+            client.set_terminated(run_id, status="FAILED")
+            status = "FAILED"
+        return f"run {run_id} marked {status}"
+    except Exception:  # noqa: BLE001 - the store itself is failing (e.g. disk full)
+        return (f"run {run_id} could not be marked FAILED now; `stance check-store` (dvc repro) marks it "
+                "KILLED later")
+
+
+class _NoErrors(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno < logging.ERROR
+
+
+@contextlib.contextmanager
+def quiet_mlflow_errors() -> Iterator[None]:
+    """Hold back MLflow's own ERROR records (tracebacks of SQLAlchemy errors) while a run is
+    logged: the failure they describe is raised, and reported in one line by the caller."""
+    handlers = logging.getLogger("mlflow").handlers
+    quiet = _NoErrors()
+    for handler in handlers:
+        handler.addFilter(quiet)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.removeFilter(quiet)
 
 
 # ----------------------------------------------------------------------------- stance check-store

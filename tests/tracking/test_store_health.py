@@ -108,3 +108,52 @@ def test_evaluate_and_promote_fail_fast_on_a_locked_or_broken_store(tmp_path, ca
         holder.close()
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "locked by another process" in err
+
+
+def test_failure_reason_is_the_innermost_cause():
+    from pipeline.tracking.store import failure_reason
+
+    try:
+        try:
+            raise sqlite3.OperationalError("database or disk is full")
+        except sqlite3.OperationalError as inner:
+            raise RuntimeError("(raised as a result of Query-invoked autoflush; consider ...)\n[SQL: INSERT]") \
+                from inner
+    except RuntimeError as exc:
+        assert failure_reason(exc) == "database or disk is full"
+    assert failure_reason(OSError(28, "No space left on device", "/x/model.skops")) == \
+        "No space left on device (/x/model.skops)"
+
+
+def test_disk_full_while_logging_is_one_line_and_the_run_failed(tmp_path, capsys, monkeypatch):
+    """ENOSPC while MLflow copies an artifact: one line naming it, the run marked FAILED."""
+    import errno
+    import os
+
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    dataset = write_dataset(tmp_path / "dataset.csv")
+    params_path = write_params(tmp_path / "params.yaml", small_params())
+    common = ["--params", str(params_path), "--dataset", str(dataset), "--model", str(tmp_path / "model.joblib")]
+    assert main(["train", *common, "--report", str(tmp_path / "train.json")]) == 0
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp_path / "mlartifacts" / "m.json"))
+
+    monkeypatch.setattr(mlflow, "log_artifact", full)
+    capsys.readouterr()
+    code = main(["evaluate", *common, "--train-report", str(tmp_path / "train.json"),
+                 "--metrics", str(tmp_path / "m.json"), "--plots", str(tmp_path / "plots"),
+                 "--misclassified", str(tmp_path / "mis.csv"), "--classification-report", str(tmp_path / "cr.txt"),
+                 "--tracking-uri", uri])
+    err = capsys.readouterr().err
+    last = err.splitlines()[-1]
+    assert code == 2 and "Traceback" not in err
+    assert last.startswith(f"stance evaluate: error: MLflow tracking store {uri}: No space left on device")
+    assert "marked FAILED" in last
+    client = MlflowClient(tracking_uri=uri)
+    exp = client.get_experiment_by_name("sanctions-stance")
+    assert [r.info.status for r in client.search_runs([exp.experiment_id])] == ["FAILED"]
+    assert not (tmp_path / "models" / "mlflow.json").exists()
