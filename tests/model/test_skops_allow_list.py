@@ -88,3 +88,30 @@ def test_project_models_fit_the_allow_list(combine, classifier):
     labels = [y for rows in ARTICLES.values() for _, y in rows]
     found = skops_types(fit_final(texts, labels, params))
     assert set(found) <= set(SKOPS_ALLOWED)
+
+
+def test_encoder_package_is_restricted(tmp_path, monkeypatch, capsys):
+    """``pipeline.model.embeddings.encode`` is on the allow-list; its ``package`` argument must not
+    import any installed module: a file naming another package is refused before the import."""
+    import numpy as np
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from pipeline.model.embeddings import DIMENSIONS, ENCODER_PACKAGES, encode
+
+    marker = tmp_path / "RAN"
+    (tmp_path / "stance_evil_module.py").write_text(f"open({str(marker)!r}, 'w').write('ran')\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    clf = LogisticRegression().fit(np.eye(3, DIMENSIONS), ["support", "oppose", "neutral"])
+    step = FunctionTransformer(functools.partial(encode, package="stance_evil_module"))
+    evil = tmp_path / "evil.skops"
+    evil.write_bytes(sio.dumps(Pipeline([("features", step), ("clf", clf)])))
+    assert set(sio.get_untrusted_types(file=evil)) <= set(SKOPS_ALLOWED)  # the types alone pass
+    assert main(["predict", "--model", str(evil), "Sanctions now."]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "encoder package 'stance_evil_module'" in err and ENCODER_PACKAGES[0] in err
+    assert not marker.exists()
