@@ -443,6 +443,9 @@ def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
     perf.add_argument("--max-chars", type=positive_int, default=None, metavar="N",
                       help=f"longest text scored, in characters; a longer line is an error record, read in "
                            f"bounded pieces (default: predict.max_chars in params.yaml, else {DEFAULT_MAX_CHARS})")
+    out.add_argument("--strict", action="store_true",
+                     help="exit 2 when a row is not scored (empty, too long, not Unicode text); its error "
+                          "record is still written (default: exit 0, error records only)")
     perf.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                       help="progress line on stderr (default: only when stderr is a terminal)")
 
@@ -480,6 +483,9 @@ def run_predict(args: argparse.Namespace) -> int:
         with Output(args.output) as out:
             stats = predict_texts(model, args.sentences, out, fmt)
     if stats["errors"]:
+        if getattr(args, "strict", False):
+            raise StanceError(f"{stats['errors']} of {stats['rows']} rows not scored (empty, longer than {max_chars} "
+                              "characters or not Unicode text; see their error records) and --strict is given")
         log.info("%d of %d rows not scored (empty, longer than %d characters or not Unicode text); "
                  "see their error records",
                  stats["errors"], stats["rows"], max_chars)

@@ -97,6 +97,17 @@ def test_lone_surrogate_predict_error_record(capsys, tmp_path, tiny_model_path):
     assert out[1]["line"] == 2 and "lone surrogate" in out[1]["error"] and "label" not in out[1]
 
 
+def test_lone_surrogate_predict_strict_exits_2(capsys, tmp_path, tiny_model_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"text": "Lift the sanctions."}\n{"text": "Lift \\ud800 the sanctions."}\n', encoding="utf-8")
+    assert main(["predict", "--model", str(tmp_path / "model.joblib"), "-i", str(src), "--strict",
+                 "-o", str(tmp_path / "out.jsonl")]) == 2
+    err = _one_line(capsys.readouterr().err)
+    assert "1 of 2 rows not scored" in err and "--strict" in err
+    out = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert "label" in out[0] and "lone surrogate" in out[1]["error"]  # the error record is still written
+
+
 def _deep(tmp_path, depth=100_000):
     src = tmp_path / "deep.jsonl"
     src.write_text('{"article_id": "a1", "text": "x", "extra": ' + "[" * depth + "]" * depth + "}\n",
