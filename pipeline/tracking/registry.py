@@ -76,7 +76,7 @@ def _requirements(dense: bool = False) -> list[str]:
 
 
 def log_registered_model(model, name: str, client, *, alias: str | None = None,
-                         tags: dict[str, str] | None = None) -> str:
+                         tags: dict[str, str] | None = None, max_chars: int | None = None) -> str:
     """Log *model* (a fitted estimator, or a path loaded by :func:`pipeline.model.files.load_model`) to
     the active run as the pyfunc model of :mod:`pipeline.tracking.serving` and register it as *name*;
     point *alias* at it if given.
@@ -84,7 +84,8 @@ def log_registered_model(model, name: str, client, *, alias: str | None = None,
     The logged model answers a DataFrame with a ``text`` column with ``label`` and one score
     column per class (signature and input example included); the scikit-learn pipeline is an
     artifact in skops format with the minimal trusted types, so loading runs no pickled code.
-    *tags* (plus ``run_id``) go on the new model version.
+    *tags* (plus ``run_id``) go on the new model version. *max_chars* (``predict.max_chars``;
+    default 100,000) is the served model's cap on one text and on one request, in characters.
 
     Returns
     -------
@@ -107,7 +108,7 @@ def log_registered_model(model, name: str, client, *, alias: str | None = None,
     example = pd.DataFrame({"text": list(EXAMPLE_TEXTS)})
     signature = infer_signature(example, score_frame(model, list(EXAMPLE_TEXTS), list(LABELS)))
     config = {"labels": list(LABELS), "skops_trusted_types": skops_trusted_types(model),
-              "max_chars": DEFAULT_MAX_CHARS}
+              "max_chars": int(max_chars or DEFAULT_MAX_CHARS)}
     with tempfile.TemporaryDirectory(prefix="stance-model-") as tmp:
         skops_file = Path(tmp) / "model.skops"
         sio.dump(model, skops_file)

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.core.config import StanceError
-from pipeline.core.params import EvaluateParams, MlflowParams, coerce, to_dict
+from pipeline.core.params import EvaluateParams, MlflowParams, PredictParams, coerce, to_dict
 from pipeline.model.files import file_sha256
 from pipeline.tracking.registry import alias_version, champion_decision, evaluation_key, log_registered_model
 from pipeline.tracking.store import (
@@ -372,12 +372,12 @@ def _log_artifacts(paths: dict[str, Any], train_report_path: Path | None, params
 
 def _register(client, model: Any, name: str, alias: str, score: float, key: str, tags: dict[str, str],
               rescore: Callable[[Any], float] | None,
-              rescore_new: Callable[[], float] | None = None) -> tuple[str, bool, str]:
-    """Register the model of the active run; move *alias* if :func:`champion_decision` allows.
-    Returns ``(version, promoted, reason)``."""
+              rescore_new: Callable[[], float] | None = None, max_chars: int | None = None) -> tuple[str, bool, str]:
+    """Register the model of the active run (serving texts up to *max_chars*); move *alias* if
+    :func:`champion_decision` allows. Returns ``(version, promoted, reason)``."""
 
     champion = alias_version(client, name, alias)
-    version = log_registered_model(model, name, client, tags={
+    version = log_registered_model(model, name, client, max_chars=max_chars, tags={
         "macro_f1": repr(score), "evaluation_key": key, "data_sha256": tags["data_sha256"],
         "model_sha256": tags["model_sha256"]})
     promoted, reason = champion_decision(champion, score, key, alias, rescore, rescore_new)
@@ -475,7 +475,8 @@ def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_p
             log_dataset(dataset_path, data_sha)
             _log_artifacts(result["paths"], train_report_path, params_path)
             version, promoted, reason = _register(client, result.get("model", model_path), name, alias, score, key,
-                                                  tags, rescore, rescore_new)
+                                                  tags, rescore, rescore_new,
+                                                  coerce(PredictParams, all_params.get("predict"), "predict").max_chars)
             client.update_model_version(name, version, description=_version_description(
                 title, metrics, data_sha, selected, all_params, reason))
             mlflow.set_tags({"champion": "true" if promoted else "false", "champion_reason": reason,

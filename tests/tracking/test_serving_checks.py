@@ -36,3 +36,34 @@ def test_request_over_the_cap(served):
         served.predict(None, pd.DataFrame({"text": ["Lift the sanctions now."] * 3}))
     out = served.predict(None, pd.DataFrame({"text": ["Lift the sanctions now."] * 2}))
     assert list(out.columns) == ["label", "support", "oppose", "neutral"] and len(out) == 2
+
+
+def test_served_cap_comes_from_predict_max_chars(tmp_path, monkeypatch, capsys):
+    """`stance evaluate` logs the served model with params.yaml's predict.max_chars as its cap."""
+    import mlflow
+    import mlflow.pyfunc
+    from mlflow.exceptions import MlflowException
+
+    try:
+        from trainkit import small_params, write_dataset, write_params
+    except ImportError:  # pragma: no cover - run as a package
+        from tests.trainkit import small_params, write_dataset, write_params
+    from pipeline.cli import main
+
+    params = small_params()
+    params["predict"] = {"max_chars": 60}
+    params_path = write_params(tmp_path / "params.yaml", params)
+    dataset = write_dataset(tmp_path / "dataset.csv")
+    common = ["--params", str(params_path), "--dataset", str(dataset), "--model", str(tmp_path / "model.joblib")]
+    assert main(["train", *common, "--report", str(tmp_path / "train.json")]) == 0
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    assert main(["evaluate", *common, "--train-report", str(tmp_path / "train.json"),
+                 "--metrics", str(tmp_path / "m.json"), "--plots", str(tmp_path / "plots"),
+                 "--misclassified", str(tmp_path / "mis.csv"), "--classification-report", str(tmp_path / "cr.txt"),
+                 "--tracking-uri", uri]) == 0, capsys.readouterr().err
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    served = mlflow.pyfunc.load_model("models:/sanctions-stance@champion")
+    assert len(served.predict(pd.DataFrame({"text": ["x" * 60]}))) == 1
+    with pytest.raises(MlflowException, match="longer than 60 characters"):
+        served.predict(pd.DataFrame({"text": ["x" * 61]}))
