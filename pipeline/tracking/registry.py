@@ -150,51 +150,70 @@ def alias_version(client, name: str, alias: str):
 def champion_decision(champion, score: float, key: str, alias: str = "champion",
                       rescore: Callable[[Any], float] | None = None,
                       rescore_new: Callable[[], float] | None = None) -> tuple[bool, str]:
-    """Whether a new model with macro-F1 *score* on the evaluation *key* may take the alias.
+    """Whether a new model with macro-F1 *score* on the evaluation *key* takes the alias.
 
     Parameters
     ----------
     champion : the model version holding the alias (``None`` if none), with tags ``macro_f1``
         and ``evaluation_key`` as :func:`log_evaluation` sets them.
     rescore : callable(champion) -> float, optional
-        Scores the champion's model on *this* evaluation (same data, same folds), for a
-        champion that was evaluated on another one (e.g. before new labels were added).
+        Scores the champion's model on *this* evaluation (same data, same folds).
     rescore_new : callable() -> float, optional
-        Scores the new model the same way; with it, the two re-scored figures are compared
-        (the headline *score* may come from another procedure, e.g. nested CV).
+        Scores the new model the same way. When both figures can be compared article by article
+        (they have a ``difference`` method, as :class:`pipeline.evaluate.rescore.Rescored`),
+        the rule is the paired one below.
 
     Returns
     -------
-    (promote, reason) : the alias moves only to a model at least as good as the champion on the
-        same evaluation: compared with the champion's recorded macro-F1 when the evaluation key
-        matches, else with the champion re-scored by *rescore*. Without a comparable figure the
-        champion keeps the alias (``stance promote`` moves it by hand).
+    (promote, reason) : with both models re-scored on the same folds, the alias moves unless the
+        new model is clearly worse: the paired article-bootstrap interval of the macro-F1
+        difference (new minus champion) lies wholly below zero. A difference within the noise
+        (e.g. 0.5767 against 0.5780) moves it. Without paired figures: the new model must be at
+        least as good as the champion's recorded (same evaluation) or re-scored macro-F1.
+        Without any comparable figure the champion keeps the alias (``stance promote`` moves it
+        by hand).
     """
     if champion is None:
         return True, f"no version had @{alias}"
     old_key, old = champion.tags.get("evaluation_key"), champion.tags.get("macro_f1")
     v = champion.version
     how = f"the champion, version {v}"
-    if old_key != key or old is None:
-        if rescore is None:
-            return False, (f"{how}, was evaluated on other data or folds, so macro-F1 {score:.4f} is not comparable "
-                           f"with it; use `stance promote VERSION` to move @{alias} by hand")
+    same = old_key == key and old is not None
+    rescored = None
+    if rescore is not None and (rescore_new is not None or not same):
         try:
-            old = rescore(champion)
-            if rescore_new is not None:
-                score = rescore_new()
-        except Exception as exc:  # any failure to load or refit the old model: keep the champion
-            first = (str(exc).splitlines() or [""])[0][:200]
-            return False, (f"{how}, was evaluated on other data or folds and could not be re-evaluated on this "
-                           f"one ({type(exc).__name__}: {first}); use `stance promote VERSION` to move @{alias}")
+            rescored = (rescore(champion), rescore_new() if rescore_new is not None else score)
+        except Exception as exc:  # any failure to load or refit a model: keep the champion
+            if not same:
+                first = (str(exc).splitlines() or [""])[0][:200]
+                return False, (f"{how}, was evaluated on other data or folds and could not be re-evaluated on this "
+                               f"one ({type(exc).__name__}: {first}); use `stance promote VERSION` to move @{alias}")
+    if rescored is not None:
+        old, score = rescored
         how += (", both re-evaluated with their settings fixed on the same data and folds" if rescore_new
                 else ", re-evaluated on the same data and folds")
+    elif not same:
+        return False, (f"{how}, was evaluated on other data or folds, so macro-F1 {score:.4f} is not comparable "
+                       f"with it; use `stance promote VERSION` to move @{alias} by hand")
     else:
         how += ", on the same evaluation"
+    if hasattr(score, "difference") and getattr(old, "confusion", None) is not None:
+        return _paired_decision(score, old, how, alias)
     if score >= float(old):
         return True, f"macro-F1 {score:.4f} >= {float(old):.4f} of {how}"
     return False, (f"macro-F1 {score:.4f} < {float(old):.4f} of {how}; registered without @{alias} "
                    f"(`stance promote VERSION` moves it by hand)")
+
+
+def _paired_decision(score, old, how: str, alias: str) -> tuple[bool, str]:
+    """The paired rule: hold the alias back only when the difference is wholly below zero."""
+    point, low, high = score.difference(old)
+    figures = (f"macro-F1 {float(score):.4f} vs {float(old):.4f} of {how}; paired difference {point:+.4f}, "
+               f"article-bootstrap interval [{low:+.4f}, {high:+.4f}]")
+    if high < 0:
+        return False, (f"{figures}, wholly below zero: clearly worse, registered without @{alias} "
+                       f"(`stance promote VERSION` moves it by hand)")
+    return True, f"{figures}, not wholly below zero: not clearly worse"
 
 
 def load_version_model(name: str, version: str):
