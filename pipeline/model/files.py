@@ -36,6 +36,7 @@ from pipeline.core.data import atomic_open
 __all__ = [
     "SKOPS_ALLOWED",
     "add_export_model_arguments",
+    "champion_note",
     "check_model",
     "export_model",
     "file_sha256",
@@ -45,6 +46,7 @@ __all__ = [
     "save_model",
     "strip_volatile_state",
     "trusted_hashes",
+    "write_champion_record",
 ]
 
 log = logging.getLogger("stance")
@@ -61,6 +63,10 @@ SKOPS_ALLOWED = ("functools.partial", "operator.itemgetter", "re.sub", "builtins
                  "sklearn.utils._bunch.Bunch", "sklearn.calibration._CalibratedClassifier",
                  "sklearn.calibration._SigmoidCalibration", "pipeline.model.embeddings.encode",
                  "pipeline.embeddings.encode")  # the old module path of encode, in files saved before the move
+
+#: Beside the model file: which registered version it is and whether it holds the alias (written
+#: by ``stance evaluate`` when it logs to MLflow; per machine, like the store, not tracked by DVC).
+CHAMPION_RECORD = "champion.json"
 
 #: Key of the model's sha256 in a training report.
 REPORT_KEY = "model_sha256"
@@ -317,3 +323,35 @@ def run_export_model(args: argparse.Namespace) -> int:
     export_model(model, out)
     log.info("wrote %s (skops; loads with `stance predict --model %s`, no flag needed)", out, out)
     return 0
+
+
+# ----------------------------------------------------------------------------- champion notice
+
+def write_champion_record(model_path: str | os.PathLike, record: dict[str, Any]) -> dict[str, Any]:
+    """Write :data:`CHAMPION_RECORD` beside *model_path* (atomically) and return *record*."""
+    from pipeline.core.data import write_json_atomic
+
+    write_json_atomic(Path(model_path).with_name(CHAMPION_RECORD), record)
+    return record
+
+
+def champion_note(model_path: str | os.PathLike | None, record: dict[str, Any] | None = None) -> str | None:
+    """One line when the model file at *model_path* is a registered version that is not the
+    alias holder (both versions and the reason), from :data:`CHAMPION_RECORD` beside it (or
+    *record*); ``None`` when it is the champion, or nothing is known (no record, another file)."""
+    p = Path(model_path) if model_path is not None else repo_root() / PATHS["model"]
+    if record is None:
+        try:
+            record = json.loads(p.with_name(CHAMPION_RECORD).read_text(encoding="utf-8"))
+            if record.get("model_sha256") != file_sha256(p):
+                return None  # retrained since: the record is about an older file
+        except (OSError, ValueError, AttributeError):
+            return None
+    if not isinstance(record, dict) or record.get("is_champion", True):
+        return None
+    name, alias = record.get("registered_model", "?"), record.get("alias", "champion")
+    holder = record.get("champion_version")
+    held = f"version {holder} holds @{alias}" if holder else f"no version holds @{alias}"
+    return (f"note: {_shown(p)} is {name} version {record.get('version', '?')}, not @{alias}; {held} and is what "
+            f"`stance serve --champion` and MLflow serving (models:/{name}@{alias}) answer with. "
+            f"Why: {record.get('reason', '?')}")

@@ -40,7 +40,7 @@ from typing import IO, Any
 
 from pipeline.core.config import PATHS, StanceError, add_path_argument, jobs_count, load_params, positive_int, repo_root
 from pipeline.core.data import LABELS
-from pipeline.model.files import add_trust_argument, check_model, load_model
+from pipeline.model.files import add_trust_argument, champion_note, check_model, load_model
 from pipeline.model.scorer import Scorer, model_classes
 from pipeline.predict.io import (
     DEFAULT_CHUNK_SIZE,
@@ -467,6 +467,9 @@ def run_predict(args: argparse.Namespace) -> int:
                               "raise it with --max-chars N")
     refuse_same_file(args.input if args.input is not None else args.article, args.output)
     model = load_model(args.model, trust=args.trust_model)
+    note = champion_note(args.model)  # the default model is not what MLflow serving answers with
+    if note:
+        log.warning(note)
     fmt = resolve_output_format(args.format, args.output)
 
     if args.article is not None:

@@ -23,6 +23,7 @@ reaches the network except a remote tracking server the user configured.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import re
@@ -34,7 +35,7 @@ from typing import Any
 
 from pipeline.core.config import StanceError
 from pipeline.core.params import EvaluateParams, MlflowParams, PredictParams, coerce, to_dict
-from pipeline.model.files import file_sha256
+from pipeline.model.files import champion_note, file_sha256, write_champion_record
 from pipeline.tracking.registry import alias_version, champion_decision, evaluation_key, log_registered_model
 from pipeline.tracking.store import (
     close_dead_runs,
@@ -44,6 +45,8 @@ from pipeline.tracking.store import (
     quiet_mlflow_errors,
 )
 from pipeline.tracking.uri import artifact_location
+
+log = logging.getLogger("stance")
 
 __all__ = [
     "EXPERIMENT_DESCRIPTION",
@@ -372,9 +375,11 @@ def _log_artifacts(paths: dict[str, Any], train_report_path: Path | None, params
 
 def _register(client, model: Any, name: str, alias: str, score: float, key: str, tags: dict[str, str],
               rescore: Callable[[Any], float] | None,
-              rescore_new: Callable[[], float] | None = None, max_chars: int | None = None) -> tuple[str, bool, str]:
+              rescore_new: Callable[[], float] | None = None,
+              max_chars: int | None = None) -> tuple[str, bool, str, str | None]:
     """Register the model of the active run (serving texts up to *max_chars*); move *alias* if
-    :func:`champion_decision` allows. Returns ``(version, promoted, reason)``."""
+    :func:`champion_decision` allows. Returns ``(version, promoted, reason, holder)``, *holder*
+    the version holding the alias afterwards."""
 
     champion = alias_version(client, name, alias)
     version = log_registered_model(model, name, client, max_chars=max_chars, tags={
@@ -384,7 +389,8 @@ def _register(client, model: Any, name: str, alias: str, score: float, key: str,
     if promoted:
         client.set_registered_model_alias(name, alias, version)
     client.set_model_version_tag(name, version, "champion_reason", reason)
-    return version, promoted, reason
+    holder = version if promoted else (None if champion is None else str(champion.version))
+    return version, promoted, reason, holder
 
 
 def _sql_error() -> type[BaseException]:
@@ -474,9 +480,9 @@ def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_p
             _log_metrics(metrics, result, train_report)
             log_dataset(dataset_path, data_sha)
             _log_artifacts(result["paths"], train_report_path, params_path)
-            version, promoted, reason = _register(client, result.get("model", model_path), name, alias, score, key,
-                                                  tags, rescore, rescore_new,
-                                                  coerce(PredictParams, all_params.get("predict"), "predict").max_chars)
+            cap = coerce(PredictParams, all_params.get("predict"), "predict").max_chars
+            version, promoted, reason, champion_version = _register(
+                client, result.get("model", model_path), name, alias, score, key, tags, rescore, rescore_new, cap)
             client.update_model_version(name, version, description=_version_description(
                 title, metrics, data_sha, selected, all_params, reason))
             mlflow.set_tags({"champion": "true" if promoted else "false", "champion_reason": reason,
@@ -486,6 +492,12 @@ def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_p
     except (MlflowException, OSError, _sql_error()) as exc:  # disk full, a broken store ...: one line
         done = finish_failed_run(client, run_id) if client is not None else "no run was started"
         raise StanceError(f"MLflow tracking store {uri}: {failure_reason(exc)}; {done}") from None
+    record = write_champion_record(model_path, {
+        "model_sha256": tags["model_sha256"], "registered_model": name, "alias": alias, "version": str(version),
+        "champion_version": champion_version, "is_champion": bool(promoted), "reason": reason})
+    note = champion_note(model_path, record)
+    if note:
+        log.warning(note)
     return {"run_id": run.info.run_id, "run_name": title, "experiment": experiment, "experiment_id": exp_id,
             "model_name": name, "version": version, "alias": alias, "promoted": promoted, "reason": reason,
-            "model_uri": f"models:/{name}@{alias}"}
+            "model_uri": f"models:/{name}@{alias}", "champion_version": champion_version}

@@ -167,6 +167,15 @@ def test_worse_model_does_not_take_the_alias_and_promote_moves_it(project, tmp_p
     weak_run = client.get_run(client.get_model_version("sanctions-stance", "2").run_id)
     assert weak_run.data.tags["champion"] == "false"
     assert "wholly below zero: clearly worse" in weak_run.data.tags["champion_reason"]
+    # the model file is not what MLflow serving answers with: evaluate and predict say so, in one line
+    note = (f"note: {base / 'weak.joblib'} is sanctions-stance version 2, not @champion; version 1 holds "
+            "@champion and is what `stance serve --champion` and MLflow serving")
+    assert note in err and "Why: macro-F1 " in err
+    assert main(["predict", "--trust-model", "--model", str(base / "weak.joblib"), "Lift the sanctions."]) == 0
+    notes = [ln for ln in capsys.readouterr().err.splitlines() if "note:" in ln]
+    assert len(notes) == 1 and note in notes[0] and "wholly below zero" in notes[0]
+    assert main(["predict", "--trust-model", "--model", str(base / "good.joblib"), "Lift the sanctions."]) == 0
+    assert "note:" not in capsys.readouterr().err  # the record is about another file
     assert "not @champion: macro-F1" in weak_run.data.tags["mlflow.note.content"]
 
     # the good model again (same evaluation, equal score): not clearly worse, so the alias moves
