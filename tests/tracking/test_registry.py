@@ -176,6 +176,13 @@ def test_worse_model_does_not_take_the_alias_and_promote_moves_it(project, tmp_p
     assert len(notes) == 1 and note in notes[0] and "wholly below zero" in notes[0]
     assert main(["predict", "--trust-model", "--model", str(base / "good.joblib"), "Lift the sanctions."]) == 0
     assert "note:" not in capsys.readouterr().err  # the record is about another file
+    # `stance serve --champion` serves the alias holder, version 1; by default the file predict uses
+    from pipeline.tracking.serve import served_model
+
+    champion_model, description, _ = served_model(None, True, base / "good.yaml", uri)
+    assert description == "sanctions-stance version 1 (@champion)" and hasattr(champion_model, "predict_proba")
+    _, description, note_line = served_model(str(base / "weak.joblib"), False, base / "good.yaml", None, trust=True)
+    assert description.startswith("model file ") and note in note_line
     assert "not @champion: macro-F1" in weak_run.data.tags["mlflow.note.content"]
 
     # the good model again (same evaluation, equal score): not clearly worse, so the alias moves
