@@ -20,7 +20,7 @@ from typing import Any
 
 from pipeline.core.config import StanceError
 from pipeline.core.data import atomic_open, check_header, csv_records, load_json
-from pipeline.split.io import list_articles
+from pipeline.split.io import check_raw_file, list_articles
 
 __all__ = ["FILE_FORMATS", "SENTENCE_COLUMNS", "Article", "CsvWriter", "SentenceWriter", "check_date", "input_kind",
            "iter_articles", "norm_source", "read_meta_table", "timestamp_day"]
@@ -207,6 +207,7 @@ def iter_articles(path: str | Path, meta: dict[str, tuple[str, str]] | None = No
     if kind == "dir":
 
         for i, f in enumerate(list_articles(path)):
+            check_raw_file(f)  # as split does: no symbolic link to a file outside the folder
             date, source = (meta or {}).get(f.stem, ("", ""))
             yield Article(i, f.stem, date, source, path=str(f), where=str(f))
         return

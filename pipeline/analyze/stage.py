@@ -47,7 +47,7 @@ from pipeline.analyze.plots import plot_actors, plot_trends
 from pipeline.analyze.settings import issuer_map, load_settings, meta_table
 from pipeline.analyze.spark import run_spark
 from pipeline.analyze.stats import PERIODS, UNDATED, share_columns
-from pipeline.core.config import PATHS, StanceError, add_path_argument, jobs_count
+from pipeline.core.config import PATHS, StanceError, add_path_argument, jobs_count, repo_root
 from pipeline.core.data import LABELS, output_set, write_csv_atomic
 from pipeline.model.files import add_trust_argument, load_model
 from pipeline.split.io import list_articles
@@ -285,6 +285,7 @@ def analyze(input_path: str | os.PathLike, out_dir: str | os.PathLike, *, engine
     else:
         model_obj = model
     out = Path(out_dir)
+    _check_out_folder(out, input_path, kind)
     names = [a["name"] for a in ap.actors]
     who = (list(ap.actors), issuer_map(ap))
     with output_set(out, OUTPUTS) as new:  # all outputs replaced as one set, or none
@@ -315,6 +316,17 @@ def analyze(input_path: str | os.PathLike, out_dir: str | os.PathLike, *, engine
         "sources": sorted({t["source"] for t in trends}),
         "actors": {n: sum(r["sentences"] for r in actors if r["actor"] == n) for n in names},
     }
+
+
+def _check_out_folder(out: Path, input_path, kind: str) -> None:
+    """Refuse an output folder inside the input folder or inside ``data/raw`` (DVC tracks the raw
+    corpus: outputs written there would change it, and a folder input would read them next time)."""
+    target = Path(os.path.realpath(out))
+    inside = [(Path(os.path.realpath(input_path)), "the input folder")] if kind == "dir" else []
+    inside.append((Path(os.path.realpath(repo_root() / PATHS["raw"])), "data/raw, the corpus DVC tracks"))
+    for folder, what in inside:
+        if target == folder or target.is_relative_to(folder):
+            raise StanceError(f"--out {out} is inside {what} ({folder}); choose an output folder elsewhere")
 
 
 def _write_outputs(out: Path, counts: Counts, articles_csv, writer, ci: float, period: str, names: list[str]):

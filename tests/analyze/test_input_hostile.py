@@ -181,3 +181,31 @@ def test_output_parent_is_a_file(capsys, tmp_path, tiny_model_path, command):
     assert main(argv) == 2
     assert "afile is a file, not a folder" in _one_line(capsys.readouterr().err)
     assert (tmp_path / "afile").read_text(encoding="utf-8") == "x"
+
+
+def test_folder_symlink_to_a_file_outside_is_refused(capsys, tmp_path, tiny_model_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a1.txt").write_text("The Council met on Monday.\n", encoding="utf-8")
+    outside = tmp_path / "secret.txt"
+    outside.write_text("Not an article of this corpus.\n", encoding="utf-8")
+    (corpus / "a2.txt").symlink_to(outside)
+    rc, _, err = _analyze(capsys, tmp_path, corpus)
+    assert rc == 2 and "a2.txt: symbolic link to a file outside the articles folder" in _one_line(err)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("where", ["input", "raw"])
+def test_out_inside_the_input_folder_or_data_raw_is_refused(capsys, tmp_path, tiny_model_path, where):
+    corpus = tmp_path / ("corpus" if where == "input" else "data/raw")
+    corpus.mkdir(parents=True)
+    (corpus / "a1.txt").write_text("The Council met on Monday.\n", encoding="utf-8")
+    src = corpus if where == "input" else tmp_path / "in.jsonl"
+    if where == "raw":
+        src.write_text(json.dumps({"article_id": "a1", "text": "The Council met."}) + "\n", encoding="utf-8")
+    before = sorted(p.name for p in corpus.iterdir())
+    rc = main(["analyze", "-i", str(src), "-o", str(corpus / "analysis"), "--no-progress",
+               "--params", str(make_params(tmp_path / "params.yaml")), "--model", str(tmp_path / "model.joblib")])
+    err = _one_line(capsys.readouterr().err)
+    assert rc == 2 and "is inside " + ("the input folder" if where == "input" else "data/raw") in err
+    assert sorted(p.name for p in corpus.iterdir()) == before  # nothing written into it
