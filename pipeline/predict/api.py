@@ -466,7 +466,7 @@ def run_predict(args: argparse.Namespace) -> int:
             raise StanceError(f"sentence {i} on the command line: {too_long(max_chars)}; "
                               "raise it with --max-chars N")
     refuse_same_file(args.input if args.input is not None else args.article, args.output)
-    model = load_model(args.model, trust=args.trust_model)
+    model = load_model(args.model, trust=args.trust_model, labels=LABELS)  # stance classes only, as analyze
     note = champion_note(args.model)  # the default model is not what MLflow serving answers with
     if note:
         log.warning(note)
