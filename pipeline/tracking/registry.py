@@ -37,6 +37,7 @@ __all__ = [
     "evaluation_key",
     "load_version_model",
     "log_registered_model",
+    "incomplete_version",
     "promote",
     "run_promote",
     "skops_trusted_types",
@@ -235,6 +236,27 @@ def load_version_model(name: str, version: str):
 
 # ----------------------------------------------------------------------------- stance promote
 
+#: Tags every version registered by a finished ``stance evaluate`` carries.
+VERSION_TAGS = ("model_sha256", "evaluation_key", "champion_reason")
+
+
+def incomplete_version(client, version) -> str | None:
+    """What a model version lacks to be complete (its tags, a finished run), or ``None``: a
+    version registered just before ``kill -9`` has no tags and a run left RUNNING or KILLED."""
+    absent = [t for t in VERSION_TAGS if t not in (version.tags or {})]
+    if absent:
+        return f"no {', '.join(absent)} tag{'s' if len(absent) > 1 else ''}"
+    if version.run_id:
+        try:
+            status = client.get_run(version.run_id).info.status
+        except Exception:  # noqa: BLE001 - a deleted run: not a complete evaluation either
+            return f"its run {version.run_id} is gone"
+        if status != "FINISHED":
+            return f"its run {version.run_id} is {status}"
+    return None
+
+
+
 def promote(uri: str, name: str, alias: str, version: str) -> str | None:
     """Point *alias* of the registered model *name* at *version* by hand.
 
@@ -255,9 +277,13 @@ def promote(uri: str, name: str, alias: str, version: str) -> str | None:
         mlflow.set_registry_uri(uri)
         client = MlflowClient(tracking_uri=uri, registry_uri=uri)
         try:
-            client.get_model_version(name, version)
+            found = client.get_model_version(name, version)
         except MlflowException:
             raise StanceError(f"MLflow registry {uri}: model {name!r} has no version {version!r}") from None
+        missing = incomplete_version(client, found)
+        if missing:
+            raise StanceError(f"MLflow registry {uri}: {name} version {version} is incomplete ({missing}): the "
+                              "evaluate that registered it did not finish; promote a complete version")
         old = alias_version(client, name, alias)
         client.set_registered_model_alias(name, alias, version)
         reason = f"promoted by hand with `stance promote {version}`" + (f" (replacing version {old.version})"

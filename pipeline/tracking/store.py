@@ -234,6 +234,8 @@ def check_store(record_path: Path, out_path: Path, uri: str, timeout: float = 3.
     problem = sqlite_problem(db, timeout) if db is not None else None
     if problem:  # a damaged or locked store fails the stage, so `dvc repro` stops before evaluate
         raise StanceError(f"MLflow tracking store {db}: {problem}")
+    if db is not None and _running_runs(db):
+        _close_dead_runs_in(uri)
     if record_path.is_file():
         try:
             record = json.loads(record_path.read_text(encoding="utf-8"))
@@ -257,6 +259,33 @@ def check_store(record_path: Path, out_path: Path, uri: str, timeout: float = 3.
 
     write_json_atomic(out_path, STORE_CHECK_TEXT)
     return gaps
+
+
+def _running_runs(db: Path) -> int:
+    """How many runs of the SQLite store are ``RUNNING`` (read-only; 0 when there is no store)."""
+    import sqlite3
+
+    if not db.is_file():
+        return 0
+    con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        return con.execute("SELECT count(*) FROM runs WHERE status = 'RUNNING'").fetchone()[0]
+    except sqlite3.Error:
+        return 0  # no runs table yet
+    finally:
+        con.close()
+
+
+def _close_dead_runs_in(uri: str) -> list[str]:
+    """:func:`close_dead_runs` in every experiment of the store (imports mlflow: only when some
+    run is RUNNING, so the usual check stays cheap)."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    closed: list[str] = []
+    for exp in client.search_experiments():
+        closed += close_dead_runs(client, exp.experiment_id)
+    return closed
 
 
 def add_check_store_arguments(parser) -> None:

@@ -157,3 +157,44 @@ def test_disk_full_while_logging_is_one_line_and_the_run_failed(tmp_path, capsys
     exp = client.get_experiment_by_name("sanctions-stance")
     assert [r.info.status for r in client.search_runs([exp.experiment_id])] == ["FAILED"]
     assert not (tmp_path / "models" / "mlflow.json").exists()
+
+
+def test_check_store_closes_a_killed_run_and_promote_refuses_an_incomplete_version(tmp_path, capsys):
+    """kill -9 during logging leaves a RUNNING run and perhaps a version without tags: the next
+    check-store (every dvc repro) marks the run KILLED, and promote refuses the version."""
+    import os
+    import signal  # noqa: F401 - used by the child
+    import subprocess
+    import sys
+
+    from mlflow.tracking import MlflowClient
+
+    from pipeline.tracking.runs import ensure_experiment
+
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    exp = ensure_experiment(client, "sanctions-stance", uri)
+    code = ("import os, signal, mlflow; from mlflow.tracking import MlflowClient; "
+            "from pipeline.tracking.store import owner_tags; "
+            f"mlflow.set_tracking_uri({uri!r}); run = mlflow.start_run(experiment_id={exp!r}); "
+            "mlflow.set_tags(owner_tags()); c = MlflowClient(tracking_uri=mlflow.get_tracking_uri(), "
+            f"registry_uri={uri!r}); c.create_registered_model('sanctions-stance'); "
+            "c.create_model_version('sanctions-stance', 'file:///nowhere', run_id=run.info.run_id); "
+            "print(run.info.run_id, flush=True); os.kill(os.getpid(), signal.SIGKILL)")
+    env = dict(os.environ, MLFLOW_DISABLE_TELEMETRY="true")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == -9, proc.stderr[-2000:]
+    dead = proc.stdout.split()[-1]
+    assert client.get_run(dead).info.status == "RUNNING"
+
+    params_path = write_params(tmp_path / "params.yaml", small_params())
+    assert main(["promote", "1", "--params", str(params_path), "--tracking-uri", uri]) == 2
+    last = capsys.readouterr().err.splitlines()[-1]  # (after MLflow's own INFO lines on a first connection)
+    assert last.startswith("stance promote: error: ") and "sanctions-stance version 1 is incomplete (no " \
+        "model_sha256, evaluation_key, champion_reason tags)" in last
+
+    (tmp_path / "models").mkdir()
+    assert main(["check-store", "--record", str(tmp_path / "models" / "mlflow.json"),
+                 "--out", str(tmp_path / "models" / "store.json"), "--tracking-uri", uri]) == 0
+    assert f"MLflow run {dead} was left RUNNING by process" in capsys.readouterr().err
+    assert client.get_run(dead).info.status == "KILLED"
