@@ -20,7 +20,13 @@ from typing import Any
 from pipeline.core.config import StanceError, add_path_argument, repo_root
 from pipeline.core.data import write_json_atomic
 from pipeline.tracking.registry import alias_version
-from pipeline.tracking.uri import check_tracking_uri, resolve_tracking_uri, sqlite_path, sqlite_problem
+from pipeline.tracking.uri import (
+    check_tracking_uri,
+    foreign_artifacts,
+    resolve_tracking_uri,
+    sqlite_path,
+    sqlite_problem,
+)
 
 log = logging.getLogger("stance")
 
@@ -231,7 +237,7 @@ def check_store(record_path: Path, out_path: Path, uri: str, timeout: float = 3.
     """
     gaps: list[str] = []
     db = sqlite_path(uri)
-    problem = sqlite_problem(db, timeout) if db is not None else None
+    problem = (sqlite_problem(db, timeout) or foreign_artifacts(db)) if db is not None else None
     if problem:  # a damaged or locked store fails the stage, so `dvc repro` stops before evaluate
         raise StanceError(f"MLflow tracking store {db}: {problem}")
     if db is not None and _running_runs(db):

@@ -198,3 +198,31 @@ def test_check_store_closes_a_killed_run_and_promote_refuses_an_incomplete_versi
                  "--out", str(tmp_path / "models" / "store.json"), "--tracking-uri", uri]) == 0
     assert f"MLflow run {dead} was left RUNNING by process" in capsys.readouterr().err
     assert client.get_run(dead).info.status == "KILLED"
+
+
+def test_copied_checkout_store_is_refused(tmp_path, capsys):
+    """A mlflow.db copied with a checkout still points at the original's artifact folder: refused."""
+    import shutil
+
+    from mlflow.tracking import MlflowClient
+
+    from pipeline.tracking.runs import ensure_experiment
+    from pipeline.tracking.uri import foreign_artifacts
+
+    original, copy = tmp_path / "original", tmp_path / "copy"
+    original.mkdir()
+    uri = f"sqlite:///{original}/mlflow.db"
+    ensure_experiment(MlflowClient(tracking_uri=uri, registry_uri=uri), "sanctions-stance", uri)
+    assert foreign_artifacts(original / "mlflow.db") is None
+    shutil.copytree(original, copy)
+    problem = foreign_artifacts(copy / "mlflow.db")
+    assert problem and f"keeps its artifacts in {original}" in problem and "copied from another checkout" in problem
+    (copy / "models").mkdir()
+    capsys.readouterr()
+    assert main(["check-store", "--record", str(copy / "models" / "mlflow.json"),
+                 "--out", str(copy / "models" / "store.json"), "--tracking-uri", f"sqlite:///{copy}/mlflow.db"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "copied from another checkout" in err
+    params_path = write_params(tmp_path / "params.yaml", small_params())
+    assert main(["promote", "1", "--params", str(params_path), "--tracking-uri", f"sqlite:///{copy}/mlflow.db"]) == 2
+    assert "copied from another checkout" in capsys.readouterr().err
