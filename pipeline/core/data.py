@@ -48,6 +48,7 @@ __all__ = [
     "csv_records",
     "has_surrogate",
     "load_json",
+    "file_lock",
     "make_folder",
     "normalize_text",
     "output_set",
@@ -349,6 +350,36 @@ def make_folder(path: str | os.PathLike) -> Path:
     if not p.is_dir():
         raise StanceError(f"{p}: cannot create the output folder (it is a file)")
     return p
+
+
+@contextlib.contextmanager
+def file_lock(lock_path: str | os.PathLike, timeout: float, busy: str, advice: str = "try again") -> Iterator[Path]:
+    """Hold an exclusive ``flock`` on *lock_path* (created if missing) for the block: the one
+    lock of read-modify-write sections that concurrent ``stance`` processes share. Released
+    when the block ends or the process dies. Waits up to *timeout* seconds for another holder,
+    then raises :class:`StanceError`: *busy*, the wait, the lock's path and *advice*."""
+    import fcntl
+    import time
+
+    lock = Path(lock_path)
+    try:
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise StanceError(f"{lock}: cannot create the lock file ({exc.strerror or exc})") from None
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise StanceError(f"{busy} after {timeout:g} s (lock {lock}); {advice}") from None
+                time.sleep(0.02)
+        yield lock
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
 
 
 #: Prefix of the temporary folder :func:`output_set` writes in, beside the output folder.

@@ -38,6 +38,7 @@ from pipeline.core.params import EvaluateParams, MlflowParams, PredictParams, co
 from pipeline.model.files import champion_note, file_sha256, write_champion_record
 from pipeline.tracking.registry import alias_version, champion_decision, evaluation_key, log_registered_model
 from pipeline.tracking.store import (
+    alias_lock,
     close_dead_runs,
     failure_reason,
     finish_failed_run,
@@ -481,8 +482,9 @@ def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_p
             log_dataset(dataset_path, data_sha)
             _log_artifacts(result["paths"], train_report_path, params_path)
             cap = coerce(PredictParams, all_params.get("predict"), "predict").max_chars
-            version, promoted, reason, champion_version = _register(
-                client, result.get("model", model_path), name, alias, score, key, tags, rescore, rescore_new, cap)
+            with alias_lock(uri):  # concurrent evaluates decide one after the other
+                version, promoted, reason, champion_version = _register(
+                    client, result.get("model", model_path), name, alias, score, key, tags, rescore, rescore_new, cap)
             client.update_model_version(name, version, description=_version_description(
                 title, metrics, data_sha, selected, all_params, reason))
             mlflow.set_tags({"champion": "true" if promoted else "false", "champion_reason": reason,

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.core.config import StanceError, add_path_argument, repo_root
-from pipeline.core.data import write_json_atomic
+from pipeline.core.data import file_lock, write_json_atomic
 from pipeline.tracking.registry import alias_version
 from pipeline.tracking.uri import (
     check_tracking_uri,
@@ -33,6 +33,7 @@ log = logging.getLogger("stance")
 __all__ = [
     "STORE_CHECK_TEXT",
     "add_check_store_arguments",
+    "alias_lock",
     "check_store",
     "close_dead_runs",
     "failure_reason",
@@ -94,6 +95,28 @@ def close_dead_runs(client, experiment_id: str) -> list[str]:
                     f"gone: marked KILLED")
         closed.append(run.info.run_id)
     return closed
+
+
+# ----------------------------------------------------------------------------- the alias decision
+
+#: Seconds an evaluate waits for another one's alias decision (which may re-score the champion).
+ALIAS_LOCK_TIMEOUT = 1800.0
+
+
+def alias_lock(uri: str, timeout: float = ALIAS_LOCK_TIMEOUT):
+    """The lock that serialises the alias decision of concurrent ``stance evaluate`` runs on one
+    store (read the champion, register, decide, move the alias): ``<mlflow.db>.lock`` beside a
+    SQLite store, else a lock file for the URI in the temporary folder (this machine only)."""
+    import hashlib
+    import tempfile
+
+    db = sqlite_path(uri)
+    if db is not None:
+        path = db.with_name(db.name + ".lock")
+    else:
+        path = Path(tempfile.gettempdir()) / f"stance-alias-{hashlib.sha256(uri.encode()).hexdigest()[:16]}.lock"
+    return file_lock(path, timeout, f"MLflow tracking store {uri}: another stance evaluate is still deciding the "
+                                    "alias", "nothing was registered; run it again")
 
 
 # ----------------------------------------------------------------------------- a run that fails

@@ -226,3 +226,56 @@ def test_copied_checkout_store_is_refused(tmp_path, capsys):
     params_path = write_params(tmp_path / "params.yaml", small_params())
     assert main(["promote", "1", "--params", str(params_path), "--tracking-uri", f"sqlite:///{copy}/mlflow.db"]) == 2
     assert "copied from another checkout" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_alias_decision_waits_for_a_concurrent_evaluate(tmp_path):
+    """While another evaluate holds the alias lock, an evaluate finishes its cross-validation but
+    registers nothing; it decides once the lock is free (so two never both take @champion)."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from pipeline.tracking.store import alias_lock
+
+    dataset = write_dataset(tmp_path / "dataset.csv")
+    params_path = write_params(tmp_path / "params.yaml", small_params())
+    common = ["--params", str(params_path), "--dataset", str(dataset), "--model", str(tmp_path / "model.joblib")]
+    assert main(["train", *common, "--report", str(tmp_path / "train.json")]) == 0
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+
+    def versions() -> int:
+        try:
+            con = sqlite3.connect(f"file:{tmp_path / 'mlflow.db'}?mode=ro", uri=True)
+            try:
+                return con.execute("SELECT count(*) FROM model_versions").fetchone()[0]
+            finally:
+                con.close()
+        except sqlite3.Error:
+            return 0
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_TRACKING", "DVC_"))}
+    cmd = [sys.executable, "-m", "pipeline.cli", "evaluate", *common, "--train-report", str(tmp_path / "train.json"),
+           "--metrics", str(tmp_path / "m.json"), "--plots", str(tmp_path / "plots"), "--misclassified",
+           str(tmp_path / "mis.csv"), "--classification-report", str(tmp_path / "cr.txt"), "--tracking-uri", uri]
+    from mlflow.tracking import MlflowClient
+
+    from pipeline.tracking.runs import ensure_experiment
+
+    ensure_experiment(MlflowClient(tracking_uri=uri, registry_uri=uri), "sanctions-stance", uri)  # tables made
+    with alias_lock(uri):
+        proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+        seen = []
+        while not any("nested-CV macro-F1" in line for line in seen):
+            line = proc.stderr.readline()
+            assert line, "".join(seen)
+            seen.append(line)
+        deadline = time.monotonic() + 30  # unlocked, the version is registered within about 10 s
+        while time.monotonic() < deadline:
+            assert proc.poll() is None and versions() == 0
+            time.sleep(0.5)
+    rest = proc.stderr.read()
+    assert proc.wait(timeout=300) == 0, rest
+    proc.stderr.close()
+    assert versions() == 1 and "version 1 is @champion (no version had @champion)" in rest
