@@ -25,6 +25,7 @@ inputs (a model, articles, a metadata table) are all named on the command line.
 from __future__ import annotations
 
 import argparse
+import itertools
 import logging
 import os
 import sys
@@ -174,8 +175,27 @@ def article_rows(rows: list[dict]) -> list[dict]:
 _WORKER: Context | None = None
 
 
-def _init_worker(model, split_params, actors, period) -> None:
+#: Most worker processes ``--jobs`` may ask for (more is a typo, not a machine).
+MAX_JOBS = 1024
+
+
+def _die_with_parent() -> None:
+    """Linux: have the kernel kill this worker when the process that started it dies (``kill -9``
+    of ``stance analyze`` must not leave workers behind). Elsewhere: nothing."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _init_worker(model, split_params, actors, period, parent: int) -> None:
     global _WORKER
+    _die_with_parent()
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
     _WORKER = Context(model, split_params, actors, period)
 
 
@@ -186,19 +206,25 @@ def _work(batch: list[Article]):
 
 def _run_local(articles: Iterator[Article], jobs: int, batch_size: int, model, split_params,
                actors, period) -> Iterator[tuple[dict, list]]:
-    """Yield ``score_batch`` results in input order; at most ``2 * jobs`` batches in flight."""
+    """Yield ``score_batch`` results in input order; at most ``2 * jobs`` batches in flight.
+
+    No more workers than batches (the first *jobs* batches are read before any is started);
+    each worker dies with this process."""
+    work = batches(articles, batch_size)
+    head = list(itertools.islice(work, max(1, jobs)))
+    jobs = min(jobs, len(head))
     if jobs <= 1:
         ctx = Context(model, split_params, actors, period)
-        for batch in batches(articles, batch_size):
+        for batch in itertools.chain(head, work):
             yield score_batch(batch, ctx)
         return
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(jobs, initializer=_init_worker,
-                             initargs=(model, split_params, actors, period)) as pool:
+                             initargs=(model, split_params, actors, period, os.getpid())) as pool:
         pending: deque = deque()
         try:
-            for batch in batches(articles, batch_size):
+            for batch in itertools.chain(head, work):
                 pending.append(pool.submit(_work, batch))
                 if len(pending) >= 2 * jobs:
                     yield pending.popleft().result()
@@ -277,6 +303,9 @@ def analyze(input_path: str | os.PathLike, out_dir: str | os.PathLike, *, engine
     jobs = ap.n_jobs if jobs is None else jobs
     if jobs == 0:
         jobs = os.cpu_count() or 1
+    if jobs > MAX_JOBS:
+        raise StanceError(f"--jobs {jobs}: at most {MAX_JOBS} worker processes (0: one per CPU, "
+                          f"{os.cpu_count() or 1} here)")
     batch_size = batch_articles or ap.batch_articles
     kind = input_kind(input_path)
     table = meta_table(meta, ap) if kind == "dir" else None
