@@ -95,3 +95,19 @@ def test_both_engines_put_timestamps_on_the_same_day(spark, setup, zoned):
     assert read_bytes(tmp / "local") == read_bytes(tmp / "spark")
     days = pd.read_csv(tmp / "spark" / "articles.csv", dtype=str)["date"].tolist()
     assert ("2017-12-31" in days) == zoned
+
+
+def test_spark_failure_in_a_worker_is_one_line_on_stderr(spark, setup, capfd):
+    """A worker's error reaches stderr as one line naming Spark's log; the Java and Python stacks
+    go to that file."""
+    from pipeline.analyze.spark import spark_log
+
+    tmp, model, params = setup
+    corpus = write_dir(tmp / "corpus")
+    (corpus / "zz.txt").write_bytes(b"The Council \xff\xfe met.\n")  # read by a worker: not UTF-8
+    capfd.readouterr()
+    rc = main(["analyze", "--input", str(corpus), "--out", str(tmp / "o"), "--engine", "spark", "--no-meta",
+               "--model", str(model), "--params", str(params)])
+    err = capfd.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert "zz.txt" in err and f"(Spark's log: {spark_log()})" in err
