@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.core.config import StanceError
-from pipeline.core.data import atomic_open, check_header, csv_records, load_json
+from pipeline.core.data import atomic_open, check_header, csv_records, load_json, spreadsheet_safe
 from pipeline.split.io import check_raw_file, list_articles
 
 __all__ = ["FILE_FORMATS", "SENTENCE_COLUMNS", "Article", "CsvWriter", "SentenceWriter", "check_date", "input_kind",
@@ -360,7 +360,7 @@ class CsvWriter:
         self.writer.writerow(columns)
 
     def write(self, rows: list[dict]) -> None:
-        self.writer.writerows([[r[c] for c in self.columns] for r in rows])
+        self.writer.writerows([[spreadsheet_safe(r[c]) for c in self.columns] for r in rows])
 
     def commit(self) -> None:
         self._cm.__exit__(None, None, None)

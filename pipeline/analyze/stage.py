@@ -240,7 +240,7 @@ def _run_local(articles: Iterator[Article], jobs: int, batch_size: int, model, s
 def _write_table(path: Path, rows: list[dict], columns: tuple[str, ...]) -> None:
     import pandas as pd
 
-    write_csv_atomic(path, pd.DataFrame(rows, columns=list(columns)))
+    write_csv_atomic(path, pd.DataFrame(rows, columns=list(columns)), safe=True)  # names may start with = + - @
 
 
 # --------------------------------------------------------------------------- API

@@ -54,6 +54,7 @@ __all__ = [
     "output_set",
     "read_csv_rows",
     "sentence_id",
+    "spreadsheet_safe",
     "write_csv_atomic",
     "write_json_atomic",
     "write_rows_csv",
@@ -548,8 +549,28 @@ def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
     write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
 
-def write_csv_atomic(path: str | os.PathLike, frame) -> None:
-    """Write a pandas DataFrame to CSV atomically, without index, with ``\\n`` line endings."""
+#: First characters that make a spreadsheet read a cell as a formula (``=1+1``, ``@SUM(…)``, ``-2+3``).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A CSV cell safe to open in a spreadsheet: a string starting with ``=``, ``+``, ``-``,
+    ``@``, a tab or a carriage return gets a leading apostrophe ``'`` (shown as text, never run
+    as a formula); numbers and other strings are unchanged. Strip one leading ``'`` from such a
+    cell to get the original text back."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def write_csv_atomic(path: str | os.PathLike, frame, *, safe: bool = False) -> None:
+    """Write a pandas DataFrame to CSV atomically, without index, with ``\\n`` line endings;
+    with *safe*, text cells go through :func:`spreadsheet_safe` (report CSVs for people)."""
+    if safe:
+        frame = frame.copy()
+        for col in frame.columns:
+            if frame[col].dtype == object or str(frame[col].dtype).startswith(("string", "str")):
+                frame[col] = frame[col].map(spreadsheet_safe)
     with atomic_open(path, "w") as fh:
         frame.to_csv(fh, index=False, lineterminator="\n")
 

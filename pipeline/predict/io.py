@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from pipeline.core.config import StanceError
-from pipeline.core.data import SURROGATE_ESCAPE, atomic_open, has_surrogate
+from pipeline.core.data import SURROGATE_ESCAPE, atomic_open, has_surrogate, spreadsheet_safe
 from pipeline.model.scorer import Scorer
 
 #: Output formats of the CLI and :func:`predict_file`.
@@ -389,7 +389,7 @@ class Formatter:
 
 def _csv_text(rows) -> str:
     buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerows(rows)
+    csv.writer(buf, lineterminator="\n").writerows([[spreadsheet_safe(v) for v in row] for row in rows])
     return buf.getvalue()
 
 
