@@ -128,12 +128,24 @@ def _untrusted_message(name: str) -> str:
             "it, or ask for a .skops file (stance export-model)")
 
 
+def _default_missing(p: Path) -> str:
+    """Why the default model file is missing, naming the repository it was looked for in."""
+    root = p.parent.parent
+    if not any((root / marker).is_file() for marker in ("dvc.yaml", "params.yaml")):
+        return (f"no model given and {Path.cwd()} is not inside the project (no dvc.yaml or params.yaml here or "
+                f"above): run stance in the repository, or pass --model PATH")
+    return (f"model file {_shown(p)} not found; run `dvc repro` in the repository {root} (found from "
+            f"{Path.cwd()}) to train it, or pass --model PATH")
+
+
 def _load_joblib(p: Path, name: str, trust: bool, reports) -> Any:
     import io
 
     import joblib  # local import: keeps `import pipeline.model.files` (and the CLI start-up) cheap
 
     data = p.read_bytes()  # hash and unpickle the same bytes
+    if reports is None:  # by hash: the project's report, and the one of the repository holding the file
+        reports = [*default_reports(), repo_root(p.resolve().parent) / PATHS["train_report"]]
     if hashlib.sha256(data).hexdigest() not in trusted_hashes(reports):
         if not trust:
             raise StanceError(_untrusted_message(name))
@@ -164,7 +176,9 @@ def load_model(path: str | os.PathLike | None = None, *, trust: bool = False,
     trust : bool
         Unpickle a joblib file even when its sha256 is not recorded (with a warning).
     reports : iterable of paths, optional
-        Training reports whose ``model_sha256`` is trusted (default: ``reports/train.json``).
+        Training reports whose ``model_sha256`` is trusted (default: ``reports/train.json`` of
+        the project, and of the repository that holds the model file, so a trained model is
+        trusted by its hash wherever the command runs).
     scores : {"proba", "any"}
         ``"proba"``: require ``predict_proba``; ``"any"``: ``decision_function`` is enough.
     labels : iterable of str, optional
@@ -182,6 +196,8 @@ def load_model(path: str | os.PathLike | None = None, *, trust: bool = False,
     """
     p = Path(path) if path is not None else repo_root() / PATHS["model"]
     name = _shown(p)
+    if not p.exists() and path is None:
+        raise StanceError(_default_missing(p))
     if not p.exists():
         raise StanceError(f"model file {name} not found; run `dvc repro` to train it (or pass --model PATH)")
     if p.is_dir():
