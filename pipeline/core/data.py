@@ -43,6 +43,7 @@ __all__ = [
     "SENTENCE_REQUIRED",
     "SPLIT_REPORT_COLUMNS",
     "atomic_open",
+    "check_folder_writable",
     "check_header",
     "check_writable",
     "csv_records",
@@ -351,6 +352,19 @@ def make_folder(path: str | os.PathLike) -> Path:
     if not p.is_dir():
         raise StanceError(f"{p}: cannot create the output folder (it is a file)")
     return p
+
+
+def check_folder_writable(folder: str | os.PathLike, consequence: str) -> None:
+    """Raise :class:`StanceError` (one line, ending with *consequence*) unless a file can be
+    created in *folder* now: a probe file, removed at once. For commands that must not start
+    work whose results they could not record (a read-only ``models/``)."""
+    where = make_folder(folder)
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".stance-probe-", dir=where)
+    except OSError as exc:
+        raise StanceError(f"{where}: cannot write in this folder ({exc.strerror or exc}); {consequence}") from None
+    os.close(fd)
+    os.unlink(probe)
 
 
 @contextlib.contextmanager
