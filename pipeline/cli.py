@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check-store": ("pipeline.tracking.store", "re-log the run, model and alias a lost MLflow store lacks (DVC stage)"),
     "promote": ("pipeline.tracking.registry", "point the MLflow alias (champion) at a model version by hand"),
     "predict": ("pipeline.predict.api", "label new sentences, files or whole articles with the saved model"),
+    "serve": ("pipeline.tracking.serve", "REST on 127.0.0.1 with the model predict uses (or @champion)"),
     "analyze": ("pipeline.analyze.stage", "stance over a whole corpus by period, source and actor (local or Spark)"),
     "label": ("pipeline.labels.labeler", "label sentences interactively in the terminal (or --set one)"),
     "agreement": ("pipeline.labels.agreement", "inter-annotator agreement between two label files"),

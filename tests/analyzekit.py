@@ -78,3 +78,21 @@ def make_params(path: Path) -> Path:
 def read_bytes(out: Path, names=("trends.csv", "targets.csv", "actors.csv", "articles.csv", "sentences.csv",
                                  "report.html")) -> dict[str, bytes]:
     return {n: (out / n).read_bytes() for n in names}
+
+
+#: Timestamps near midnight for the date rule (a zoned timestamp's day is its UTC day): id -> (timestamp, UTC day).
+ZONED = {"a1": ("2018-01-01 00:30", "Europe/Berlin", "2017-12-31"),
+         "a2": ("2017-06-30 23:30", "America/New_York", "2017-07-01"),
+         "a3": ("2017-03-04 12:00", "Asia/Tokyo", "2017-03-04")}
+
+
+def write_zoned_parquet(path: Path, zoned: bool = True) -> Path:
+    """The corpus as Parquet with a timestamp ``date`` column, with a time zone per row (a
+    column holds one zone: each is converted to Europe/Berlin, the instant unchanged) or naive."""
+    import pandas as pd
+
+    stamps = [pd.Timestamp(ZONED[a][0], tz=ZONED[a][1]).tz_convert("Europe/Berlin") if zoned
+              else pd.Timestamp(ZONED[a][0]) for a in ZONED]
+    pd.DataFrame({"article_id": list(ZONED), "text": [ARTICLES[a][2] for a in ZONED], "date": stamps,
+                  "source": "Wire"}).to_parquet(path, index=False)
+    return path

@@ -114,6 +114,8 @@ def _read_gold(gp: Path, names: set[str]):
     for col in ("sentence_id", "actor"):
         if col not in gold.columns:
             raise StanceError(f"{gp} line 1: no '{col}' column")
+    if gold.empty:
+        raise StanceError(f"{gp}: no gold rows, only a header; add rows sentence_id,actor to evaluate the actor rule")
     for i, a in enumerate(gold["actor"], 2):
         if not a.strip() or any(n.strip() not in names for n in a.split(";")):
             raise StanceError(f"{gp} line {i}: actor {a!r} is not one of {', '.join(sorted(names))}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
-import json
+import logging
 import math
 import re
 import sys
@@ -19,11 +19,14 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from pipeline.core.config import StanceError
-from pipeline.core.data import atomic_open
-from pipeline.split.io import list_articles
+from pipeline.core.data import atomic_open, check_header, csv_records, load_json, spreadsheet_safe
+from pipeline.split.io import check_raw_file, list_articles
 
 __all__ = ["FILE_FORMATS", "SENTENCE_COLUMNS", "Article", "ArticleMeta", "CsvWriter", "SentenceCsvWriter",
-           "SentenceWriter", "check_date", "input_kind", "iter_articles", "norm_source", "read_meta_table", "safe_cell"]
+           "SentenceWriter", "check_date", "check_target", "input_kind", "iter_articles", "norm_source",
+           "read_meta_table", "timestamp_day"]
+
+log = logging.getLogger("stance")
 
 #: File extensions read as one table of articles.
 FILE_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
@@ -31,7 +34,7 @@ META_COLUMNS = ("article_id", "date", "source", "target", "title", "url")
 #: Optional columns of a file input besides article_id and text.
 ROW_COLUMNS = ("date", "source", "target", "title", "url")
 
-_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+_DATE = re.compile(r"^([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?$")  # ASCII digits only
 #: A target regime's name: ``north_korea``, ``iran``, ``general`` (ASCII lower case, digits, ``_``).
 _TARGET = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -90,18 +93,20 @@ def check_target(value: Any, where: str) -> str:
 def check_date(value: Any, where: str) -> str:
     """Validate a date: ISO ``YYYY-MM-DD`` (or ``YYYY-MM`` / ``YYYY`` when only the month or year is known).
 
-    Returns the date as a string, or ``""`` when *value* is missing (None, NaN, blank).
-    A ``datetime.date``/``datetime`` (Parquet date columns) becomes its ISO day. Raises
-    :class:`StanceError` ``"<where>: date '...' is not an ISO date (YYYY-MM-DD)"``.
+    Digits must be ASCII (``٢٠١٧`` is refused: it would become a period of its own beside
+    ``2017``). Returns the date as a string, or ``""`` when *value* is missing (None, NaN, blank).
+    A ``datetime.date`` (Parquet date columns) becomes its ISO day. A timestamp (Parquet
+    timestamp columns, ``datetime`` or ``pandas.Timestamp``) follows :func:`timestamp_day`: a
+    timestamp with a time zone gives its day in UTC, one without gives the day as written; the
+    Spark engine applies the same rule. Raises :class:`StanceError`
+    ``"<where>: date '...' is not an ISO date (YYYY-MM-DD)"``.
     """
     if _missing(value):
         return ""
-    if isinstance(value, _dt.datetime):
-        return value.date().isoformat()
+    if isinstance(value, _dt.datetime) or (hasattr(value, "tzinfo") and hasattr(value, "year")):
+        return timestamp_day(value)
     if isinstance(value, _dt.date):
         return value.isoformat()
-    if hasattr(value, "isoformat") and hasattr(value, "year"):  # pandas.Timestamp
-        return value.isoformat()[:10]
     text = str(value).strip()
     m = _DATE.match(text)
     ok = False
@@ -115,6 +120,18 @@ def check_date(value: Any, where: str) -> str:
     if not ok:
         raise StanceError(f"{where}: date {text[:40]!r} is not an ISO date (YYYY-MM-DD, or YYYY-MM, YYYY)")
     return text
+
+
+def timestamp_day(value: Any) -> str:
+    """The ISO day of a timestamp: its day in UTC when it carries a time zone (a Parquet
+    timestamp adjusted to UTC, whatever zone its writer named), else the day as written.
+
+    UTC because a zoned Parquet timestamp stores an instant in UTC: the zone name is writer
+    metadata that Spark does not read, so "the day in its own zone" cannot be computed by
+    both engines, while the UTC day can."""
+    if value.tzinfo is not None and value.utcoffset() is not None:
+        value = value.astimezone(_dt.UTC)
+    return _dt.date(value.year, value.month, value.day).isoformat()
 
 
 def norm_source(value: Any) -> str:
@@ -163,13 +180,14 @@ def input_kind(path: str | Path) -> str:
 
 # --------------------------------------------------------------------------- metadata table
 
-def _csv_header(reader, p: Path, empty: str, required: tuple[str, ...]) -> list[str]:
+def _csv_header(records, p: Path, empty: str, required: tuple[str, ...]) -> list[str]:
     """The header row of a CSV (spaces and a BOM stripped); StanceError when the file is empty
-    (``f"{p}: empty {empty}"``) or a required column is missing."""
-    header = next(reader, None)
-    if header is None:
+    (``f"{p}: empty {empty}"``), a column is named twice or a required column is missing."""
+    first = next(records, None)
+    if first is None:
         raise StanceError(f"{p}: empty {empty}")
-    cols = [h.strip().lstrip("\ufeff") for h in header]
+    cols = [h.strip().lstrip("\ufeff") for h in first[1]]
+    check_header(p, cols)
     for col in required:
         if col not in cols:
             raise StanceError(f"{p} line 1: no '{col}' column (columns: {', '.join(cols[:10])})")
@@ -189,16 +207,15 @@ def read_meta_table(path: str | Path) -> dict[str, ArticleMeta]:
         raise StanceError(f"{p}: metadata table not found") from None
     out: dict[str, ArticleMeta] = {}
     with fh:
-        reader = csv.reader(fh)
+        records = csv_records(fh, p)
         try:
-            cols = _csv_header(reader, p, "metadata table, expected columns article_id, date, source",
+            cols = _csv_header(records, p, "metadata table, expected columns article_id, date, source",
                                ("article_id",))
             idx = {c: cols.index(c) for c in META_COLUMNS if c in cols}
             first_line: dict[str, int] = {}
-            for row in reader:
+            for n, row in records:
                 if not row or not any(x.strip() for x in row):
                     continue
-                n = reader.line_num
                 where = f"{p} line {n}"
                 if len(row) < len(cols):
                     raise StanceError(f"{where}: {len(row)} fields, expected {len(cols)}")
@@ -211,8 +228,6 @@ def read_meta_table(path: str | Path) -> dict[str, ArticleMeta]:
                 target = check_target(row[idx["target"]], where) if "target" in idx else ""
                 out[aid] = ArticleMeta(date, source, target, *(_plain(row[idx[c]]) if c in idx else ""
                                                                for c in ("title", "url")))
-        except csv.Error as exc:
-            raise StanceError(f"{p} line {reader.line_num}: malformed CSV ({exc})") from None
         except UnicodeDecodeError as exc:
             raise StanceError(f"{p}: not UTF-8 text (byte {exc.start})") from None
     return out
@@ -233,11 +248,14 @@ def iter_articles(path: str | Path, meta: dict[str, ArticleMeta] | None = None) 
     if kind == "dir":
 
         for i, f in enumerate(list_articles(path)):
+            check_raw_file(f)  # as split does: no symbolic link to a file outside the folder
             m = (meta or {}).get(f.stem, ArticleMeta())
             yield Article(i, f.stem, m.date, m.source, path=str(f), where=str(f), target=m.target, title=m.title,
                           url=m.url)
         return
     seen: dict[str, int] = {}
+    today = _dt.date.today().isoformat()
+    future = False
     for i, (n, rec, where) in enumerate(_READERS[kind](Path(path))):
         aid = _article_id(rec.get("article_id"), where)
         if aid in seen:
@@ -245,6 +263,10 @@ def iter_articles(path: str | Path, meta: dict[str, ArticleMeta] | None = None) 
         seen[aid] = n
         text = _text(rec.get("text"), where)
         date = check_date(rec.get("date"), where)
+        if not future and date and date[:len(today)] > today[:len(date)]:
+            future = True
+            log.warning("warning: %s: date %s is in the future (a typo?); it is kept (only the first such date "
+                        "is reported)", where, date)
         source = norm_source(rec.get("source"))
         yield Article(i, aid, date, source, text=text, where=where, target=check_target(rec.get("target"), where),
                       title=_plain(rec.get("title")), url=_plain(rec.get("url")))
@@ -260,10 +282,7 @@ def _jsonl_rows(p: Path) -> Iterator[tuple[int, dict, str]]:
                 raise StanceError(f"{where}: not valid UTF-8 (byte 0x{raw[exc.start]:02x})") from None
             if not line.strip():
                 continue
-            try:
-                obj = json.loads(line)
-            except ValueError as exc:
-                raise StanceError(f"{where}: invalid JSON ({getattr(exc, 'msg', exc)})") from None
+            obj = load_json(line, where)
             if not isinstance(obj, dict):
                 raise StanceError(f"{where}: expected a JSON object, got {type(obj).__name__}")
             _need(obj, where)
@@ -279,19 +298,16 @@ def _need(rec: dict, where: str) -> None:
 def _csv_rows(p: Path) -> Iterator[tuple[int, dict, str]]:
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
     with open(p, encoding="utf-8", newline="") as fh:
-        reader = csv.reader(fh)
+        records = csv_records(fh, p)
         try:
-            cols = _csv_header(reader, p, "CSV file, expected columns article_id, text", ("article_id", "text"))
-            for row in reader:
+            cols = _csv_header(records, p, "CSV file, expected columns article_id, text", ("article_id", "text"))
+            for n, row in records:
                 if not row:
                     continue
-                n = reader.line_num
                 where = f"{p} line {n}"
                 if len(row) != len(cols):
                     raise StanceError(f"{where}: {len(row)} fields, expected {len(cols)}")
                 yield n, dict(zip(cols, row)), where
-        except csv.Error as exc:
-            raise StanceError(f"{p} line {reader.line_num}: malformed CSV ({exc})") from None
         except UnicodeDecodeError as exc:
             raise StanceError(f"{p}: not UTF-8 text (byte {exc.start})") from None
 
@@ -375,20 +391,9 @@ class SentenceWriter:
         _discard(self._cm)
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
-
-
-def safe_cell(value: Any) -> Any:
-    """A CSV cell a spreadsheet will not run as a formula: text starting with ``= + - @``, a tab,
-    a line break, ``|`` or ``%`` gets a leading ``'`` (numbers are left as they are)."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 class SentenceCsvWriter:
     """sentences.csv: the rows of sentences.parquet for spreadsheet users (actors joined by ``"; "``,
-    every text cell through :func:`safe_cell`), written atomically like :class:`CsvWriter`."""
+    every text cell through :func:`pipeline.core.data.spreadsheet_safe`), written atomically like :class:`CsvWriter`."""
 
     def __init__(self, path: Path) -> None:
         self._csv = CsvWriter(path, SENTENCE_COLUMNS)
@@ -404,7 +409,7 @@ class SentenceCsvWriter:
                     v = "; ".join(v)
                 elif isinstance(v, float):
                     v = repr(round(v, 6))
-                row[c] = safe_cell(v)
+                row[c] = v
             out.append(row)
         self._csv.write(out)
 
@@ -428,7 +433,7 @@ class CsvWriter:
         self.writer.writerow(columns)
 
     def write(self, rows: list[dict]) -> None:
-        self.writer.writerows([[r[c] for c in self.columns] for r in rows])
+        self.writer.writerows([[spreadsheet_safe(r[c]) for c in self.columns] for r in rows])
 
     def commit(self) -> None:
         self._cm.__exit__(None, None, None)

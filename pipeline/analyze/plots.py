@@ -9,6 +9,7 @@ written atomically.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,20 @@ COLORS = {"support": "#1b7837", "oppose": "#b2182b"}
 MAX_PANELS = 6
 #: Points resting on fewer sentences are not drawn (their interval would span most of the axis).
 MIN_POINT = 5
+
+
+def _plain_text(draw):
+    """Draw with every label as plain text: source and actor names come from the input, and
+    mathtext (``$...$``) or TeX would parse them (``$\\frac{a}{$`` crashes the drawing)."""
+
+    @functools.wraps(draw)
+    def wrapper(*args, **kwargs):
+        import matplotlib
+
+        with matplotlib.rc_context({"text.usetex": False, "text.parse_math": False}):
+            return draw(*args, **kwargs)
+
+    return wrapper
 
 
 def _x(period: str) -> float:
@@ -86,6 +101,7 @@ def _grid(n: int) -> tuple[int, int]:
     return math.ceil(n / cols), cols
 
 
+@_plain_text
 def _empty(path: Path, message: str) -> None:
     import matplotlib
 
@@ -99,6 +115,7 @@ def _empty(path: Path, message: str) -> None:
     plt.close(fig)
 
 
+@_plain_text
 def plot_trends(rows: list[dict], path: Path, period: str, pooled: Callable[[list[str] | None], list[dict]]) -> None:
     """trends.png: expected support and oppose shares per period, all sources and then each source.
 
@@ -147,6 +164,7 @@ def plot_trends(rows: list[dict], path: Path, period: str, pooled: Callable[[lis
     plt.close(fig)
 
 
+@_plain_text
 def plot_actors(rows: list[dict], path: Path, period: str, names: list[str], overall: list[dict]) -> None:
     """actors.png: expected stance mix per actor over all periods (bars, from *overall* rows), then
     expected support/oppose shares over time per actor."""

@@ -34,7 +34,7 @@ from pipeline.analyze.io import SENTENCE_COLUMNS, Article, check_date, iter_arti
 from pipeline.core.config import StanceError
 from pipeline.core.data import LABELS, write_text_atomic
 
-__all__ = ["run_spark", "spark_session"]
+__all__ = ["run_spark", "spark_log", "spark_session"]
 
 #: Rows sent back to the driver per write of sentences.parquet.
 _WRITE_ROWS = 20000
@@ -54,15 +54,25 @@ _OUT_SCHEMA = (
 _CACHE: dict[int, Any] = {}
 
 
+#: Spark's own log (errors, with their Java and Python stacks) goes to a file, not stderr:
+#: ``stance analyze`` keeps stderr to its one line and names this file (:func:`spark_log`).
 _LOG4J = """\
 rootLogger.level = error
-rootLogger.appenderRef.stderr.ref = console
-appender.console.type = Console
-appender.console.name = console
-appender.console.target = SYSTEM_ERR
-appender.console.layout.type = PatternLayout
-appender.console.layout.pattern = spark: %p %c{1}: %m%n%ex
+rootLogger.appenderRef.file.ref = file
+appender.file.type = File
+appender.file.name = file
+appender.file.fileName = ${sys:stance.spark.log}
+appender.file.append = true
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = %d{ISO8601} %p %c{1}: %m%n%ex
 """
+
+
+def spark_log() -> str:
+    """The file Spark logs to from this process (its JVM's errors, with their stacks)."""
+    import tempfile
+
+    return os.path.join(tempfile.gettempdir(), f"stance-spark-{os.getpid()}.log")
 
 
 def _log4j_config() -> str:
@@ -103,7 +113,8 @@ def spark_session(master: str | None = None):
     if not submitted:
         builder = builder.master(master)
     builder = (builder.appName("stance-analyze")
-               .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{_log4j_config()}")
+               .config("spark.driver.extraJavaOptions",
+                       f"-Dlog4j2.configurationFile=file:{_log4j_config()} -Dstance.spark.log={spark_log()}")
                .config("spark.ui.enabled", "false")
                .config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
@@ -246,7 +257,12 @@ def _articles_frame(spark, input_path, kind: str, table):
     fields = {f.name: f.dataType for f in df.schema.fields}
     date = F.lit(None).cast("string")
     if "date" in fields:
-        if isinstance(fields["date"], (T.TimestampType, T.TimestampNTZType)):
+        if isinstance(fields["date"], T.TimestampType):
+            # a zoned timestamp (an instant): its UTC day, whatever the session's time zone
+            # (the local engine's rule: pipeline.analyze.io.timestamp_day)
+            date = F.expr("cast(date_from_unix_date(cast(floor(unix_micros(`date`) / 86400000000) as int)) "
+                          "as string)")
+        elif isinstance(fields["date"], T.TimestampNTZType):  # no zone: the day as written
             date = F.to_date(F.col("date")).cast("string")
         else:
             date = F.col("date").cast("string")
@@ -318,9 +334,12 @@ def run_spark(input_path, kind, table, ctx_args, master, tally, writers, batch_s
 
 
 def _spark_message(exc: BaseException) -> str:
-    """One line from a Spark error: the StanceError text when a worker raised one."""
+    """One line from a Spark error: the StanceError text when a worker raised one (else the
+    error's first line), and where Spark's log with the whole stack is."""
     text = str(exc)
+    where = f" (Spark's log: {spark_log()})"
     for line in text.splitlines():
         if "StanceError:" in line:
-            return line.split("StanceError:", 1)[1].strip()
-    return "Spark job failed: " + " ".join(text.split())[:300]
+            return line.split("StanceError:", 1)[1].strip() + where
+    first = next((ln.strip() for ln in text.splitlines() if ln.strip()), type(exc).__name__)
+    return "Spark job failed: " + first[:300] + where

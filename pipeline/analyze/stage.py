@@ -5,7 +5,8 @@ saved model (:func:`pipeline.predict.api.load_model`); each sentence also gets t
 stance it reports (:mod:`pipeline.analyze.actors`). The counts are aggregated per period and
 source (``trends.csv``), per actor and period (``actors.csv``) and per article
 (``articles.csv``), plotted (``trends.png``, ``actors.png``), and every sentence is kept
-in ``sentences.parquet``. Every output is written atomically (temporary file, then rename).
+in ``sentences.parquet``. The outputs are written into a temporary folder that then replaces the
+output folder in one step (:func:`pipeline.core.data.output_set`).
 
 Python API
 ----------
@@ -24,6 +25,7 @@ inputs (a model, articles, a metadata table) are all named on the command line.
 from __future__ import annotations
 
 import argparse
+import itertools
 import logging
 import os
 import sys
@@ -57,7 +59,7 @@ from pipeline.analyze.tables import (
     Tally,
 )
 from pipeline.core.config import PATHS, StanceError, add_path_argument, jobs_count, repo_root
-from pipeline.core.data import LABELS, write_csv_atomic
+from pipeline.core.data import LABELS, output_set, write_csv_atomic
 from pipeline.model.errors import ErrorModel
 from pipeline.model.files import add_trust_argument, load_model
 from pipeline.split.io import list_articles
@@ -81,8 +83,27 @@ OUTPUTS = ("sentences.parquet", "sentences.csv", "articles.csv", "trends.csv", "
 _WORKER: Context | None = None
 
 
-def _init_worker(*ctx_args) -> None:
+#: Most worker processes ``--jobs`` may ask for (more is a typo, not a machine).
+MAX_JOBS = 1024
+
+
+def _die_with_parent() -> None:
+    """Linux: have the kernel kill this worker when the process that started it dies (``kill -9``
+    of ``stance analyze`` must not leave workers behind). Elsewhere: nothing."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _init_worker(parent: int, *ctx_args) -> None:
     global _WORKER
+    _die_with_parent()
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
     _WORKER = Context(*ctx_args)
 
 
@@ -92,18 +113,24 @@ def _work(batch: list[Article]):
 
 
 def _run_local(articles: Iterator[Article], jobs: int, batch_size: int, ctx_args: tuple) -> Iterator[tuple]:
-    """Yield ``score_batch`` results in input order; at most ``2 * jobs`` batches in flight."""
+    """Yield ``score_batch`` results in input order; at most ``2 * jobs`` batches in flight.
+
+    No more workers than batches (the first *jobs* batches are read before any is started);
+    each worker dies with this process."""
+    work = batches(articles, batch_size)
+    head = list(itertools.islice(work, max(1, jobs)))
+    jobs = min(jobs, len(head))
     if jobs <= 1:
         ctx = Context(*ctx_args)
-        for batch in batches(articles, batch_size):
+        for batch in itertools.chain(head, work):
             yield score_batch(batch, ctx)
         return
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=ctx_args) as pool:
+    with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(os.getpid(), *ctx_args)) as pool:
         pending: deque = deque()
         try:
-            for batch in batches(articles, batch_size):
+            for batch in itertools.chain(head, work):
                 pending.append(pool.submit(_work, batch))
                 if len(pending) >= 2 * jobs:
                     yield pending.popleft().result()
@@ -119,7 +146,7 @@ def _run_local(articles: Iterator[Article], jobs: int, batch_size: int, ctx_args
 def _write_table(path: Path, rows: list[dict], columns: tuple[str, ...]) -> None:
     import pandas as pd
 
-    write_csv_atomic(path, pd.DataFrame(rows, columns=list(columns)))
+    write_csv_atomic(path, pd.DataFrame(rows, columns=list(columns)), safe=True)  # names may start with = + - @
 
 
 def _project_file(value: str | None) -> Path | None:
@@ -167,7 +194,8 @@ def analyze(input_path: str | os.PathLike, out_dir: str | os.PathLike, *, engine
         file with columns ``article_id``, ``text`` and optional ``date`` (ISO ``YYYY-MM-DD``),
         ``source``, ``target``, ``title``, ``url``.
     out_dir : str or path-like
-        Output folder (created when missing); each file is replaced atomically.
+        Output folder (created when missing); its outputs are replaced as one set
+        (:func:`pipeline.core.data.output_set`): never a mix of old and new files.
     engine : {"local", "spark"}
     period : {"month", "quarter", "year"}, optional
         Default: ``analyze.period`` in params.yaml.
@@ -218,6 +246,9 @@ def analyze(input_path: str | os.PathLike, out_dir: str | os.PathLike, *, engine
     jobs = ap.n_jobs if jobs is None else jobs
     if jobs == 0:
         jobs = os.cpu_count() or 1
+    if jobs > MAX_JOBS:
+        raise StanceError(f"--jobs {jobs}: at most {MAX_JOBS} worker processes (0: one per CPU, "
+                          f"{os.cpu_count() or 1} here)")
     batch_size = batch_articles or ap.batch_articles
     selection = selection or Selection()
     names = [a["name"] for a in ap.actors]
@@ -232,27 +263,25 @@ def analyze(input_path: str | os.PathLike, out_dir: str | os.PathLike, *, engine
     else:
         model_obj = model
     out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise StanceError(f"{out}: output exists and is not a folder")
-    out.mkdir(parents=True, exist_ok=True)
-
+    _check_out_folder(out, input_path, kind)
     who = (list(ap.actors), issuer_map(ap))
     ctx_args = (model_obj, split_params, who, period, known, selection)
     settings = Settings(ap.ci, ap.bootstrap, ap.bootstrap_seed, error)
-    articles_csv = CsvWriter(out / "articles.csv", ARTICLE_COLUMNS)
-    tally = Tally(settings, articles_csv)
-    writers = [SentenceWriter(out / "sentences.parquet"), SentenceCsvWriter(out / "sentences.csv")]
-    try:
-        if engine == "spark":
-            run_spark(input_path, kind, table, ctx_args, master, tally, writers, batch_size=batch_size)
-        else:
-            _analyze_local(input_path, table, ctx_args, jobs, batch_size, tally, writers, progress)
-    except BaseException:
-        for w in (*writers, articles_csv):
-            w.abort()
-        raise
-    summary = _summary(engine, out, tally, known, settings, ap, selection)
-    trends, actors = _write_outputs(out, tally, articles_csv, writers, period, names, summary, ap)
+    with output_set(out, OUTPUTS) as new:  # all outputs replaced as one set, or none
+        articles_csv = CsvWriter(new / "articles.csv", ARTICLE_COLUMNS)
+        tally = Tally(settings, articles_csv)
+        writers = [SentenceWriter(new / "sentences.parquet"), SentenceCsvWriter(new / "sentences.csv")]
+        try:
+            if engine == "spark":
+                run_spark(input_path, kind, table, ctx_args, master, tally, writers, batch_size=batch_size)
+            else:
+                _analyze_local(input_path, table, ctx_args, jobs, batch_size, tally, writers, progress)
+        except BaseException:
+            for w in (*writers, articles_csv):
+                w.abort()
+            raise
+        summary = _summary(engine, out, tally, known, settings, ap, selection)
+        trends, actors = _write_outputs(new, tally, articles_csv, writers, period, names, summary, ap)
     summary.update({
         "periods": sorted({t["period"] for t in trends if t["period"] != UNDATED}),
         "sources": sorted({t["source"] for t in trends}),
@@ -281,6 +310,17 @@ def _summary(engine: str, out: Path, tally: Tally, known: KnownLabels, settings:
         if overall else {},
         "selection": {k: v for k, v in vars(selection).items() if v},
     }
+
+
+def _check_out_folder(out: Path, input_path, kind: str) -> None:
+    """Refuse an output folder inside the input folder or inside ``data/raw`` (DVC tracks the raw
+    corpus: outputs written there would change it, and a folder input would read them next time)."""
+    target = Path(os.path.realpath(out))
+    inside = [(Path(os.path.realpath(input_path)), "the input folder")] if kind == "dir" else []
+    inside.append((Path(os.path.realpath(repo_root() / PATHS["raw"])), "data/raw, the corpus DVC tracks"))
+    for folder, what in inside:
+        if target == folder or target.is_relative_to(folder):
+            raise StanceError(f"--out {out} is inside {what} ({folder}); choose an output folder elsewhere")
 
 
 def _write_outputs(out: Path, tally: Tally, articles_csv, writers, period: str, names: list[str],

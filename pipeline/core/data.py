@@ -43,10 +43,19 @@ __all__ = [
     "SENTENCE_REQUIRED",
     "SPLIT_REPORT_COLUMNS",
     "atomic_open",
+    "check_folder_writable",
+    "check_header",
     "check_writable",
+    "csv_records",
+    "has_surrogate",
+    "load_json",
+    "file_lock",
+    "make_folder",
     "normalize_text",
+    "output_set",
     "read_csv_rows",
     "sentence_id",
+    "spreadsheet_safe",
     "write_csv_atomic",
     "write_json_atomic",
     "write_rows_csv",
@@ -157,6 +166,76 @@ def _csv_error(p: Path, start: int, snippet: str, exc: csv.Error) -> StanceError
                        f"quotes, with inner quotes doubled")
 
 
+def csv_records(lines: Iterable[str], name: str | os.PathLike) -> Iterator[tuple[int, list[str]]]:
+    """Stream the records of a CSV (any iterable of lines) strictly: ``(start_line, fields)``.
+
+    The one CSV record reader of the commands that stream their input (``analyze``, ``predict``).
+    Quoting is strict, so a double quote that is never closed does not swallow the rest of the
+    file into one field: it stops the run with :class:`StanceError` naming the line on which the
+    record holding the open quote starts (not the file's last line), as does any other bad quoting.
+    """
+    reader = csv.reader(lines, strict=True)
+    prev_end = 0
+    while True:
+        start = prev_end + 1
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            if "unexpected end of data" in str(exc):
+                raise StanceError(f"{name} line {start}: malformed CSV: a double quote opened in the record "
+                                  f"starting on this line is never closed") from None
+            raise StanceError(f"{name} line {start}: malformed CSV ({exc}) in the record starting on this line; "
+                              "fields containing commas, quotes or newlines must be wrapped in double quotes, "
+                              "with inner quotes doubled") from None
+        prev_end = reader.line_num
+        yield start, record
+
+
+#: A JSON ``\\uD800``-``\\uDFFF`` escape: the only way a surrogate gets into a decoded string.
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def load_json(text: str, where: str) -> Any:
+    """``json.loads`` with one-line errors: invalid JSON, JSON nested too deeply (Python's
+    recursion limit), or a lone surrogate escape (``"\\ud800"``: not Unicode text, it cannot be
+    written back as UTF-8). *where* names the file and line or row in the message."""
+    try:
+        obj = json.loads(text)
+    except RecursionError:
+        raise StanceError(f"{where}: JSON nested too deeply to read") from None
+    except ValueError as exc:
+        raise StanceError(f"{where}: invalid JSON ({getattr(exc, 'msg', exc)})") from None
+    if SURROGATE_ESCAPE.search(text) and has_surrogate(obj):
+        raise StanceError(f"{where}: a string holds a lone surrogate escape (\\ud800-\\udfff), not Unicode text")
+    return obj
+
+
+def has_surrogate(obj: Any) -> bool:
+    """True if a string in *obj* (a JSON value) holds an unpaired surrogate code point."""
+    if isinstance(obj, str):
+        try:
+            obj.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(obj, dict):
+        return any(has_surrogate(k) or has_surrogate(v) for k, v in obj.items())
+    if isinstance(obj, list):
+        return any(has_surrogate(v) for v in obj)
+    return False
+
+
+def check_header(name: str | os.PathLike, columns: Sequence[str]) -> None:
+    """Refuse a CSV header that names a column twice (which one would be used is a guess)."""
+    seen: set[str] = set()
+    for col in columns:
+        if col in seen:
+            raise StanceError(f"{name} line 1: duplicate column {col!r} in the header")
+        seen.add(col)
+
+
 def read_csv_rows(path: str | os.PathLike, required: Sequence[str], *, what: str = "CSV file",
                   allow_empty: bool = False) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     """Read a CSV file strictly and return its header and rows.
@@ -258,6 +337,183 @@ def write_failed(path: str | os.PathLike, exc: OSError) -> StanceError:
     return StanceError(f"{path}: cannot write it ({exc.strerror or exc}); the previous file is unchanged")
 
 
+def make_folder(path: str | os.PathLike) -> Path:
+    """Create folder *path* and its parents (an existing folder is fine); return it.
+
+    The one place output folders are made: a parent that is a regular file, a path under
+    ``/proc`` or ``/sys``, or any other refusal raises :class:`StanceError` with one line."""
+    p = Path(path)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        blocker = next((q for q in [p, *p.parents] if q.exists() and not q.is_dir()), None)
+        why = f"{blocker} is a file, not a folder" if blocker is not None else (exc.strerror or str(exc))
+        raise StanceError(f"{p}: cannot create the output folder ({why})") from None
+    if not p.is_dir():
+        raise StanceError(f"{p}: cannot create the output folder (it is a file)")
+    return p
+
+
+def check_folder_writable(folder: str | os.PathLike, consequence: str) -> None:
+    """Raise :class:`StanceError` (one line, ending with *consequence*) unless a file can be
+    created in *folder* now: a probe file, removed at once. For commands that must not start
+    work whose results they could not record (a read-only ``models/``)."""
+    where = make_folder(folder)
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".stance-probe-", dir=where)
+    except OSError as exc:
+        raise StanceError(f"{where}: cannot write in this folder ({exc.strerror or exc}); {consequence}") from None
+    os.close(fd)
+    os.unlink(probe)
+
+
+@contextlib.contextmanager
+def file_lock(lock_path: str | os.PathLike, timeout: float, busy: str, advice: str = "try again") -> Iterator[Path]:
+    """Hold an exclusive ``flock`` on *lock_path* (created if missing) for the block: the one
+    lock of read-modify-write sections that concurrent ``stance`` processes share. Released
+    when the block ends or the process dies. Waits up to *timeout* seconds for another holder,
+    then raises :class:`StanceError`: *busy*, the wait, the lock's path and *advice*."""
+    import fcntl
+    import time
+
+    lock = Path(lock_path)
+    try:
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise StanceError(f"{lock}: cannot create the lock file ({exc.strerror or exc})") from None
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise StanceError(f"{busy} after {timeout:g} s (lock {lock}); {advice}") from None
+                time.sleep(0.02)
+        yield lock
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+#: Prefix of the temporary folder :func:`output_set` writes in, beside the output folder.
+_NEW_SET = ".{name}.new-{pid}-"
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two folders in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False if unsupported."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _drop_stale_sets(out: Path) -> None:
+    """Remove temporary folders of :func:`output_set` left by killed processes (their pid is gone)."""
+    import shutil
+
+    for tmp in out.parent.glob(f".{out.name}.new-*"):
+        pid = tmp.name[len(f".{out.name}.new-"):].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(tmp, ignore_errors=True)
+        except OSError:
+            pass
+
+
+def _carry_over(out: Path, tmp: Path, owned: Sequence[str]) -> None:
+    """Hard-link (or copy) into *tmp* the files of *out* that are not outputs of the set, so the
+    swap keeps them; a foreign sub-folder is refused (the folder is not the command's own)."""
+    import shutil
+
+    for entry in out.iterdir():
+        if entry.name in owned or (tmp / entry.name).exists() or entry.name.startswith(f".{out.name}.new-"):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            raise StanceError(f"{out}: holds the folder {entry.name!r}, which is not an output of this command; "
+                              "give an output folder of its own")
+        try:
+            os.link(entry, tmp / entry.name, follow_symlinks=False)
+        except OSError:
+            shutil.copy2(entry, tmp / entry.name, follow_symlinks=False)
+
+
+def _swap_in(out: Path, tmp: Path) -> None:
+    """Put folder *tmp* in place of *out* as a whole; the old set ends in *tmp*, or is gone."""
+    import shutil
+
+    if not out.exists():
+        try:
+            os.rename(tmp, out)
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):  # not a concurrent run's set
+                raise
+    if not _exchange(tmp, out):  # no atomic exchange: two renames (a short window without *out*)
+        old = tmp.with_name(tmp.name + "old")
+        os.rename(out, old)
+        os.rename(tmp, out)
+        shutil.rmtree(old, ignore_errors=True)
+        return
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def output_set(folder: str | os.PathLike, owned: Sequence[str]) -> Iterator[Path]:
+    """Replace the outputs in *folder* as a whole: yields a new temporary folder beside it to
+    write every output in; when the block ends without error, that folder takes *folder*'s
+    place in one step (an atomic exchange on Linux), so readers see the old set or the new one,
+    never a mix, and of two concurrent runs the last to finish wins whole.
+
+    *owned* names the outputs: other files in *folder* are kept (hard-linked into the new set);
+    a foreign sub-folder is refused. On any error (or ``kill -9``) *folder* is unchanged and the
+    temporary folder is removed (a killed run's, at the next run); a failed write names *folder*.
+    """
+    import shutil
+
+    out = Path(folder)
+    if out.exists() and not out.is_dir():
+        raise StanceError(f"{out}: output exists and is not a folder")
+    make_folder(out.absolute().parent)
+    _drop_stale_sets(out)
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=_NEW_SET.format(name=out.name, pid=os.getpid()), dir=out.parent))
+    except OSError as exc:
+        raise StanceError(f"{out}: cannot write the outputs ({exc.strerror or exc})") from None
+    try:
+        yield tmp
+        if out.is_dir():
+            _carry_over(out, tmp, owned)
+        _swap_in(out, tmp)
+    except StanceError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        msg = str(exc).replace(str(tmp), str(out)).replace("the previous file is unchanged",
+                                                          "the previous outputs are unchanged")
+        raise StanceError(msg) from None
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise StanceError(f"{out}: cannot write the outputs ({exc.strerror or exc}); "
+                          "the previous outputs are unchanged") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8",
                 newline: str | None = "") -> Iterator[IO]:
@@ -270,7 +526,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
     (or any other failed write, fsync or rename) raises :class:`StanceError` with one line.
     """
     target = write_target(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(target.parent)
     perms = check_writable(target)
     binary = "b" in mode
     try:
@@ -307,8 +563,28 @@ def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
     write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
 
-def write_csv_atomic(path: str | os.PathLike, frame) -> None:
-    """Write a pandas DataFrame to CSV atomically, without index, with ``\\n`` line endings."""
+#: First characters that make a spreadsheet read a cell as a formula (``=1+1``, ``@SUM(…)``, ``-2+3``).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A CSV cell safe to open in a spreadsheet: a string starting with ``=``, ``+``, ``-``,
+    ``@``, a tab, a line break, ``|`` or ``%`` gets a leading apostrophe ``'`` (shown as text, never run
+    as a formula); numbers and other strings are unchanged. Strip one leading ``'`` from such a
+    cell to get the original text back."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def write_csv_atomic(path: str | os.PathLike, frame, *, safe: bool = False) -> None:
+    """Write a pandas DataFrame to CSV atomically, without index, with ``\\n`` line endings;
+    with *safe*, text cells go through :func:`spreadsheet_safe` (report CSVs for people)."""
+    if safe:
+        frame = frame.copy()
+        for col in frame.columns:
+            if frame[col].dtype == object or str(frame[col].dtype).startswith(("string", "str")):
+                frame[col] = frame[col].map(spreadsheet_safe)
     with atomic_open(path, "w") as fh:
         frame.to_csv(fh, index=False, lineterminator="\n")
 

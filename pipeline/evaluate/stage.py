@@ -39,7 +39,15 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.core.config import StanceError, add_path_argument, load_params, repo_root
-from pipeline.core.data import LABELS, load_dataset, write_csv_atomic, write_json_atomic, write_text_atomic
+from pipeline.core.data import (
+    LABELS,
+    check_folder_writable,
+    check_writable,
+    load_dataset,
+    write_csv_atomic,
+    write_json_atomic,
+    write_text_atomic,
+)
 from pipeline.core.params import EvaluateParams, MlflowParams, TrainParams, coerce, load_section
 from pipeline.evaluate.metrics import (
     _ROUND,
@@ -353,6 +361,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
         # Fail fast, before minutes of cross-validation, if the store cannot be reached.
         uri = resolve_tracking_uri(args.tracking_uri, root)
         check_tracking_uri(uri, ml.connect_timeout)
+        # what was logged is recorded beside the model: a read-only folder must stop us before
+        # a version is registered or the alias moves
+        records = Path(args.model).parent
+        check_folder_writable(records, "nothing was evaluated, registered or moved")
+        for name in ("mlflow.json", "champion.json"):
+            check_writable(records / name)
     result = evaluate(
         Path(args.dataset),
         Path(args.model),

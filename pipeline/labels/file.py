@@ -10,13 +10,20 @@ from __future__ import annotations
 import contextlib
 import csv
 import os
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.core.config import StanceError
-from pipeline.core.data import LABEL_COLUMNS, LABEL_REQUIRED, LABELS, atomic_open, read_csv_rows, write_target
+from pipeline.core.data import (
+    LABEL_COLUMNS,
+    LABEL_REQUIRED,
+    LABELS,
+    atomic_open,
+    file_lock,
+    read_csv_rows,
+    write_target,
+)
 from pipeline.core.data import short as _short
 
 __all__ = ["LOCK_TIMEOUT", "LabelFile", "fsync_dir", "labels_lock", "read_labels", "restore_rows", "set_label",
@@ -207,31 +214,12 @@ def labels_lock(path: str | os.PathLike, timeout: float | None = None) -> Iterat
     the process dies. A second writer waits up to *timeout* seconds (default
     :data:`LOCK_TIMEOUT`, or ``$STANCE_LOCK_TIMEOUT``), then raises :class:`StanceError`.
     """
-    import fcntl
-
     if timeout is None:
         timeout = float(os.environ.get("STANCE_LOCK_TIMEOUT", LOCK_TIMEOUT))
     target = write_target(path)
-    lock_path = target.with_name(target.name + ".lock")
-    try:
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        raise StanceError(f"{lock_path}: cannot create the labels lock file ({exc.strerror or exc})") from None
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise StanceError(f"{path}: another stance command is still writing this file after "
-                                      f"{timeout:g} s (lock {lock_path}); nothing saved, try again") from None
-                time.sleep(0.02)
-        yield lock_path
-    finally:
-        os.close(fd)  # closing the descriptor releases the lock
+    busy = f"{path}: another stance command is still writing this file"
+    with file_lock(target.with_name(target.name + ".lock"), timeout, busy, "nothing saved, try again") as lock:
+        yield lock
 
 
 def write_labels(path: str | os.PathLike, label_file: LabelFile) -> None:

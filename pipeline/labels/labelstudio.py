@@ -355,6 +355,8 @@ def _read_json_list(p: Path) -> list:
             raise StanceError(f"{p}: this looks like a CSV/TSV export; use Label Studio's JSON export "
                               f"(Export -> JSON)") from None
         raise StanceError(f"{p}, line {exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise StanceError(f"{p}: JSON nested too deeply to read") from None
     if not isinstance(tasks, list):
         raise StanceError(f"{p}: expected a JSON list of tasks (Label Studio 'JSON' export), "
                           f"got {type(tasks).__name__}")

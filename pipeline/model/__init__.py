@@ -8,7 +8,8 @@ from pipeline.core.exports import lazy_exports
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "features": ("build_pipeline", "lexicon_predict"),
-    "files": ("SKOPS_ALLOWED", "check_model", "export_model", "file_sha256", "load_model", "save_model"),
+    "files": ("SKOPS_ALLOWED", "champion_note", "check_model", "export_model", "file_sha256", "load_model",
+              "save_model", "write_champion_record"),
     "fast": ("scoring_view",),
     "scorer": ("Scorer", "model_classes"),
     "errors": ("ErrorModel", "fold_residuals"),

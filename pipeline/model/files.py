@@ -36,6 +36,7 @@ from pipeline.core.data import atomic_open
 __all__ = [
     "SKOPS_ALLOWED",
     "add_export_model_arguments",
+    "champion_note",
     "check_model",
     "export_model",
     "file_sha256",
@@ -45,17 +46,27 @@ __all__ = [
     "save_model",
     "strip_volatile_state",
     "trusted_hashes",
+    "write_champion_record",
 ]
 
 log = logging.getLogger("stance")
 
-#: Non-scikit-learn types a project model may contain, trusted when a ``.skops`` file is loaded
-#: (and when MLflow loads the logged model): ``functools.partial(re.sub, "pattern", "repl")``,
-#: ``map``, ``list``, ``operator.itemgetter("text")``, and the encoder of the opt-in embeddings
-#: block (under its old path too, as files saved before the subpackages name it; see
-#: :data:`pipeline.MOVED`). Anything else is refused.
+#: Types and functions, beyond those skops trusts by itself, that the project's own models contain:
+#: ``functools.partial(map, functools.partial(re.sub, "pattern", "repl"))``, ``list``,
+#: ``operator.itemgetter("text")``, scikit-learn's ``Bunch`` (fitted voting ensembles), the calibration
+#: wrappers of ``linearsvc`` and,
+#: in a model with the opt-in embeddings block, ``pipeline.model.embeddings.encode`` (under its old path
+#: too, as files saved before the subpackages name it; see :data:`pipeline.MOVED`). An exact list:
+#: a ``.skops`` file naming any other type or function (even one inside ``sklearn.``, whose
+#: test helpers run scripts) is refused before anything in it is built or called.
 SKOPS_ALLOWED = ("functools.partial", "operator.itemgetter", "re.sub", "builtins.map", "builtins.list",
-                 "pipeline.model.embeddings.encode", "pipeline.embeddings.encode")
+                 "sklearn.utils._bunch.Bunch", "sklearn.calibration._CalibratedClassifier",
+                 "sklearn.calibration._SigmoidCalibration", "pipeline.model.embeddings.encode",
+                 "pipeline.embeddings.encode")  # the old module path of encode, in files saved before the move
+
+#: Beside the model file: which registered version it is and whether it holds the alias (written
+#: by ``stance evaluate`` when it logs to MLflow; per machine, like the store, not tracked by DVC).
+CHAMPION_RECORD = "champion.json"
 
 #: Key of the model's sha256 in a training report.
 REPORT_KEY = "model_sha256"
@@ -117,12 +128,24 @@ def _untrusted_message(name: str) -> str:
             "it, or ask for a .skops file (stance export-model)")
 
 
+def _default_missing(p: Path) -> str:
+    """Why the default model file is missing, naming the repository it was looked for in."""
+    root = p.parent.parent
+    if not any((root / marker).is_file() for marker in ("dvc.yaml", "params.yaml")):
+        return (f"no model given and {Path.cwd()} is not inside the project (no dvc.yaml or params.yaml here or "
+                f"above): run stance in the repository, or pass --model PATH")
+    return (f"model file {_shown(p)} not found; run `dvc repro` in the repository {root} (found from "
+            f"{Path.cwd()}) to train it, or pass --model PATH")
+
+
 def _load_joblib(p: Path, name: str, trust: bool, reports) -> Any:
     import io
 
     import joblib  # local import: keeps `import pipeline.model.files` (and the CLI start-up) cheap
 
     data = p.read_bytes()  # hash and unpickle the same bytes
+    if reports is None:  # by hash: the project's report, and the one of the repository holding the file
+        reports = [*default_reports(), repo_root(p.resolve().parent) / PATHS["train_report"]]
     if hashlib.sha256(data).hexdigest() not in trusted_hashes(reports):
         if not trust:
             raise StanceError(_untrusted_message(name))
@@ -134,7 +157,7 @@ def _load_skops(p: Path, name: str) -> Any:
     import skops.io as sio
 
     untrusted = sorted(sio.get_untrusted_types(file=p))
-    refused = [t for t in untrusted if t not in SKOPS_ALLOWED and not t.startswith("sklearn.")]
+    refused = [t for t in untrusted if t not in SKOPS_ALLOWED]
     if refused:
         raise StanceError(f"model file {name}: refusing types outside the trusted list: {', '.join(refused[:5])}")
     return sio.load(p, trusted=untrusted)
@@ -153,7 +176,9 @@ def load_model(path: str | os.PathLike | None = None, *, trust: bool = False,
     trust : bool
         Unpickle a joblib file even when its sha256 is not recorded (with a warning).
     reports : iterable of paths, optional
-        Training reports whose ``model_sha256`` is trusted (default: ``reports/train.json``).
+        Training reports whose ``model_sha256`` is trusted (default: ``reports/train.json`` of
+        the project, and of the repository that holds the model file, so a trained model is
+        trusted by its hash wherever the command runs).
     scores : {"proba", "any"}
         ``"proba"``: require ``predict_proba``; ``"any"``: ``decision_function`` is enough.
     labels : iterable of str, optional
@@ -171,6 +196,8 @@ def load_model(path: str | os.PathLike | None = None, *, trust: bool = False,
     """
     p = Path(path) if path is not None else repo_root() / PATHS["model"]
     name = _shown(p)
+    if not p.exists() and path is None:
+        raise StanceError(_default_missing(p))
     if not p.exists():
         raise StanceError(f"model file {name} not found; run `dvc repro` to train it (or pass --model PATH)")
     if p.is_dir():
@@ -268,7 +295,7 @@ def skops_types(model) -> list[str]:
     import skops.io as sio
 
     found = sorted(sio.get_untrusted_types(data=sio.dumps(model)))
-    unexpected = [t for t in found if t not in SKOPS_ALLOWED and not t.startswith("sklearn.")]
+    unexpected = [t for t in found if t not in SKOPS_ALLOWED]
     if unexpected:
         raise StanceError(f"the model contains types that are not allowed (outside the trusted list): {unexpected}")
     return found
@@ -312,3 +339,35 @@ def run_export_model(args: argparse.Namespace) -> int:
     export_model(model, out)
     log.info("wrote %s (skops; loads with `stance predict --model %s`, no flag needed)", out, out)
     return 0
+
+
+# ----------------------------------------------------------------------------- champion notice
+
+def write_champion_record(model_path: str | os.PathLike, record: dict[str, Any]) -> dict[str, Any]:
+    """Write :data:`CHAMPION_RECORD` beside *model_path* (atomically) and return *record*."""
+    from pipeline.core.data import write_json_atomic
+
+    write_json_atomic(Path(model_path).with_name(CHAMPION_RECORD), record)
+    return record
+
+
+def champion_note(model_path: str | os.PathLike | None, record: dict[str, Any] | None = None) -> str | None:
+    """One line when the model file at *model_path* is a registered version that is not the
+    alias holder (both versions and the reason), from :data:`CHAMPION_RECORD` beside it (or
+    *record*); ``None`` when it is the champion, or nothing is known (no record, another file)."""
+    p = Path(model_path) if model_path is not None else repo_root() / PATHS["model"]
+    if record is None:
+        try:
+            record = json.loads(p.with_name(CHAMPION_RECORD).read_text(encoding="utf-8"))
+            if record.get("model_sha256") != file_sha256(p):
+                return None  # retrained since: the record is about an older file
+        except (OSError, ValueError, AttributeError):
+            return None
+    if not isinstance(record, dict) or record.get("is_champion", True):
+        return None
+    name, alias = record.get("registered_model", "?"), record.get("alias", "champion")
+    holder = record.get("champion_version")
+    held = f"version {holder} holds @{alias}" if holder else f"no version holds @{alias}"
+    return (f"note: {_shown(p)} is {name} version {record.get('version', '?')}, not @{alias}; {held} and is what "
+            f"`stance serve --champion` and MLflow serving (models:/{name}@{alias}) answer with. "
+            f"Why: {record.get('reason', '?')}")

@@ -40,7 +40,7 @@ from typing import IO, Any
 
 from pipeline.core.config import PATHS, StanceError, add_path_argument, jobs_count, load_params, positive_int, repo_root
 from pipeline.core.data import LABELS
-from pipeline.model.files import add_trust_argument, check_model, load_model
+from pipeline.model.files import add_trust_argument, champion_note, check_model, load_model
 from pipeline.model.scorer import Scorer, model_classes
 from pipeline.predict.io import (
     DEFAULT_CHUNK_SIZE,
@@ -443,6 +443,9 @@ def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
     perf.add_argument("--max-chars", type=positive_int, default=None, metavar="N",
                       help=f"longest text scored, in characters; a longer line is an error record, read in "
                            f"bounded pieces (default: predict.max_chars in params.yaml, else {DEFAULT_MAX_CHARS})")
+    out.add_argument("--strict", action="store_true",
+                     help="exit 2 when a row is not scored (empty, too long, not Unicode text); its error "
+                          "record is still written (default: exit 0, error records only)")
     perf.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                       help="progress line on stderr (default: only when stderr is a terminal)")
 
@@ -463,7 +466,10 @@ def run_predict(args: argparse.Namespace) -> int:
             raise StanceError(f"sentence {i} on the command line: {too_long(max_chars)}; "
                               "raise it with --max-chars N")
     refuse_same_file(args.input if args.input is not None else args.article, args.output)
-    model = load_model(args.model, trust=args.trust_model)
+    model = load_model(args.model, trust=args.trust_model, labels=LABELS)  # stance classes only, as analyze
+    note = champion_note(args.model)  # the default model is not what MLflow serving answers with
+    if note:
+        log.warning(note)
     fmt = resolve_output_format(args.format, args.output)
 
     if args.article is not None:
@@ -480,7 +486,11 @@ def run_predict(args: argparse.Namespace) -> int:
         with Output(args.output) as out:
             stats = predict_texts(model, args.sentences, out, fmt)
     if stats["errors"]:
-        log.info("%d of %d rows not scored (empty or longer than %d characters); see their error records",
+        if getattr(args, "strict", False):
+            raise StanceError(f"{stats['errors']} of {stats['rows']} rows not scored (empty, longer than {max_chars} "
+                              "characters or not Unicode text; see their error records) and --strict is given")
+        log.info("%d of %d rows not scored (empty, longer than %d characters or not Unicode text); "
+                 "see their error records",
                  stats["errors"], stats["rows"], max_chars)
     if args.output not in (None, "-"):
         log.info("wrote %d rows to %s", stats["rows"], args.output)

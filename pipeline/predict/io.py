@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from pipeline.core.config import StanceError
-from pipeline.core.data import atomic_open
+from pipeline.core.data import SURROGATE_ESCAPE, atomic_open, has_surrogate, spreadsheet_safe
 from pipeline.model.scorer import Scorer
 
 #: Output formats of the CLI and :func:`predict_file`.
@@ -32,6 +32,8 @@ DEFAULT_CHUNK_SIZE = 5000
 EMPTY_TEXT = "empty text"
 #: Default longest text scored, in characters (``predict.max_chars``, ``--max-chars``).
 DEFAULT_MAX_CHARS = 100_000
+#: Error message of a JSON text holding an unpaired surrogate escape such as ``"\\ud800"``.
+LONE_SURROGATE = "text holds a lone surrogate escape (\\ud800-\\udfff), not Unicode text"
 #: Characters of an over-long text kept in its error record.
 OVERLONG_SHOWN = 80
 _PIECE = 1 << 16  # bytes read at a time while skipping the rest of an over-long line
@@ -237,6 +239,8 @@ def _records_jsonl(lines: Iterator[str], src: Input) -> Iterator[tuple[int, str]
         except ValueError as exc:
             msg = getattr(exc, "msg", str(exc))
             raise StanceError(f"{name} line {n}: invalid JSON ({msg})") from None
+        except RecursionError:
+            raise StanceError(f"{name} line {n}: JSON nested too deeply to read") from None
         if not isinstance(obj, dict):
             raise StanceError(f"{name} line {n}: expected a JSON object with a 'text' field, got {type(obj).__name__}")
         if "text" not in obj:
@@ -247,35 +251,38 @@ def _records_jsonl(lines: Iterator[str], src: Input) -> Iterator[tuple[int, str]
             text = ""
         elif not isinstance(text, str):
             raise StanceError(f"{name} line {n}: 'text' must be a string, got {type(text).__name__} {text!r:.60}")
+        elif SURROGATE_ESCAPE.search(line) and has_surrogate(text):
+            shown = text.encode("utf-8", "backslashreplace").decode("utf-8")[:OVERLONG_SHOWN]
+            text = Overlong(shown, LONE_SURROGATE)
         yield n, text
 
 
 def _records_csv(lines: Iterator[str], src: Input) -> Iterator[tuple[int, str]]:
     import csv
 
+    from pipeline.core.data import check_header, csv_records
+
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # a sentence may be megabytes long
     name = src.name
-    reader = csv.reader(lines)
-    try:
-        header = next(reader, None)
-        if header is None:
-            raise StanceError(f"{name}: empty CSV file, expected a header row with a 'text' column")
-        cols = [h.strip() for h in header]
-        if "text" not in cols:
-            shown = ", ".join(repr(c) for c in cols[:10])
-            raise StanceError(f"{name} line 1: no 'text' column in the CSV header (columns: {shown})")
-        idx = cols.index("text")
-        for row in reader:
-            if not row:
-                continue  # blank line
-            if len(row) <= idx:
-                raise StanceError(
-                    f"{name} line {reader.line_num}: row has {len(row)} field(s), no value for the "
-                    f"'text' column (column {idx + 1})"
-                )
-            yield reader.line_num, row[idx]
-    except csv.Error as exc:
-        raise StanceError(f"{name} line {reader.line_num}: malformed CSV ({exc})") from None
+    records = csv_records(lines, name)
+    first = next(records, None)
+    if first is None:
+        raise StanceError(f"{name}: empty CSV file, expected a header row with a 'text' column")
+    cols = [h.strip() for h in first[1]]
+    if "text" not in cols:
+        shown = ", ".join(repr(c) for c in cols[:10])
+        raise StanceError(f"{name} line 1: no 'text' column in the CSV header (columns: {shown})")
+    check_header(name, cols)
+    idx = cols.index("text")
+    for n, row in records:
+        if not row:
+            continue  # blank line
+        if len(row) <= idx:
+            raise StanceError(
+                f"{name} line {n}: row has {len(row)} field(s), no value for the "
+                f"'text' column (column {idx + 1})"
+            )
+        yield n, row[idx]
 
 
 _READERS = {"jsonl": _records_jsonl, "csv": _records_csv}
@@ -382,7 +389,7 @@ class Formatter:
 
 def _csv_text(rows) -> str:
     buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerows(rows)
+    csv.writer(buf, lineterminator="\n").writerows([[spreadsheet_safe(v) for v in row] for row in rows])
     return buf.getvalue()
 
 

@@ -37,6 +37,7 @@ __all__ = [
     "evaluation_key",
     "load_version_model",
     "log_registered_model",
+    "incomplete_version",
     "promote",
     "run_promote",
     "skops_trusted_types",
@@ -76,7 +77,7 @@ def _requirements(dense: bool = False) -> list[str]:
 
 
 def log_registered_model(model, name: str, client, *, alias: str | None = None,
-                         tags: dict[str, str] | None = None) -> str:
+                         tags: dict[str, str] | None = None, max_chars: int | None = None) -> str:
     """Log *model* (a fitted estimator, or a path loaded by :func:`pipeline.model.files.load_model`) to
     the active run as the pyfunc model of :mod:`pipeline.tracking.serving` and register it as *name*;
     point *alias* at it if given.
@@ -84,7 +85,8 @@ def log_registered_model(model, name: str, client, *, alias: str | None = None,
     The logged model answers a DataFrame with a ``text`` column with ``label`` and one score
     column per class (signature and input example included); the scikit-learn pipeline is an
     artifact in skops format with the minimal trusted types, so loading runs no pickled code.
-    *tags* (plus ``run_id``) go on the new model version.
+    *tags* (plus ``run_id``) go on the new model version. *max_chars* (``predict.max_chars``;
+    default 100,000) is the served model's cap on one text and on one request, in characters.
 
     Returns
     -------
@@ -100,13 +102,14 @@ def log_registered_model(model, name: str, client, *, alias: str | None = None,
     from mlflow.models import infer_signature
 
     # imported here: the serving module imports mlflow, which importing this module must not
-    from pipeline.tracking.serving import ARTIFACT, score_frame
+    from pipeline.tracking.serving import ARTIFACT, DEFAULT_MAX_CHARS, score_frame
 
     if isinstance(model, (str, os.PathLike)):
         model = load_model(model)
     example = pd.DataFrame({"text": list(EXAMPLE_TEXTS)})
     signature = infer_signature(example, score_frame(model, list(EXAMPLE_TEXTS), list(LABELS)))
-    config = {"labels": list(LABELS), "skops_trusted_types": skops_trusted_types(model)}
+    config = {"labels": list(LABELS), "skops_trusted_types": skops_trusted_types(model),
+              "max_chars": int(max_chars or DEFAULT_MAX_CHARS)}
     with tempfile.TemporaryDirectory(prefix="stance-model-") as tmp:
         skops_file = Path(tmp) / "model.skops"
         sio.dump(model, skops_file)
@@ -148,51 +151,70 @@ def alias_version(client, name: str, alias: str):
 def champion_decision(champion, score: float, key: str, alias: str = "champion",
                       rescore: Callable[[Any], float] | None = None,
                       rescore_new: Callable[[], float] | None = None) -> tuple[bool, str]:
-    """Whether a new model with macro-F1 *score* on the evaluation *key* may take the alias.
+    """Whether a new model with macro-F1 *score* on the evaluation *key* takes the alias.
 
     Parameters
     ----------
     champion : the model version holding the alias (``None`` if none), with tags ``macro_f1``
         and ``evaluation_key`` as :func:`log_evaluation` sets them.
     rescore : callable(champion) -> float, optional
-        Scores the champion's model on *this* evaluation (same data, same folds), for a
-        champion that was evaluated on another one (e.g. before new labels were added).
+        Scores the champion's model on *this* evaluation (same data, same folds).
     rescore_new : callable() -> float, optional
-        Scores the new model the same way; with it, the two re-scored figures are compared
-        (the headline *score* may come from another procedure, e.g. nested CV).
+        Scores the new model the same way. When both figures can be compared article by article
+        (they have a ``difference`` method, as :class:`pipeline.evaluate.rescore.Rescored`),
+        the rule is the paired one below.
 
     Returns
     -------
-    (promote, reason) : the alias moves only to a model at least as good as the champion on the
-        same evaluation: compared with the champion's recorded macro-F1 when the evaluation key
-        matches, else with the champion re-scored by *rescore*. Without a comparable figure the
-        champion keeps the alias (``stance promote`` moves it by hand).
+    (promote, reason) : with both models re-scored on the same folds, the alias moves unless the
+        new model is clearly worse: the paired article-bootstrap interval of the macro-F1
+        difference (new minus champion) lies wholly below zero. A difference within the noise
+        (e.g. 0.5767 against 0.5780) moves it. Without paired figures: the new model must be at
+        least as good as the champion's recorded (same evaluation) or re-scored macro-F1.
+        Without any comparable figure the champion keeps the alias (``stance promote`` moves it
+        by hand).
     """
     if champion is None:
         return True, f"no version had @{alias}"
     old_key, old = champion.tags.get("evaluation_key"), champion.tags.get("macro_f1")
     v = champion.version
     how = f"the champion, version {v}"
-    if old_key != key or old is None:
-        if rescore is None:
-            return False, (f"{how}, was evaluated on other data or folds, so macro-F1 {score:.4f} is not comparable "
-                           f"with it; use `stance promote VERSION` to move @{alias} by hand")
+    same = old_key == key and old is not None
+    rescored = None
+    if rescore is not None and (rescore_new is not None or not same):
         try:
-            old = rescore(champion)
-            if rescore_new is not None:
-                score = rescore_new()
-        except Exception as exc:  # any failure to load or refit the old model: keep the champion
-            first = (str(exc).splitlines() or [""])[0][:200]
-            return False, (f"{how}, was evaluated on other data or folds and could not be re-evaluated on this "
-                           f"one ({type(exc).__name__}: {first}); use `stance promote VERSION` to move @{alias}")
+            rescored = (rescore(champion), rescore_new() if rescore_new is not None else score)
+        except Exception as exc:  # any failure to load or refit a model: keep the champion
+            if not same:
+                first = (str(exc).splitlines() or [""])[0][:200]
+                return False, (f"{how}, was evaluated on other data or folds and could not be re-evaluated on this "
+                               f"one ({type(exc).__name__}: {first}); use `stance promote VERSION` to move @{alias}")
+    if rescored is not None:
+        old, score = rescored
         how += (", both re-evaluated with their settings fixed on the same data and folds" if rescore_new
                 else ", re-evaluated on the same data and folds")
+    elif not same:
+        return False, (f"{how}, was evaluated on other data or folds, so macro-F1 {score:.4f} is not comparable "
+                       f"with it; use `stance promote VERSION` to move @{alias} by hand")
     else:
         how += ", on the same evaluation"
+    if hasattr(score, "difference") and getattr(old, "confusion", None) is not None:
+        return _paired_decision(score, old, how, alias)
     if score >= float(old):
         return True, f"macro-F1 {score:.4f} >= {float(old):.4f} of {how}"
     return False, (f"macro-F1 {score:.4f} < {float(old):.4f} of {how}; registered without @{alias} "
                    f"(`stance promote VERSION` moves it by hand)")
+
+
+def _paired_decision(score, old, how: str, alias: str) -> tuple[bool, str]:
+    """The paired rule: hold the alias back only when the difference is wholly below zero."""
+    point, low, high = score.difference(old)
+    figures = (f"macro-F1 {float(score):.4f} vs {float(old):.4f} of {how}; paired difference {point:+.4f}, "
+               f"article-bootstrap interval [{low:+.4f}, {high:+.4f}]")
+    if high < 0:
+        return False, (f"{figures}, wholly below zero: clearly worse, registered without @{alias} "
+                       f"(`stance promote VERSION` moves it by hand)")
+    return True, f"{figures}, not wholly below zero: not clearly worse"
 
 
 def load_version_model(name: str, version: str):
@@ -214,6 +236,27 @@ def load_version_model(name: str, version: str):
 
 # ----------------------------------------------------------------------------- stance promote
 
+#: Tags every version registered by a finished ``stance evaluate`` carries.
+VERSION_TAGS = ("model_sha256", "evaluation_key", "champion_reason")
+
+
+def incomplete_version(client, version) -> str | None:
+    """What a model version lacks to be complete (its tags, a finished run), or ``None``: a
+    version registered just before ``kill -9`` has no tags and a run left RUNNING or KILLED."""
+    absent = [t for t in VERSION_TAGS if t not in (version.tags or {})]
+    if absent:
+        return f"no {', '.join(absent)} tag{'s' if len(absent) > 1 else ''}"
+    if version.run_id:
+        try:
+            status = client.get_run(version.run_id).info.status
+        except Exception:  # noqa: BLE001 - a deleted run: not a complete evaluation either
+            return f"its run {version.run_id} is gone"
+        if status != "FINISHED":
+            return f"its run {version.run_id} is {status}"
+    return None
+
+
+
 def promote(uri: str, name: str, alias: str, version: str) -> str | None:
     """Point *alias* of the registered model *name* at *version* by hand.
 
@@ -234,9 +277,13 @@ def promote(uri: str, name: str, alias: str, version: str) -> str | None:
         mlflow.set_registry_uri(uri)
         client = MlflowClient(tracking_uri=uri, registry_uri=uri)
         try:
-            client.get_model_version(name, version)
+            found = client.get_model_version(name, version)
         except MlflowException:
             raise StanceError(f"MLflow registry {uri}: model {name!r} has no version {version!r}") from None
+        missing = incomplete_version(client, found)
+        if missing:
+            raise StanceError(f"MLflow registry {uri}: {name} version {version} is incomplete ({missing}): the "
+                              "evaluate that registered it did not finish; promote a complete version")
         old = alias_version(client, name, alias)
         client.set_registered_model_alias(name, alias, version)
         reason = f"promoted by hand with `stance promote {version}`" + (f" (replacing version {old.version})"

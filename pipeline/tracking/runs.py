@@ -23,6 +23,7 @@ reaches the network except a remote tracking server the user configured.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import re
@@ -33,11 +34,20 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.core.config import StanceError
-from pipeline.core.params import EvaluateParams, MlflowParams, coerce, to_dict
-from pipeline.model.files import file_sha256
+from pipeline.core.params import EvaluateParams, MlflowParams, PredictParams, coerce, to_dict
+from pipeline.model.files import champion_note, file_sha256, write_champion_record
 from pipeline.tracking.registry import alias_version, champion_decision, evaluation_key, log_registered_model
-from pipeline.tracking.store import close_dead_runs, owner_tags
+from pipeline.tracking.store import (
+    alias_lock,
+    close_dead_runs,
+    failure_reason,
+    finish_failed_run,
+    owner_tags,
+    quiet_mlflow_errors,
+)
 from pipeline.tracking.uri import artifact_location
+
+log = logging.getLogger("stance")
 
 __all__ = [
     "EXPERIMENT_DESCRIPTION",
@@ -366,19 +376,31 @@ def _log_artifacts(paths: dict[str, Any], train_report_path: Path | None, params
 
 def _register(client, model: Any, name: str, alias: str, score: float, key: str, tags: dict[str, str],
               rescore: Callable[[Any], float] | None,
-              rescore_new: Callable[[], float] | None = None) -> tuple[str, bool, str]:
-    """Register the model of the active run; move *alias* if :func:`champion_decision` allows.
-    Returns ``(version, promoted, reason)``."""
+              rescore_new: Callable[[], float] | None = None,
+              max_chars: int | None = None) -> tuple[str, bool, str, str | None]:
+    """Register the model of the active run (serving texts up to *max_chars*); move *alias* if
+    :func:`champion_decision` allows. Returns ``(version, promoted, reason, holder)``, *holder*
+    the version holding the alias afterwards."""
 
     champion = alias_version(client, name, alias)
-    version = log_registered_model(model, name, client, tags={
+    version = log_registered_model(model, name, client, max_chars=max_chars, tags={
         "macro_f1": repr(score), "evaluation_key": key, "data_sha256": tags["data_sha256"],
         "model_sha256": tags["model_sha256"]})
     promoted, reason = champion_decision(champion, score, key, alias, rescore, rescore_new)
     if promoted:
         client.set_registered_model_alias(name, alias, version)
     client.set_model_version_tag(name, version, "champion_reason", reason)
-    return version, promoted, reason
+    holder = version if promoted else (None if champion is None else str(champion.version))
+    return version, promoted, reason, holder
+
+
+def _sql_error() -> type[BaseException]:
+    """SQLAlchemy's base error (raised raw by a few MLflow store calls), if installed."""
+    try:
+        from sqlalchemy.exc import SQLAlchemyError
+    except ImportError:  # pragma: no cover - MLflow's SQL stores need it
+        return OSError
+    return SQLAlchemyError
 
 
 def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_params: MlflowParams | dict[str, Any],
@@ -425,7 +447,7 @@ def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_p
     Raises
     ------
     StanceError
-        Any MLflow failure, with the URI in the message.
+        Any MLflow failure (a full disk too), one line with the URI and the cause; the run is marked FAILED.
     """
     import mlflow
     from mlflow.exceptions import MlflowException
@@ -444,6 +466,7 @@ def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_p
     params = {k: _param_value(v) for k, v in flatten(all_params).items()}
     params.update({f"selected.{k}": _param_value(v) for k, v in selected.items()})
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no progress bars in DVC logs
+    client, run_id = None, None
     try:
         mlflow.set_tracking_uri(uri)
         mlflow.set_registry_uri(uri)
@@ -451,23 +474,32 @@ def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_p
         exp_id = ensure_experiment(client, experiment, uri)
         close_dead_runs(client, exp_id)
         tags = _run_tags(root, data_sha, file_sha256(model_path), key, train_report)
-        with mlflow.start_run(experiment_id=exp_id, run_name=title) as run:
+        with quiet_mlflow_errors(), mlflow.start_run(experiment_id=exp_id, run_name=title) as run:
+            run_id = run.info.run_id
             mlflow.set_tags(tags)
             mlflow.log_params(params)
             _log_metrics(metrics, result, train_report)
             log_dataset(dataset_path, data_sha)
             _log_artifacts(result["paths"], train_report_path, params_path)
-            version, promoted, reason = _register(client, result.get("model", model_path), name, alias, score, key,
-                                                  tags, rescore, rescore_new)
+            cap = coerce(PredictParams, all_params.get("predict"), "predict").max_chars
+            with alias_lock(uri):  # concurrent evaluates decide one after the other
+                version, promoted, reason, champion_version = _register(
+                    client, result.get("model", model_path), name, alias, score, key, tags, rescore, rescore_new, cap)
             client.update_model_version(name, version, description=_version_description(
                 title, metrics, data_sha, selected, all_params, reason))
             mlflow.set_tags({"champion": "true" if promoted else "false", "champion_reason": reason,
                              "mlflow.note.content": run_description(title, metrics, selected)
                              + f"\n\nRegistered as {name} version {version}; "
                              + (f"now @{alias}: {reason}." if promoted else f"not @{alias}: {reason}.")})
-    except MlflowException as exc:
-        first = str(getattr(exc, "message", exc)).splitlines()[0][:500]
-        raise StanceError(f"MLflow tracking store {uri}: {first}") from None
+    except (MlflowException, OSError, _sql_error()) as exc:  # disk full, a broken store ...: one line
+        done = finish_failed_run(client, run_id) if client is not None else "no run was started"
+        raise StanceError(f"MLflow tracking store {uri}: {failure_reason(exc)}; {done}") from None
+    record = write_champion_record(model_path, {
+        "model_sha256": tags["model_sha256"], "registered_model": name, "alias": alias, "version": str(version),
+        "champion_version": champion_version, "is_champion": bool(promoted), "reason": reason})
+    note = champion_note(model_path, record)
+    if note:
+        log.warning(note)
     return {"run_id": run.info.run_id, "run_name": title, "experiment": experiment, "experiment_id": exp_id,
             "model_name": name, "version": version, "alias": alias, "promoted": promoted, "reason": reason,
-            "model_uri": f"models:/{name}@{alias}"}
+            "model_uri": f"models:/{name}@{alias}", "champion_version": champion_version}

@@ -27,6 +27,30 @@ from mlflow.pyfunc import PythonModel
 
 #: Name of the artifact holding the skops file of the scikit-learn pipeline.
 ARTIFACT = "sklearn_model"
+#: Longest text, and most characters in one request, when the model config gives no ``max_chars``
+#: (the default of ``predict.max_chars``).
+DEFAULT_MAX_CHARS = 100_000
+
+
+def check_texts(values, max_chars: int = DEFAULT_MAX_CHARS) -> list[str]:
+    """The request's texts, or ``ValueError`` with one clear sentence: every ``text`` must be a
+    non-blank string (not null, a number, a boolean, a list or an object) of at most *max_chars*
+    characters, and the request at most *max_chars* characters in all."""
+    texts: list[str] = []
+    total = 0
+    for i, value in enumerate(values):
+        if not isinstance(value, str):
+            shown = "null" if value is None or (isinstance(value, float) and value != value) else type(value).__name__
+            raise ValueError(f"row {i}: 'text' must be a string, got {shown}")
+        if not value.strip():
+            raise ValueError(f"row {i}: 'text' is empty")
+        if len(value) > max_chars:
+            raise ValueError(f"row {i}: text longer than {max_chars} characters (max_chars)")
+        total += len(value)
+        if total > max_chars:
+            raise ValueError(f"request longer than {max_chars} characters in all (max_chars); send fewer texts")
+        texts.append(value)
+    return texts
 
 
 def score_frame(model: Any, texts: list[str], labels: list[str]):
@@ -54,15 +78,25 @@ class StanceModel(PythonModel):
 
         config = context.model_config or {}
         self.labels = list(config.get("labels", ["support", "oppose", "neutral"]))
+        self.max_chars = int(config.get("max_chars", DEFAULT_MAX_CHARS))
         self.model = sio.load(context.artifacts[ARTIFACT], trusted=list(config.get("skops_trusted_types", [])))
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         # (pd.DataFrame: MLflow checks the input against the logged signature, not the hint)
-        if isinstance(model_input, pd.DataFrame):
-            texts = model_input["text"]
-        else:  # a list of strings or a Series
-            texts = pd.Series(model_input)
-        return score_frame(self.model, [str(t) for t in texts], self.labels)
+        from mlflow.exceptions import MlflowException
+        from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+
+        try:
+            if isinstance(model_input, pd.DataFrame):
+                if "text" not in model_input.columns:
+                    raise ValueError("no 'text' column in the input")
+                values = model_input["text"].tolist()
+            else:  # a list of strings or a Series
+                values = list(model_input)
+            texts = check_texts(values, getattr(self, "max_chars", DEFAULT_MAX_CHARS))
+        except ValueError as exc:  # the scoring server answers 400 with this message
+            raise MlflowException(str(exc), error_code=INVALID_PARAMETER_VALUE) from None
+        return score_frame(self.model, texts, self.labels)
 
 
 mlflow.models.set_model(StanceModel())

@@ -8,25 +8,37 @@ second and never creates a database. Other stores are asked through the MLflow c
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from pipeline.core.config import StanceError, add_path_argument, repo_root
-from pipeline.core.data import write_json_atomic
+from pipeline.core.data import file_lock, write_json_atomic
 from pipeline.tracking.registry import alias_version
-from pipeline.tracking.uri import check_tracking_uri, resolve_tracking_uri, sqlite_path
+from pipeline.tracking.uri import (
+    check_tracking_uri,
+    foreign_artifacts,
+    resolve_tracking_uri,
+    sqlite_path,
+    sqlite_problem,
+)
 
 log = logging.getLogger("stance")
 
 __all__ = [
     "STORE_CHECK_TEXT",
     "add_check_store_arguments",
+    "alias_lock",
     "check_store",
     "close_dead_runs",
+    "failure_reason",
+    "finish_failed_run",
+    "quiet_mlflow_errors",
     "owner_tags",
     "run_check_store",
     "store_gaps",
@@ -83,6 +95,83 @@ def close_dead_runs(client, experiment_id: str) -> list[str]:
                     f"gone: marked KILLED")
         closed.append(run.info.run_id)
     return closed
+
+
+# ----------------------------------------------------------------------------- the alias decision
+
+#: Seconds an evaluate waits for another one's alias decision (which may re-score the champion).
+ALIAS_LOCK_TIMEOUT = 1800.0
+
+
+def alias_lock(uri: str, timeout: float = ALIAS_LOCK_TIMEOUT):
+    """The lock that serialises the alias decision of concurrent ``stance evaluate`` runs on one
+    store (read the champion, register, decide, move the alias): ``<mlflow.db>.lock`` beside a
+    SQLite store, else a lock file for the URI in the temporary folder (this machine only)."""
+    import hashlib
+    import tempfile
+
+    db = sqlite_path(uri)
+    if db is not None:
+        path = db.with_name(db.name + ".lock")
+    else:
+        path = Path(tempfile.gettempdir()) / f"stance-alias-{hashlib.sha256(uri.encode()).hexdigest()[:16]}.lock"
+    return file_lock(path, timeout, f"MLflow tracking store {uri}: another stance evaluate is still deciding the "
+                                    "alias", "nothing was registered; run it again")
+
+
+# ----------------------------------------------------------------------------- a run that fails
+
+def failure_reason(exc: BaseException) -> str:
+    """One line for a failure while logging to the store: the innermost cause in the exception
+    chain (``database or disk is full``, ``No space left on device``), not the SQL or the
+    wrapper's advice about autoflush."""
+    seen, cause, last = set(), exc, exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        last = cause
+        cause = cause.__cause__ or cause.__context__
+    if isinstance(last, OSError) and last.strerror:
+        where = f" ({last.filename})" if last.filename else ""
+        return f"{last.strerror}{where}"
+    text = str(getattr(last, "message", None) or last)
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith(("[SQL", "[param", "(Back"))]
+    picked = next((ln for ln in lines if "full" in ln or "space" in ln), lines[-1] if lines else type(last).__name__)
+    return picked.split(") ", 1)[-1] if picked.startswith("(sqlite3.") else picked[:300]
+
+
+def finish_failed_run(client, run_id: str | None) -> str:
+    """Mark run *run_id* ``FAILED`` if it is still ``RUNNING``; say what became of it (words)."""
+    if run_id is None:
+        return "no run was started"
+    try:
+        status = client.get_run(run_id).info.status
+        if status == "RUNNING":
+            client.set_terminated(run_id, status="FAILED")
+            status = "FAILED"
+        return f"run {run_id} marked {status}"
+    except Exception:  # noqa: BLE001 - the store itself is failing (e.g. disk full)
+        return (f"run {run_id} could not be marked FAILED now; `stance check-store` (dvc repro) marks it "
+                "KILLED later")
+
+
+class _NoErrors(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno < logging.ERROR
+
+
+@contextlib.contextmanager
+def quiet_mlflow_errors() -> Iterator[None]:
+    """Hold back MLflow's own ERROR records (tracebacks of SQLAlchemy errors) while a run is
+    logged: the failure they describe is raised, and reported in one line by the caller."""
+    handlers = logging.getLogger("mlflow").handlers
+    quiet = _NoErrors()
+    for handler in handlers:
+        handler.addFilter(quiet)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.removeFilter(quiet)
 
 
 # ----------------------------------------------------------------------------- stance check-store
@@ -161,9 +250,21 @@ def check_store(record_path: Path, out_path: Path, uri: str, timeout: float = 3.
     Returns
     -------
     gaps : what was missing ([] when the store is complete, the record is absent or nothing
-        was logged). An unreachable store is reported on stderr and changes nothing.
+        was logged). An unreachable server is reported on stderr and changes nothing.
+
+    Raises
+    ------
+    StanceError
+        The SQLite store is damaged, not a database, locked or not writable
+        (:func:`pipeline.tracking.uri.sqlite_problem`): the stage fails, and `dvc repro` with it.
     """
     gaps: list[str] = []
+    db = sqlite_path(uri)
+    problem = (sqlite_problem(db, timeout) or foreign_artifacts(db)) if db is not None else None
+    if problem:  # a damaged or locked store fails the stage, so `dvc repro` stops before evaluate
+        raise StanceError(f"MLflow tracking store {db}: {problem}")
+    if db is not None and _running_runs(db):
+        _close_dead_runs_in(uri)
     if record_path.is_file():
         try:
             record = json.loads(record_path.read_text(encoding="utf-8"))
@@ -187,6 +288,33 @@ def check_store(record_path: Path, out_path: Path, uri: str, timeout: float = 3.
 
     write_json_atomic(out_path, STORE_CHECK_TEXT)
     return gaps
+
+
+def _running_runs(db: Path) -> int:
+    """How many runs of the SQLite store are ``RUNNING`` (read-only; 0 when there is no store)."""
+    import sqlite3
+
+    if not db.is_file():
+        return 0
+    con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        return con.execute("SELECT count(*) FROM runs WHERE status = 'RUNNING'").fetchone()[0]
+    except sqlite3.Error:
+        return 0  # no runs table yet
+    finally:
+        con.close()
+
+
+def _close_dead_runs_in(uri: str) -> list[str]:
+    """:func:`close_dead_runs` in every experiment of the store (imports mlflow: only when some
+    run is RUNNING, so the usual check stays cheap)."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    closed: list[str] = []
+    for exp in client.search_experiments():
+        closed += close_dead_runs(client, exp.experiment_id)
+    return closed
 
 
 def add_check_store_arguments(parser) -> None:

@@ -17,7 +17,8 @@ from typing import Any
 
 from pipeline.core.config import PATHS, StanceError
 
-__all__ = ["artifact_location", "check_tracking_uri", "resolve_tracking_uri", "sqlite_path"]
+__all__ = ["artifact_location", "check_tracking_uri", "resolve_tracking_uri", "foreign_artifacts", "sqlite_path",
+           "sqlite_problem"]
 
 
 #: Default ports of network tracking / database stores, for the reachability check.
@@ -101,6 +102,9 @@ def check_tracking_uri(uri: str, timeout: float = 3.0) -> None:
     if db is not None:
         if not db.parent.is_dir():
             raise StanceError(f"MLflow tracking store {uri}: directory {db.parent} does not exist ({advice})")
+        problem = sqlite_problem(db, timeout) or foreign_artifacts(db)
+        if problem:
+            raise StanceError(f"MLflow tracking store {db}: {problem}")
         return
     try:
         parsed = urllib.parse.urlsplit(uri)
@@ -119,6 +123,72 @@ def check_tracking_uri(uri: str, timeout: float = 3.0) -> None:
         problem = _mlflow_http_problem(uri.rstrip("/"), timeout)
         if problem:
             raise StanceError(f"MLflow tracking server {uri}: {problem}; {advice}")
+
+
+def sqlite_problem(db: Path, timeout: float = 3.0) -> str | None:
+    """``None`` if the SQLite store *db* is absent (MLflow creates it) or a sound database that
+    this process may write within *timeout* seconds; else what is wrong, in words: not a
+    database (garbage), damaged (truncated), locked by another process, or not writable.
+    Reads the file (``PRAGMA quick_check``) and takes the write lock for an instant, writing nothing."""
+    import sqlite3
+
+    if not db.exists():
+        return None
+    restore = "restore it from a backup, or move it away and run `dvc repro` to log anew"
+    try:
+        con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=rw", uri=True, timeout=timeout)
+    except sqlite3.Error as exc:
+        return f"cannot open it ({exc})"
+    try:
+        found = con.execute("PRAGMA quick_check").fetchone()
+        if not found or found[0] != "ok":
+            return f"the database is damaged ({str(found[0] if found else 'no answer')[:120]}); {restore}"
+        con.execute("BEGIN IMMEDIATE")
+        con.rollback()
+    except sqlite3.OperationalError as exc:
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            return (f"the database is locked by another process (waited {timeout:g} s); "
+                    "wait for it to finish or stop it")
+        if "readonly" in text or "read-only" in text:
+            return "the database is not writable (a read-only file or folder)"
+        return f"the database is damaged ({text}); {restore}"
+    except sqlite3.DatabaseError as exc:
+        return f"not a usable SQLite database ({exc}); {restore}"
+    finally:
+        con.close()
+    return None
+
+
+def foreign_artifacts(db: Path) -> str | None:
+    """``None`` unless an experiment of the SQLite store *db* keeps its artifacts in an
+    ``mlartifacts`` folder (the project's layout, :func:`artifact_location`) outside the store's
+    own folder: a ``mlflow.db`` copied with a checkout keeps the original's absolute ``file://``
+    artifact locations, so runs logged from the copy would write into the original's folder."""
+    import sqlite3
+
+    if not db.is_file():
+        return None
+    home = db.resolve().parent
+    try:
+        con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            rows = con.execute("SELECT name, artifact_location FROM experiments "
+                               "WHERE lifecycle_stage = 'active'").fetchall()
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return None  # no experiments table yet (or another schema): nothing to compare
+    for name, location in rows:
+        location = str(location or "")
+        if not location.startswith("file:"):
+            continue  # a remote artifact store, or MLflow's own Default experiment: not the project's
+        where = Path(urllib.parse.unquote(urllib.parse.urlsplit(location).path))
+        if where.name == PATHS["mlflow_artifacts"] and not where.is_relative_to(home):
+            return (f"experiment {name!r} keeps its artifacts in {where}, outside {home}: this mlflow.db was "
+                    f"copied from another checkout, and runs logged here would write into that one's folder; "
+                    f"move {db.name} away (dvc repro then logs anew) or use the original checkout")
+    return None
 
 
 def _mlflow_http_problem(base: str, timeout: float) -> str | None:

@@ -109,3 +109,39 @@ def test_spark_engine_bad_row_is_the_same_one_line_error(spark, setup, capsys):
     err = capsys.readouterr().err
     assert rc == 2 and "bad.jsonl line 1: date '2016-13-01' is not an ISO date" in err
     assert not (tmp / "o" / "trends.csv").exists()
+
+
+@pytest.mark.parametrize("zoned", [True, False])
+def test_both_engines_put_timestamps_on_the_same_day(spark, setup, zoned):
+    """The date rule (a zoned timestamp's UTC day, a naive one's day as written) holds in Spark
+    whatever the session's time zone."""
+    from analyzekit import write_zoned_parquet
+
+    tmp, model, params = setup
+    src = write_zoned_parquet(tmp / "in.parquet", zoned=zoned)
+    analyze(src, tmp / "local", model=model, params=params, period="month")
+    before = spark.conf.get("spark.sql.session.timeZone")
+    spark.conf.set("spark.sql.session.timeZone", "Asia/Tokyo")
+    try:
+        analyze(src, tmp / "spark", model=model, params=params, period="month", engine="spark", master="local[2]")
+    finally:
+        spark.conf.set("spark.sql.session.timeZone", before)
+    assert read_bytes(tmp / "local") == read_bytes(tmp / "spark")
+    days = pd.read_csv(tmp / "spark" / "articles.csv", dtype=str)["date"].tolist()
+    assert ("2017-12-31" in days) == zoned
+
+
+def test_spark_failure_in_a_worker_is_one_line_on_stderr(spark, setup, capfd):
+    """A worker's error reaches stderr as one line naming Spark's log; the Java and Python stacks
+    go to that file."""
+    from pipeline.analyze.spark import spark_log
+
+    tmp, model, params = setup
+    corpus = write_dir(tmp / "corpus")
+    (corpus / "zz.txt").write_bytes(b"The Council \xff\xfe met.\n")  # read by a worker: not UTF-8
+    capfd.readouterr()
+    rc = main(["analyze", "--input", str(corpus), "--out", str(tmp / "o"), "--engine", "spark", "--no-meta",
+               "--model", str(model), "--params", str(params)])
+    err = capfd.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert "zz.txt" in err and f"(Spark's log: {spark_log()})" in err

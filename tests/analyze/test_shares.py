@@ -14,12 +14,12 @@ from analyzekit import ARTICLES, make_params, write_dir
 
 from pipeline import LABELS
 from pipeline.analyze.batches import Selection
-from pipeline.analyze.io import safe_cell
 from pipeline.analyze.known import normalise, read_known_labels
 from pipeline.analyze.shares import share_interval
 from pipeline.analyze.stage import analyze
 from pipeline.cli import main
 from pipeline.core.config import StanceError
+from pipeline.core.data import spreadsheet_safe
 from pipeline.model.errors import ErrorModel, fold_residuals
 
 
@@ -220,7 +220,7 @@ def test_sentences_csv_is_the_parquet_with_safe_cells(tmp_path, tiny_model_path,
         assert not row["text"].startswith(("=", "+", "-", "@"))
     texts = [r["text"] for r in rows]
     assert "'=HYPERLINK(\"http://x\") says sanctions work well here." in texts
-    assert safe_cell("-2") == "'-2" and safe_cell(-2.0) == -2.0 and safe_cell("ok") == "ok"
+    assert spreadsheet_safe("-2") == "'-2" and spreadsheet_safe(-2.0) == -2.0 and spreadsheet_safe("ok") == "ok"
 
 
 def test_target_header_line_and_bad_target_values(capsys, tmp_path, tiny_model_path, params):

@@ -517,11 +517,12 @@ def test_dvc_repro_metrics_plots_and_experiments(tmp_path):
     champion = client.get_model_version_by_alias("sanctions-stance", "champion")
     versions = {int(v.version): v for v in client.search_model_versions("name='sanctions-stance'")}
     assert sorted(versions) == list(range(1, len(runs) + 1))
-    # the experiment's model takes @champion only if at least as good on the same evaluation
+    # the experiment's model takes @champion unless clearly worse (paired, on the same evaluation)
     first, latest = versions[1], versions[max(versions)]
-    better = float(latest.tags["macro_f1"]) >= float(first.tags["macro_f1"])
+    clearly_worse = "wholly below zero: clearly worse" in latest.tags["champion_reason"]
+    assert "paired difference" in latest.tags["champion_reason"]
     assert latest.tags["evaluation_key"] == first.tags["evaluation_key"]
-    assert int(champion.version) == (max(versions) if better else 1)
+    assert int(champion.version) == (1 if clearly_worse else max(versions))
 
 
 def test_evaluate_writes_a_deterministic_mlflow_record_next_to_the_model(trained, tmp_path):

@@ -159,3 +159,24 @@ def test_full_disk_on_predict_output_keeps_the_old_file(capsys, tiny_model_path,
     rc, _, err = run(capsys, "--model", tiny_model_path, "-i", f, "-o", out)
     assert rc == 2 and err.count("\n") == 1 and "No space left on device" in err
     assert out.read_text() == "old\n" and not list(tmp_path.glob(".out.jsonl.*"))
+
+
+def test_classifier_with_other_classes_is_refused(capsys, tmp_path, monkeypatch):
+    """A classifier whose classes are not stance labels is refused (as analyze does), not used silently."""
+    import joblib
+    from conftest import record_trusted
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from pipeline.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    model = make_pipeline(TfidfVectorizer(), LogisticRegression()).fit(
+        ["good news", "bad news", "fine day", "awful day"], ["pos", "neg", "pos", "neg"])
+    path = tmp_path / "sentiment.joblib"
+    joblib.dump(model, path)
+    record_trusted(path, tmp_path)
+    assert main(["predict", "--model", str(path), "Lift the sanctions."]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a stance model (classes ['neg', 'pos']" in err

@@ -128,6 +128,16 @@ def test_mlflow_models_serve_answers_with_labels_and_scores(tmp_path):
                 assert row[c] == pytest.approx(scores[c], abs=1e-9)
             assert row["label"] == max(LABELS, key=lambda c: row[c])
             assert sum(row[c] for c in LABELS) == pytest.approx(1.0)
+        # bad texts and over-long requests: 400 with a clear message, never a confident label
+        for value in (None, 3, True, ["a"], {"a": 1}, "", "x" * 100_001):
+            body = json.dumps({"dataframe_records": [{"text": value}]}).encode()
+            request = urllib.request.Request(f"{base}/invocations", data=body, method="POST",
+                                             headers={"Content-Type": "application/json"})
+            with pytest.raises(urllib.error.HTTPError) as caught:
+                urllib.request.urlopen(request, timeout=60)
+            assert caught.value.code == 400, value
+            message = json.loads(caught.value.read()).get("message", "")
+            assert "text" in message or "max_chars" in message, message
 
         bad = urllib.request.Request(f"{base}/invocations", data=b'{"dataframe_records": [{"txt": "x"}]}',
                                      method="POST", headers={"Content-Type": "application/json"})
