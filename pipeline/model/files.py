@@ -12,8 +12,10 @@ given). Any other joblib file is refused with one line, unless the caller trusts
 share: they are loaded by skops, which builds only the types in :data:`SKOPS_ALLOWED` plus
 scikit-learn's own, and refuses a file that holds anything else.
 
-The saved ``.joblib`` file stays a plain scikit-learn Pipeline: ``joblib.load`` works on it
-in a Python with only scikit-learn and joblib installed.
+The saved ``.joblib`` file holds scikit-learn objects and three small classes of this package
+(:data:`PROJECT_TYPES`: the static-embedding block, the probability average, the calibrated
+scores), which keep only arrays, strings and numbers: ``joblib.load`` works where this package
+is installed (the default install, no torch).
 
 Standard library only at import time (joblib, skops and scikit-learn load lazily), so the
 ``stance predict`` start-up stays cheap.
@@ -34,6 +36,7 @@ from pipeline.core.config import PATHS, StanceError, add_path_argument, repo_roo
 from pipeline.core.data import atomic_open
 
 __all__ = [
+    "PROJECT_TYPES",
     "SKOPS_ALLOWED",
     "add_export_model_arguments",
     "check_model",
@@ -54,8 +57,12 @@ log = logging.getLogger("stance")
 #: ``map``, ``list``, ``operator.itemgetter("text")``, and the encoder of the opt-in embeddings
 #: block (under its old path too, as files saved before the subpackages name it; see
 #: :data:`pipeline.MOVED`). Anything else is refused.
+#: The classes of this package a model of the default configuration holds (their state: arrays,
+#: strings and numbers; loading them runs no code of the file's choosing).
+PROJECT_TYPES = ("pipeline.model.static.StaticEmbeddings", "pipeline.model.average.ProbabilityAverage",
+                 "pipeline.model.calibration.Calibrated")
 SKOPS_ALLOWED = ("functools.partial", "operator.itemgetter", "re.sub", "builtins.map", "builtins.list",
-                 "pipeline.model.embeddings.encode", "pipeline.embeddings.encode")
+                 "pipeline.model.embeddings.encode", "pipeline.embeddings.encode", *PROJECT_TYPES)
 
 #: Key of the model's sha256 in a training report.
 REPORT_KEY = "model_sha256"
