@@ -14,7 +14,8 @@ Each row is a change to the ``train`` section of ``params.yaml``; the whole trai
 * cross-target (North Korea -> other regimes and the reverse; ``evaluate.cross_target``, from
   the ``target`` column of ``data/articles_meta.csv``; left out while the table has none);
 * calibration on the outer folds: expected calibration error, Brier score and the error of the
-  class shares estimated by averaging the scores, raw and calibrated (``train.calibration``).
+  class shares estimated by averaging the scores (per outer fold, averaged), raw and calibrated
+  (``train.calibration``); on the cross pairs, the share error of the test side.
 
 Results: ``benchmarks/static_ideas.json`` and a Markdown table (``benchmarks/static_ideas.md``).
 The MiniLM row needs the [embeddings] extra (skipped without it). Nothing here is a test.
@@ -108,14 +109,12 @@ def measure(texts, labels, groups, kinds, targets, evaluate, train_params, seeds
     """Nested, cross-source, cross-target and calibration figures of one train section."""
     import numpy as np
 
-    from pipeline.core.data import LABELS
     from pipeline.evaluate.protocols import nested_oof
-    from pipeline.model.calibration import calibration_summary
+    from pipeline.evaluate.reliability import calibration_metrics
     from pipeline.train.engine import CVEngine
     from pipeline.train.folds import single_threaded_blas
 
     y = np.asarray(labels, dtype=object)
-    truth = [LABELS.index(v) for v in labels]
     engine = CVEngine(texts, labels, groups, train_params, inner_folds=inner)
     t0 = time.perf_counter()
     with single_threaded_blas():
@@ -123,16 +122,15 @@ def measure(texts, labels, groups, kinds, targets, evaluate, train_params, seeds
         cs = _pairs(engine, kinds, evaluate["cross_source"]["pairs"], seeds, y)
         ct = _pairs(engine, targets, evaluate["cross_target"]["pairs"], seeds, y) if targets else {}
     f = [_f1s(y, oof["model"][s]) for s in range(len(seeds))]
-    cal = {name: [calibration_summary(oof[key][s], truth) for s in range(len(seeds))]
-           for name, key in (("raw", "proba"), ("calibrated", "calibrated"))}
+    cal = calibration_metrics(oof["proba"], oof["calibrated"], labels, train_params.get("calibration", "none"),
+                              oof["fold"])
     return {"nested_macro_f1": round(float(np.mean([x[0] for x in f])), 4),
             "oppose_f1": round(float(np.mean([x[1] for x in f])), 4),
             "cross_source": cs,
             "cross_source_macro_f1": round(float(np.mean([v["macro_f1"] for v in cs.values()])), 4) if cs else None,
             "cross_target": ct,
             "cross_target_macro_f1": round(float(np.mean([v["macro_f1"] for v in ct.values()])), 4) if ct else None,
-            "calibration": {name: {k: round(float(np.mean([c[k] for c in rows])), 4) for k in rows[0]}
-                            for name, rows in cal.items()},
+            "calibration": {name: {k: round(v, 4) for k, v in cal[name].items()} for name in ("raw", "calibrated")},
             "seconds": round(time.perf_counter() - t0, 1)}
 
 

@@ -13,7 +13,8 @@ fold on the inner selection's out-of-fold probabilities:
     Mean negative log-probability of the true class.
 ``share_error``
     Mean absolute difference, over classes, between the mean score and the class's share of the
-    sentences: the error of a stance share estimated by averaging the scores.
+    sentences: the error of a stance share estimated by averaging the scores (nested CV: of each
+    outer fold's held-out articles, averaged over the folds; cross pairs: of the test side).
 
 The reliability diagram (``reports/plots/reliability.json`` for DVC, ``reliability.png``) shows,
 for each class and each bin of its score, the share of sentences of that class (first seed).
@@ -36,17 +37,24 @@ def _truth(labels) -> list[int]:
     return [LABELS.index(str(v)) for v in labels]
 
 
-def calibration_metrics(raw, calibrated, labels, method: str) -> dict[str, Any]:
+def calibration_metrics(raw, calibrated, labels, method: str, folds=None) -> dict[str, Any]:
     """Mean over seeds of :func:`~pipeline.model.calibration.calibration_summary` for the raw and the
-    calibrated scores (*raw*, *calibrated*: arrays ``(n_seeds, n, 3)`` in ``LABELS`` order)."""
+    calibrated scores (*raw*, *calibrated*: arrays ``(n_seeds, n, 3)`` in ``LABELS`` order). With
+    *folds* (the outer fold of every sentence, ``(n_seeds, n)``), the share error is that of each
+    outer fold's held-out articles, averaged over the folds (a corpus the model did not see),
+    not that of all sentences pooled."""
     import numpy as np
 
-    from pipeline.model.calibration import calibration_summary  # (loads scikit-learn: imported where needed)
+    # (loads scikit-learn: imported where needed)
+    from pipeline.model.calibration import calibration_summary, share_error
 
-    y = _truth(labels)
+    y = np.asarray(_truth(labels))
     out: dict[str, Any] = {"method": method}
     for name, scores in (("raw", raw), ("calibrated", calibrated)):
         per_seed = [calibration_summary(s, y) for s in scores]
+        if folds is not None:
+            for d, s, f in zip(per_seed, scores, folds):
+                d["share_error"] = float(np.mean([share_error(s[f == k], y[f == k]) for k in np.unique(f)]))
         out[name] = {k: round(float(np.mean([d[k] for d in per_seed])), 6) for k in per_seed[0]}
     return out
 

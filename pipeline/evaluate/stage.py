@@ -333,7 +333,7 @@ def evaluate(dataset_path: str | Path, model_path: str | Path, params: EvaluateP
     metrics["data"] = {"n_sentences": len(df), "n_articles": len(set(groups)),
                        **{f"n_{label}": int((df["label"] == label).sum()) for label in LABELS}}
     method = train_params.calibration
-    metrics["calibration"] = calibration_metrics(oof["proba"], oof["calibrated"], labels, method)
+    metrics["calibration"] = calibration_metrics(oof["proba"], oof["calibrated"], labels, method, oof["fold"])
     if kind_of is not None:
         metrics["data"]["articles_per_kind"] = {k: sum(v == k for v in kind_of.values())
                                                 for k in sorted(set(kind_of.values()))}
