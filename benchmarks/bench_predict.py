@@ -27,7 +27,7 @@ with the shape of the project's default model (TF-IDF word 1-2 grams, sublinear 
 logistic regression) is fitted on the hand labels of data/labels/labels.csv and saved
 in a temporary directory (it is never written into the project). The printed report says
 which model was used. Input lines: the texts of data/interim/sentences.csv (or of the
-labels file), repeated in a seeded shuffled order up to N lines.
+labels file, or of ``--texts CSV``), repeated in a seeded shuffled order up to N lines.
 
 Results are printed as JSON (``--json FILE`` also writes them). Nothing here is a test.
 """
@@ -56,8 +56,9 @@ def _stance() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "pipeline.cli"]
 
 
-def _texts() -> list[str]:
-    for rel in ("data/interim/sentences.csv", "data/labels/labels.csv", "data/processed/dataset.csv"):
+def _texts(source: str | None = None) -> list[str]:
+    for rel in ([source] if source else ["data/interim/sentences.csv", "data/labels/labels.csv",
+                                         "data/processed/dataset.csv"]):
         p = ROOT / rel
         if p.is_file():
             with open(p, newline="", encoding="utf-8") as fh:
@@ -150,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--long-line-mb", type=int, default=200, help="size of the one-line file (default 200)")
     ap.add_argument("--skip", nargs="*", default=[], choices=["startup", "throughput", "jobs", "memory", "longline"],
                     help="sections to leave out")
+    ap.add_argument("--texts", default=None, metavar="CSV",
+                    help="CSV with a text column to draw the lines from (default: data/interim/sentences.csv)")
     ap.add_argument("--quick", action="store_true", help="10,000 lines, 3 runs (a smoke run)")
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args(argv)
@@ -180,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         base_cmd = [sys.executable, "-c", BASELINE_IMPORT]
         one_cmd = [*stance, "predict", *trust, "--model", str(model_path), "Sanctions on the DPRK must be enforced."]
 
-        texts = _texts()
+        texts = _texts(args.texts)
         n = args.lines
         small = work / f"lines_{n}.txt"
         _write_lines(small, texts, n)
