@@ -12,7 +12,9 @@ What it measures (every figure is a median of repeated runs, wall-clock):
    runs interleaved; target ratio <= 1.3.
 2. throughput: scoring an N-line file (default 100,000) through the CLI
    (``stance predict --input F --output O``, whole process) against
-   ``model.predict_proba(lines)`` in-process on the same list; target speed ratio >= 0.8.
+   ``model.predict_proba(lines)`` in-process on the same list; target speed ratio >= 0.8. Also
+   the CLI on the same lines each ending with a made-up word of its own (``fresh_words``):
+   every line then brings a word the scoring view's per-word memories have not seen.
 3. memory: peak RSS of the CLI process for N lines and 10 x N lines (flat = streaming works).
 4. ``--jobs 2`` (and more with --jobs) on the N-line file, wall and CPU seconds, with the
    load average (other work on the machine takes the cores the workers would use).
@@ -25,7 +27,7 @@ with the shape of the project's default model (TF-IDF word 1-2 grams, sublinear 
 logistic regression) is fitted on the hand labels of data/labels/labels.csv and saved
 in a temporary directory (it is never written into the project). The printed report says
 which model was used. Input lines: the texts of data/interim/sentences.csv (or of the
-labels file), repeated in a seeded shuffled order up to N lines.
+labels file, or of ``--texts CSV``), repeated in a seeded shuffled order up to N lines.
 
 Results are printed as JSON (``--json FILE`` also writes them). Nothing here is a test.
 """
@@ -54,8 +56,9 @@ def _stance() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "pipeline.cli"]
 
 
-def _texts() -> list[str]:
-    for rel in ("data/interim/sentences.csv", "data/labels/labels.csv", "data/processed/dataset.csv"):
+def _texts(source: str | None = None) -> list[str]:
+    for rel in ([source] if source else ["data/interim/sentences.csv", "data/labels/labels.csv",
+                                         "data/processed/dataset.csv"]):
         p = ROOT / rel
         if p.is_file():
             with open(p, newline="", encoding="utf-8") as fh:
@@ -82,7 +85,10 @@ def _stand_in_model(path: Path) -> str:
     return f"stand-in TF-IDF(1-2)+LogisticRegression fitted on {len(rows)} hand labels"
 
 
-def _write_lines(path: Path, texts: list[str], n: int, seed: int = 0) -> None:
+def _write_lines(path: Path, texts: list[str], n: int, seed: int = 0, fresh: bool = False) -> None:
+    """*n* lines: the texts in seeded shuffled order, repeated; with *fresh*, each line also ends
+    with a made-up word no other line has (``zq<number>``), so the per-word memories of the
+    scoring view (character n-grams, static-embedding pieces) miss on every line."""
     rng = random.Random(seed)
     with open(path, "w", encoding="utf-8", newline="\n") as fh:
         pool = list(texts)
@@ -90,7 +96,10 @@ def _write_lines(path: Path, texts: list[str], n: int, seed: int = 0) -> None:
         while written < n:
             rng.shuffle(pool)
             take = pool[: n - written]
-            fh.write("\n".join(" ".join(t.split()) for t in take) + "\n")
+            lines = [" ".join(t.split()) for t in take]
+            if fresh:
+                lines = [f"{line} zq{written + i:x}" for i, line in enumerate(lines)]
+            fh.write("\n".join(lines) + "\n")
             written += len(take)
 
 
@@ -142,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--long-line-mb", type=int, default=200, help="size of the one-line file (default 200)")
     ap.add_argument("--skip", nargs="*", default=[], choices=["startup", "throughput", "jobs", "memory", "longline"],
                     help="sections to leave out")
+    ap.add_argument("--texts", default=None, metavar="CSV",
+                    help="CSV with a text column to draw the lines from (default: data/interim/sentences.csv)")
     ap.add_argument("--quick", action="store_true", help="10,000 lines, 3 runs (a smoke run)")
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args(argv)
@@ -172,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         base_cmd = [sys.executable, "-c", BASELINE_IMPORT]
         one_cmd = [*stance, "predict", *trust, "--model", str(model_path), "Sanctions on the DPRK must be enforced."]
 
-        texts = _texts()
+        texts = _texts(args.texts)
         n = args.lines
         small = work / f"lines_{n}.txt"
         _write_lines(small, texts, n)
@@ -210,8 +221,15 @@ def main(argv: list[str] | None = None) -> int:
                                      "--output", str(out)], stderr=subprocess.DEVNULL))
             del lines, model
             med_in, med_cli = statistics.median(t_inproc), statistics.median(t_cli)
+            fresh = work / f"lines_{n}_fresh.txt"
+            _write_lines(fresh, texts, n, fresh=True)
+            t_fresh = [_timed([*stance, "predict", *trust, "--model", str(model_path), "--input", str(fresh),
+                               "--output", str(out)], stderr=subprocess.DEVNULL) for _ in range(args.tp_runs)]
+            fresh.unlink()
             results["throughput"] = {
                 "lines": n,
+                "distinct_texts": len(set(" ".join(t.split()) for t in texts)),
+                "cli_lines_per_s_fresh_words": round(n / statistics.median(t_fresh)),
                 "runs": args.tp_runs,
                 "predict_proba_in_process_s": round(med_in, 3),
                 "cli_total_s": round(med_cli, 3),

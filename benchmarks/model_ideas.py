@@ -18,7 +18,8 @@ An idea is *kept* when the mean of its nested and cross-source macro-F1 gains ov
 is at least ``--min-gain`` and neither drops by more than ``--max-loss``; the "combined" row
 measures every kept idea together, and the opt-in rows (embeddings) are measured on top of it.
 Results: ``benchmarks/model_ideas.json`` and a Markdown table (``benchmarks/model_ideas.md``)
-pasted into the README. Nothing here is a test, and the choice of ideas is made on the same
+pasted into the README. The static-embedding configurations (the default model since) are
+compared by ``benchmarks/static_ideas.py``. Nothing here is a test, and the choice of ideas is made on the same
 labelled data the README reports (a meta-level choice; the maintainers' held-out articles are
 the unbiased check).
 """
@@ -40,7 +41,8 @@ sys.path.insert(0, str(ROOT))
 BASELINE = {"classifier": "logreg", "combine": "union", "features.word.ngram_range": [1, 2],
             "features.word.mask": [], "features.char.ngram_range": [2, 5], "features.char.mask": [],
             "features.cues.weight": 1.0, "features.phrases.enabled": False, "features.phrases.weight": 1.0,
-            "priors.tune": False, "features.embeddings.enabled": False,
+            "priors.tune": False, "features.embeddings.enabled": False, "features.static.enabled": False,
+            "calibration": "none",
             "grid.logreg": {"C": [0.3, 1.0, 3.0], "features": {"char": {"enabled": [False, True]}}}}
 
 #: name -> (description, dotted overrides of the train section, on top of BASELINE)

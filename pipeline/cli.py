@@ -34,6 +34,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export-queue": ("pipeline.labels.labelstudio", "export unlabeled sentences as Label Studio JSON tasks"),
     "import-labels": ("pipeline.labels.labelstudio", "import a Label Studio JSON export into the labels file"),
     "export-model": ("pipeline.model.files", "write the model as a .skops file, safe to share (no code runs on load)"),
+    "build-static": ("pipeline.model.build_static",
+                     "distil the static embedding model from the packaged MiniLM (needs the [embeddings] extra)"),
 }
 
 

@@ -107,6 +107,20 @@ def small_params(char: bool = False) -> dict:
     params["evaluate"]["learning_curve"].update({"fractions": [0.7, 1.0], "seeds": [0]})
     # Fixture articles a1-a3 are "official", the others fall back to "news".
     params["evaluate"]["cross_source"].update({"kinds": {"official": ["\\ba[123]$"]}, "default_kind": "news"})
+    # The fixture articles have no row in the project's data/articles_meta.csv: cross-target is
+    # tested with a table of its own (tests/evaluate/test_calibration_targets.py).
+    params["evaluate"]["cross_target"]["enabled"] = False
+    return params
+
+
+def tfidf_only(params: dict) -> dict:
+    """*params* (the whole file or its ``train`` section) with the static-embedding block off and
+    no calibration: the TF-IDF model alone, a plain scikit-learn object (in place; returned)."""
+    train = params.get("train", params)
+    train["features"]["static"]["enabled"] = False
+    train["calibration"] = "none"
+    for grid in (train.get("grid") or {}).values():
+        (grid.get("features") or {}).pop("static", None)
     return params
 
 

@@ -1,7 +1,8 @@
 """Typed parameters: one schema for every section of ``params.yaml``.
 
 Each section is a frozen dataclass (:class:`SplitParams`, :class:`DatasetParams`,
-:class:`TrainParams`, :class:`EvaluateParams`, :class:`MlflowParams`). Every field declares
+:class:`TrainParams`, :class:`EvaluateParams` (in :mod:`pipeline.core.evaluation_params`),
+:class:`MlflowParams`...). Every field declares
 its type (``kind``), range or choices, default and a one-line doc in its metadata; one small
 validator (:func:`from_mapping`) checks a mapping against it. Unknown keys, wrong types and
 out-of-range values raise :class:`~pipeline.core.config.StanceError` naming the section and key,
@@ -23,15 +24,28 @@ import difflib
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pipeline.core.config import PATHS, StanceError, load_params, repo_root
+from pipeline.core.evaluation_params import (
+    TARGETS,
+    CrossSourceParams,
+    CrossTargetParams,
+    EvaluateParams,
+    LearningCurveParams,
+    LexiconParams,
+)
+from pipeline.core.fields import _copy, _f
 
 __all__ = [
+    "TARGETS",
+    "CrossSourceParams",
+    "CrossTargetParams",
     "DatasetParams",
     "EvaluateParams",
+    "LearningCurveParams",
     "FeaturesParams",
     "LexiconParams",
     "MlflowParams",
@@ -46,24 +60,6 @@ __all__ = [
     "schema_keys",
     "to_dict",
 ]
-
-
-def _f(default: Any, kind: str, doc: str, **rules: Any):
-    """A schema field: *kind* names the type check, *rules* its range (min, max, choices...)."""
-    meta = {"kind": kind, "doc": doc, **rules}
-    if isinstance(default, (list, dict)):
-        return field(default_factory=lambda: _copy(default), metadata=meta)
-    if dataclasses.is_dataclass(default):
-        return field(default_factory=type(default), metadata=meta)
-    return field(default=default, metadata=meta)
-
-
-def _copy(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
-    return value
 
 
 # --------------------------------------------------------------------------- sections
@@ -186,6 +182,28 @@ class EmbeddingFeatures:
 
 
 @dataclass(frozen=True)
+class StaticFeatures:
+    """``train.features.static``: static sentence embeddings (a model2vec model distilled from
+    all-MiniLM-L6-v2 by ``stance build-static``; encoding needs numpy and tokenizers only)."""
+
+    enabled: bool = _f(True, "bool", "add the static sentence embeddings")
+    path: str | None = _f(None, "str", "folder of the static model, relative to the repo root "
+                          "(null: the one shipped in pipeline/model/static_model)", nullable=True, nonempty=True)
+    mode: str = _f("average", "str", "average: a second classifier on the embeddings, probabilities averaged "
+                   "with the TF-IDF model's; block: one more block of the feature union",
+                   choices=("average", "block"))
+    weight: float = _f(0.4, "float", "average: the embeddings classifier's share of the averaged probabilities "
+                       "(0-1); block: the block's weight in the union", min=0.0)
+    C: float = _f(1.0, "float", "average: inverse regularisation of the embeddings classifier", min=0.0,
+                  min_open=True)
+
+    def __post_init__(self) -> None:
+        if self.mode == "average" and self.weight > 1.0:
+            raise StanceError(f"train.features.static.weight: expected a share between 0 and 1 with mode: average, "
+                              f"got {self.weight!r}")
+
+
+@dataclass(frozen=True)
 class FeaturesParams:
     """``train.features``: the feature union."""
 
@@ -194,6 +212,7 @@ class FeaturesParams:
     cues: CueFeatures = _f(CueFeatures(), "section", "stance cue words")
     phrases: PhraseFeatures = _f(PhraseFeatures(), "section", "phrase cues of the annotation guide")
     embeddings: EmbeddingFeatures = _f(EmbeddingFeatures(), "section", "opt-in sentence embeddings")
+    static: StaticFeatures = _f(StaticFeatures(), "section", "static sentence embeddings (model2vec)")
 
 
 @dataclass(frozen=True)
@@ -230,7 +249,10 @@ class TrainParams:
                         min=0.0, min_open=True)
     priors: PriorsParams = _f(PriorsParams(), "section", "class-specific thresholds")
     features: FeaturesParams = _f(FeaturesParams(), "section", "the feature union")
-    grid: dict = _f({"logreg": {"C": [0.3, 1.0, 3.0], "features": {"char": {"enabled": [False, True]}}},
+    calibration: str = _f("bcts", "str", "calibrated scores: bcts (bias-corrected temperature scaling), "
+                          "temperature, or none; labels never change", choices=("none", "temperature", "bcts"))
+    grid: dict = _f({"logreg": {"C": [0.3, 1.0, 3.0], "features": {"char": {"enabled": [False, True]},
+                                                                   "static": {"weight": [0.2, 0.4, 0.6]}}},
                      "linearsvc": {"C": [0.1, 0.3, 1.0], "features": {"char": {"enabled": [False, True]}}},
                      "sgd": {"alpha": [1.0e-5, 1.0e-4, 1.0e-3], "features": {"char": {"enabled": [False, True]}}}},
                     "grid", nullable=True,
@@ -246,59 +268,6 @@ class TrainParams:
                 node = node[part]
             node[leaf] = _copy(value)
         return from_mapping(TrainParams, data, "train")
-
-
-@dataclass(frozen=True)
-class LexiconParams:
-    """``evaluate.lexicon``: the keyword baseline."""
-
-    support: list = _f(["impose", "tighten", "enforce", "strengthen", "implement", "toughen", "pressure", "punish",
-                       "condemn"], "words", "cues of support for sanctions")
-    oppose: list = _f(["ease", "lift", "relax", "relief", "relieve", "loosen", "suspend", "veto", "oppose", "reject",
-                      "counterproductive"], "words", "cues of opposition to sanctions")
-    negators: list = _f("not no never cannot nor neither without".split(), "words",
-                        "a negated cue counts for the other side")
-
-
-@dataclass(frozen=True)
-class CrossSourceParams:
-    """``evaluate.cross_source``: train on one kind of document, test on another."""
-
-    enabled: bool = _f(True, "bool", "run the cross-source evaluation")
-    kinds: dict = _f({"official": [r"\bun\.org", r"unmultimedia\.org", "usembassy", r"usmission\.gov", r"state\.gov",
-                                   r"treasury\.gov", r"house\.gov"],
-                      "news": [r"voanews\.com", r"voa\.pangea", r"voatibetan\.com", r"voabangla\.com",
-                               r"wikinews\.org"]},
-                     "regex_map", "kind -> regexes searched in '<source URL> <article id>'; the first match wins")
-    default_kind: str | None = _f("news", "str", "kind of an article that matches none (null: an error)",
-                                  nullable=True)
-    pairs: list = _f([["official", "news"], ["news", "official"]], "pairs", "[train_kind, test_kind] pairs")
-
-
-@dataclass(frozen=True)
-class LearningCurveParams:
-    """``evaluate.learning_curve``: nested CV on a share of the training articles."""
-
-    enabled: bool = _f(True, "bool", "compute the learning curve")
-    fractions: list = _f([0.25, 0.5, 0.75, 1.0], "float_list", "shares of the training articles", min_len=1,
-                         min=0.0, max=1.0, min_open=True)
-    seeds: list = _f([0], "int_list", "outer-CV seeds of the curve", min_len=1)
-
-
-@dataclass(frozen=True)
-class EvaluateParams:
-    """The ``evaluate`` section: repeated grouped CV, baselines, bootstrap."""
-
-    seeds: list = _f([0, 1, 2, 3, 4], "int_list", "one grouped-CV repetition per seed", min_len=1)
-    cv_folds: int = _f(5, "int", "outer grouped CV folds", min=2)
-    inner_folds: int = _f(3, "int", "inner grouped CV folds (model selection inside each outer fold)", min=2)
-    bootstrap: int = _f(1000, "int", "bootstrap replicates over articles", min=1)
-    bootstrap_seed: int = _f(0, "int", "seed of the bootstrap", min=0)
-    ci: float = _f(0.95, "float", "coverage of the intervals", min=0.0, max=1.0, min_open=True, max_open=True)
-    n_jobs: int = _f(1, "int", "parallel fold fits (results do not depend on it)", min=1)
-    lexicon: LexiconParams = _f(LexiconParams(), "section", "keyword-lexicon baseline")
-    cross_source: CrossSourceParams = _f(CrossSourceParams(), "section", "cross-source evaluation")
-    learning_curve: LearningCurveParams = _f(LearningCurveParams(), "section", "learning curve")
 
 
 @dataclass(frozen=True)
@@ -434,9 +403,23 @@ def _check_extra(kind: str, v: Any, where: str, meta: dict) -> Any:
     return _copy(dict(v))
 
 
+def _check_groups(v: Any, where: str) -> dict[str, list[str]]:
+    """A mapping of group names to non-empty lists of non-empty strings."""
+    if not isinstance(v, Mapping) or not v:
+        raise _bad(where, "a mapping of group names to lists of values", v)
+    out = {}
+    for name, members in v.items():
+        if not isinstance(members, list) or not members or not all(isinstance(x, str) and x for x in members):
+            raise _bad(f"{where}.{name}", "a non-empty list of non-empty strings", members)
+        out[str(name)] = list(members)
+    return out
+
+
 def _check_list(kind: str, v: Any, where: str, meta: dict) -> Any:
     if kind in ("float_list", "choice_list", "pairs", "regex_map"):
         return _check_extra(kind, v, where, meta)
+    if kind == "groups":
+        return _check_groups(v, where)
     if kind == "words":  # one space-separated string or a list of words -> list of words
         return words(v, where)
     if kind == "ngram_range":

@@ -10,11 +10,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from pipeline.core.config import StanceError
-from pipeline.core.data import LABELS
+from pipeline.core.data import LABELS, read_csv_rows
 from pipeline.train.engine import CVEngine
 from pipeline.train.folds import grouped_splits
 
-__all__ = ["article_kinds", "cross_source", "learning_curve", "nested_oof", "subsample_articles"]
+__all__ = ["article_kinds", "article_targets", "cross_source", "learning_curve", "nested_oof", "subsample_articles",
+           "target_groups"]
 
 
 def _majority(labels) -> str:
@@ -76,7 +77,8 @@ def nested_oof(engine: CVEngine, seeds: Sequence[int], outer_folds: int, fractio
     Returns
     -------
     oof : dict
-        ``model``, ``majority``: object arrays ``(n_seeds, n_samples)``; ``proba``
+        ``model``, ``majority``: object arrays ``(n_seeds, n_samples)``; ``proba`` and
+        ``calibrated`` (the scores calibrated as ``stance train`` does, inside each outer fold)
         ``(n_seeds, n_samples, 3)``; ``fold`` ``(n_seeds, n_samples)``; ``n_splits``;
         ``selected``: list (per seed, per fold) of ``{"best_params", "selection"}``;
         ``n_train_articles``: list of the training article counts (per seed and fold).
@@ -110,7 +112,9 @@ def nested_oof(engine: CVEngine, seeds: Sequence[int], outer_folds: int, fractio
                 progress(f"seed {seed} fold {k}: {info['selection']} {info['best_params']}")
     selected: list[list[dict]] = [[] for _ in seeds]
     n_train = []
+    calibrated = np.zeros_like(proba)
     for (si, _seed, k, _tr, te, _ss), (tr, p, info) in zip(tasks, results):
+        calibrated[si, te] = info.pop("calibrated")
         proba[si, te] = p
         model[si, te] = np.asarray(LABELS, dtype=object)[p.argmax(axis=1)]
         majority[si, te] = _majority(engine.y[tr].tolist())
@@ -118,7 +122,7 @@ def nested_oof(engine: CVEngine, seeds: Sequence[int], outer_folds: int, fractio
         selected[si].append(info)
         n_train.append(len(set(engine.groups[tr].tolist())))
     assert (fold >= 0).all(), "every sample is held out once per seed"
-    return {"model": model, "majority": majority, "proba": proba, "fold": fold,
+    return {"model": model, "majority": majority, "proba": proba, "calibrated": calibrated, "fold": fold,
             "n_splits": int(fold.max()) + 1, "selected": selected, "n_train_articles": n_train}
 
 
@@ -158,19 +162,68 @@ def article_kinds(article_ids: Sequence[str], sources: dict[str, str], kinds: di
     return out
 
 
+def article_targets(path, column: str, allowed: Sequence[str]) -> dict[str, str] | None:
+    """Each article's sanctions target from the metadata table *path* (``article_id`` and *column*).
+
+    Returns
+    -------
+    dict (article id -> target) or None when the table has no *column* (the cross-target
+    evaluation is then skipped). Articles with an empty value are left out.
+
+    Raises
+    ------
+    StanceError
+        Missing or malformed table, an empty or repeated ``article_id``, or a value outside
+        *allowed* (the message names the file, line and value).
+    """
+    header, rows = read_csv_rows(path, ["article_id"], what="article metadata table")
+    if column not in header:
+        return None
+    allowed = list(allowed)
+    out: dict[str, str] = {}
+    first: dict[str, int] = {}
+    for line, row in rows:
+        where = f"{path} line {line}"
+        aid = (row.get("article_id") or "").strip()
+        if not aid:
+            raise StanceError(f"{where}: empty article_id")
+        if aid in first:
+            raise StanceError(f"{where}: article_id {aid!r} repeated (first on line {first[aid]})")
+        first[aid] = line
+        value = (row.get(column) or "").strip()
+        if not value:
+            continue
+        if value not in allowed:
+            raise StanceError(f"{where}: {column} {value!r} of article {aid!r} is not one of {', '.join(allowed)} "
+                              "(evaluate.cross_target.targets)")
+        out[aid] = value
+    return out
+
+
+def target_groups(targets: dict[str, str], groups: dict[str, Sequence[str]]) -> dict[str, str]:
+    """article id -> group name (of ``evaluate.cross_target.groups``) for the articles whose target
+    is in a group."""
+    group_of = {t: name for name, members in groups.items() for t in members}
+    return {aid: group_of[t] for aid, t in targets.items() if t in group_of}
+
+
 def cross_source(engine: CVEngine, kind_of: dict[str, str], train_kind: str, test_kind: str,
                  seeds: Sequence[int]) -> dict[str, Any] | None:
     """Train on the articles of one kind (selection by inner grouped CV there), test on another.
+
+    *kind_of* maps article ids to kinds (of outlet for cross-source, of sanctions target for
+    cross-target); an article it does not name is on neither side.
 
     Returns
     -------
     result : dict or None (when either side has no labelled sentence)
         ``train_idx``, ``test_idx`` (int arrays), ``model`` and ``majority`` (object arrays
-        ``(n_seeds, n_test)``), ``proba`` ``(n_seeds, n_test, 3)``, ``selected`` (per seed).
+        ``(n_seeds, n_test)``), ``proba`` and ``calibrated`` ``(n_seeds, n_test, 3)``,
+        ``selected`` (per seed).
     """
     import numpy as np
 
-    kinds = np.asarray([kind_of[g] for g in engine.groups], dtype=object)
+    kinds = np.asarray([kind_of.get(g) for g in engine.groups], dtype=object)
     tr = np.flatnonzero(kinds == train_kind)
     te = np.flatnonzero(kinds == test_kind)
     if len(tr) == 0 or len(te) == 0 or len(set(engine.y[tr].tolist())) < 2:
@@ -178,15 +231,17 @@ def cross_source(engine: CVEngine, kind_of: dict[str, str], train_kind: str, tes
     s = len(seeds)
     model = np.empty((s, len(te)), dtype=object)
     proba = np.zeros((s, len(te), len(LABELS)))
+    calibrated = np.zeros_like(proba)
     selected = []
     for si, seed in enumerate(seeds):
         p, info = engine.select_fit_predict(tr, te, seed)
+        calibrated[si] = info.pop("calibrated")
         proba[si] = p
         model[si] = np.asarray(LABELS, dtype=object)[p.argmax(axis=1)]
         selected.append(info)
     majority = np.full((s, len(te)), _majority(engine.y[tr].tolist()), dtype=object)
     return {"train_idx": tr, "test_idx": te, "model": model, "majority": majority, "proba": proba,
-            "selected": selected}
+            "calibrated": calibrated, "selected": selected}
 
 
 def learning_curve(engine: CVEngine, seeds: Sequence[int], outer_folds: int, fractions: Sequence[float],

@@ -10,7 +10,7 @@ import os
 from pipeline.core.data import load_dataset
 from pipeline.core.params import EvaluateParams, coerce
 from pipeline.evaluate.metrics import _ROUND, bootstrap_weights, confusion_by_article, scores_from_confusion
-from pipeline.train.folds import group_stack_folds, grouped_splits, single_threaded_blas
+from pipeline.train.folds import group_stack_folds, grouped_splits, single_threaded_blas, stack_folds
 
 __all__ = ["Rescored", "rescore"]
 
@@ -73,7 +73,7 @@ def rescore(template, dataset_path: str | os.PathLike, params) -> Rescored:
             pred = np.empty(len(texts), dtype=object)
             for tr, te in grouped_splits(labels, groups, p.cv_folds, seed):
                 model = group_stack_folds(clone(template), [labels[i] for i in tr], [groups[i] for i in tr],
-                                          len(getattr(template, "cv", None) or ()), seed)
+                                          stack_folds(template), seed)
                 model = model.fit([texts[i] for i in tr], [labels[i] for i in tr])
                 pred[te] = model.predict([texts[i] for i in te])
             cm, _ = confusion_by_article(labels, pred[None, :], groups)

@@ -9,8 +9,12 @@ training folds' majority class and a keyword lexicon -- are scored on the very s
 
 Also: cross-source evaluation (train on one kind of document, e.g. official UN/US texts, test
 on another, e.g. news; kinds from regular expressions over the ``# source`` URL and article id,
-``evaluate.cross_source``) and a learning curve (nested CV on a share of the training articles,
-``evaluate.learning_curve``).
+``evaluate.cross_source``), cross-target evaluation (train on the articles about North Korea,
+test on those about other sanctions regimes, and the reverse; targets from the ``target``
+column of ``data/articles_meta.csv``, ``evaluate.cross_target``), the calibration of the scores
+on held-out articles (raw and as ``train.calibration`` calibrates them inside every outer fold,
+:mod:`pipeline.evaluate.reliability`) and a learning curve (nested CV on a share of the
+training articles, ``evaluate.learning_curve``).
 
 Outputs (all deterministic):
 
@@ -23,10 +27,13 @@ Outputs (all deterministic):
   (mean F1 of support and oppose, the SemEval-2016 stance metric), accuracy and per-class
   precision/recall/F1, each the mean over seeds with a bootstrap interval that resamples
   *articles*; paired differences model - baseline with their intervals; fold-score summaries;
-  which grid candidate won how often; ``cross_source`` and ``learning_curve`` sections.
+  which grid candidate won how often; ``calibration`` (ECE, Brier score, log loss, share error
+  of the raw and calibrated scores), ``cross_source``, ``cross_target`` and ``learning_curve``
+  sections.
 * ``reports/plots/confusion_matrix.json`` (DVC plot records ``{actual, predicted}``) and
   ``.png``; ``reports/plots/precision_recall.json`` (interpolated per-class PR curves);
-  ``reports/plots/learning_curve.{json,png}``; ``reports/misclassified.csv``;
+  ``reports/plots/learning_curve.{json,png}``; ``reports/plots/reliability.{json,png}`` (the
+  reliability diagram); ``reports/misclassified.csv``;
   ``reports/classification_report.txt``. These use the nested OOF predictions of the first seed.
 * An MLflow run with the registered model (see :mod:`pipeline.tracking.runs`), unless disabled.
 """
@@ -59,7 +66,15 @@ from pipeline.evaluate.metrics import (
     summarize,
 )
 from pipeline.evaluate.plots import _confusion_png, _learning_curve_png
-from pipeline.evaluate.protocols import article_kinds, cross_source, learning_curve, nested_oof
+from pipeline.evaluate.protocols import (
+    article_kinds,
+    article_targets,
+    cross_source,
+    learning_curve,
+    nested_oof,
+    target_groups,
+)
+from pipeline.evaluate.reliability import calibration_metrics, reliability_png, reliability_records
 from pipeline.evaluate.rescore import rescore
 from pipeline.evaluate.shares import share_errors, share_metrics
 from pipeline.model.features import lexicon_predict
@@ -164,21 +179,23 @@ def _nested_metrics(oof, labels, groups, lexicon, p: EvaluateParams) -> tuple[di
     return metrics, predictions, folds
 
 
-def _cross_source_metrics(engine, kind_of: dict[str, str], lexicon, p: EvaluateParams, log) -> dict[str, Any]:
-    """``cross_source`` of metrics.json: per ``[train_kind, test_kind]`` pair, every system's
-    scores on the test kind with an article bootstrap over the test articles."""
+def _cross_metrics(engine, kind_of: dict[str, str], pairs, what: str, lexicon, p: EvaluateParams,
+                   method: str, log) -> dict[str, Any]:
+    """``cross_source`` or ``cross_target`` (*what*) of metrics.json: per ``[train_kind, test_kind]``
+    pair, every system's scores on the test kind with an article bootstrap over the test articles,
+    and the calibration of the scores there."""
     import time
 
     import numpy as np
 
     out = {}
     y, g, seeds = engine.y, engine.groups, p.seeds
-    for pair in p.cross_source.pairs:
+    for pair in pairs:
         t0 = time.perf_counter()
         with single_threaded_blas():
             res = cross_source(engine, kind_of, pair[0], pair[1], seeds)
         if res is None:
-            log(f"cross-source {pair[0]} -> {pair[1]}: skipped (no labelled sentences on one side)")
+            log(f"{what} {pair[0]} -> {pair[1]}: skipped (no labelled sentences on one side)")
             continue
         te = res["test_idx"]
         test_groups = g[te].tolist()
@@ -190,10 +207,30 @@ def _cross_source_metrics(engine, kind_of: dict[str, str], lexicon, p: EvaluateP
                            "n_train_articles": len(set(g[res["train_idx"]].tolist())),
                            "n_test_sentences": int(len(te)), "n_test_articles": len(set(test_groups))}
         summary["selection"] = _selection_counts([res["selected"]])
+        summary["calibration"] = calibration_metrics(res["proba"], res["calibrated"], y[te].tolist(), method)
         out[f"{pair[0]}_to_{pair[1]}"] = summary
-        log(f"cross-source {pair[0]} -> {pair[1]}: macro-F1 {summary['model']['macro_f1']['value']:.3f} "
+        log(f"{what} {pair[0]} -> {pair[1]}: macro-F1 {summary['model']['macro_f1']['value']:.3f} "
             f"({time.perf_counter() - t0:.1f} s)")
     return out
+
+
+def _cross_target_kinds(p: EvaluateParams, groups, log) -> tuple[dict[str, str] | None, dict[str, int]]:
+    """article id -> target group for the cross-target pairs (None: skipped), and the number of
+    labelled articles per target (``none``: no target)."""
+    from collections import Counter
+
+    ct = p.cross_target
+    path = Path(ct.meta) if Path(ct.meta).is_absolute() else repo_root() / ct.meta
+    if not path.is_file():
+        log(f"cross-target: skipped ({ct.meta} not found)")
+        return None, {}
+    targets = article_targets(path, ct.column, ct.targets)
+    if targets is None:
+        log(f"cross-target: skipped ({ct.meta} has no {ct.column!r} column)")
+        return None, {}
+    articles = sorted(set(groups))
+    counts = Counter(targets.get(a, "none") for a in articles)
+    return target_groups({a: targets[a] for a in articles if a in targets}, ct.groups), dict(sorted(counts.items()))
 
 
 def _learning_curve_metrics(engine, oof, labels, groups, lexicon, p: EvaluateParams, log) -> tuple[dict, list[dict]]:
@@ -237,6 +274,10 @@ def _write_outputs(paths: dict[str, Path], df, oof, predictions, metrics, lc_rec
     _confusion_png(paths["confusion_png"], cm.sum(axis=(0, 1)),
                    f"Nested CV out-of-fold, seed {seed}, {oof['n_splits']} grouped folds, n={len(df)}")
     write_json_atomic(paths["precision_recall"], interpolated_pr_curves(labels, oof["proba"][0]))
+    write_json_atomic(paths["reliability"], reliability_records(oof["proba"][0], oof["calibrated"][0], labels))
+    reliability_png(paths["reliability_png"], oof["proba"][0], oof["calibrated"][0], labels,
+                    f"Reliability on held-out articles: nested CV, seed {seed}, n={len(df)}, "
+                    f"calibration {metrics['calibration']['method']}")
     write_json_atomic(paths["learning_curve"], lc_records)
     if lc_records:
         _learning_curve_png(paths["learning_curve_png"], lc_records,
@@ -308,10 +349,19 @@ def evaluate(dataset_path: str | Path, model_path: str | Path, params: EvaluateP
     metrics, predictions, folds = _nested_metrics(oof, labels, groups, lexicon, p)
     metrics["data"] = {"n_sentences": len(df), "n_articles": len(set(groups)),
                        **{f"n_{label}": int((df["label"] == label).sum()) for label in LABELS}}
+    method = train_params.calibration
+    metrics["calibration"] = calibration_metrics(oof["proba"], oof["calibrated"], labels, method, oof["fold"])
     if kind_of is not None:
         metrics["data"]["articles_per_kind"] = {k: sum(v == k for v in kind_of.values())
                                                 for k in sorted(set(kind_of.values()))}
-        metrics["cross_source"] = _cross_source_metrics(engine, kind_of, lexicon, p, log)
+        metrics["cross_source"] = _cross_metrics(engine, kind_of, p.cross_source.pairs, "cross-source", lexicon, p,
+                                                 method, log)
+    if p.cross_target.enabled:
+        target_of, per_target = _cross_target_kinds(p, groups, log)
+        if target_of is not None:
+            metrics["data"]["articles_per_target"] = per_target
+            metrics["cross_target"] = _cross_metrics(engine, target_of, p.cross_target.pairs, "cross-target",
+                                                     lexicon, p, method, log)
     lc_records: list[dict] = []
     if p.learning_curve.enabled:
         metrics["learning_curve"], lc_records = _learning_curve_metrics(engine, oof, labels, groups, lexicon, p, log)
@@ -319,6 +369,7 @@ def evaluate(dataset_path: str | Path, model_path: str | Path, params: EvaluateP
     paths = {"metrics": Path(metrics_path), "confusion_json": plots / "confusion_matrix.json",
              "confusion_png": plots / "confusion_matrix.png", "precision_recall": plots / "precision_recall.json",
              "learning_curve": plots / "learning_curve.json", "learning_curve_png": plots / "learning_curve.png",
+             "reliability": plots / "reliability.json", "reliability_png": plots / "reliability.png",
              "misclassified": Path(misclassified_path), "classification_report": Path(report_path)}
     if not lc_records:
         paths.pop("learning_curve_png")

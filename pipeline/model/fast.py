@@ -1,23 +1,30 @@
-"""A faster, output-identical scoring view of a fitted model (private: used by ``Scorer``).
+"""A faster, output-identical scoring view of a fitted model (used by ``Scorer``).
 
-scikit-learn's ``char_wb`` analyzer builds every character n-gram of every word in Python and
-looks each one up in the vocabulary: in the default model that is about 70% of the time
-``stance predict`` spends per sentence. Character n-grams of ``char_wb`` never cross a word
-boundary (each word is padded with one space and cut on its own), so a document's count
-vector is the sum of its words' count vectors::
+Three parts of the model are computed another way when ``stance predict`` scores text; the
+matrices are the same numbers, so the probabilities are identical (tested exactly:
+``tests/model/test_fast_features.py``):
 
-    counts = D @ W
+``char_wb`` n-grams
+    scikit-learn builds every character n-gram of every word in Python and looks each one up.
+    Character n-grams of ``char_wb`` never cross a word boundary (each word is padded with one
+    space and cut on its own), so a document's count vector is the sum of its words' count
+    vectors, ``counts = D @ W``: ``D`` (documents x distinct words of the batch) counts the
+    words of each document and ``W`` (distinct words x vocabulary) holds each word's n-gram
+    counts, computed once per distinct word and remembered (text repeats its words).
+word n-grams
+    The same tokens and n-grams as the vectorizer's analyzer, looked up in the vocabulary in one
+    pass per document instead of scikit-learn's per-feature counting loop.
+the cue block
+    Its four rewriting passes run only on sentences that hold a cue stem at the start of a word
+    (one search per sentence): every feature of the block is a stem or ``not_<stem>``, and the
+    rewriting only folds, marks, repeats or drops text around cues, so a sentence without a stem
+    has an all-zero row.
 
-where ``D`` (documents x distinct words of the batch) counts the words of each document and
-``W`` (distinct words x vocabulary) holds each word's n-gram counts, computed once per
-distinct word and cached (natural text repeats its words). The counts are the same integers
-sklearn computes, the TF-IDF step is the vectorizer's own, so the matrix and the
-probabilities are identical (tested: ``tests/test_fast_features.py`` compares them exactly).
-
-Nothing in the model file changes: :func:`scoring_view` returns shallow copies of the
-model's ``Pipeline``, ``FeatureUnion``, ``VotingClassifier`` and ``StackingClassifier``
-objects in which each eligible fitted ``char_wb`` vectorizer is wrapped; anything it does
-not recognise is used as it is.
+The TF-IDF step is each vectorizer's own. Nothing in the model file changes: :func:`scoring_view`
+returns shallow copies of the model's ``Pipeline``, ``FeatureUnion``, ``VotingClassifier``,
+``StackingClassifier``, :class:`~pipeline.model.average.ProbabilityAverage` and
+:class:`~pipeline.model.calibration.Calibrated` objects in which each eligible fitted part is
+wrapped; anything it does not recognise is used as it is.
 """
 
 from __future__ import annotations
@@ -125,6 +132,116 @@ class _CharWbView:
         return x if tfidf is None else tfidf.transform(x, copy=False)
 
 
+def _word_eligible(step: Any) -> bool:
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+
+    return (type(step) in (CountVectorizer, TfidfVectorizer) and step.analyzer == "word"
+            and step.input == "content" and step.tokenizer is None and step.preprocessor is None
+            and step.stop_words is None and hasattr(step, "vocabulary_")
+            and (type(step) is CountVectorizer or hasattr(step, "_tfidf")))
+
+
+class _WordView:
+    """``transform`` of a fitted word n-gram vectorizer without sklearn's per-feature counting loop:
+    the same tokens and n-grams, looked up in one pass (identical counts)."""
+
+    def __init__(self, vectorizer) -> None:
+        self.vectorizer = vectorizer
+        self._preprocess = vectorizer.build_preprocessor()
+        self._tokenize = vectorizer.build_tokenizer()
+        self._n_features = len(vectorizer.vocabulary_)
+
+    def counts(self, raw_documents: Iterable[str]):
+        if isinstance(raw_documents, str):
+            raise ValueError("Iterable over raw text documents expected, string object received.")
+        get = self.vectorizer.vocabulary_.get
+        decode, preprocess, tokenize = self.vectorizer.decode, self._preprocess, self._tokenize
+        min_n, max_n = self.vectorizer.ngram_range
+        cols: list[int] = []
+        indptr = [0]
+        for doc in raw_documents:
+            tokens = tokenize(preprocess(decode(doc)))
+            found = [get(t) for t in tokens] if min_n == 1 else []
+            for n in range(max(min_n, 2), max_n + 1):
+                if n == 2:
+                    found += [get(f"{a} {b}") for a, b in zip(tokens, tokens[1:])]
+                else:
+                    found += [get(" ".join(tokens[i:i + n])) for i in range(len(tokens) - n + 1)]
+            cols.extend(j for j in found if j is not None)
+            indptr.append(len(cols))
+        x = sp.csr_array((np.ones(len(cols)), np.asarray(cols, dtype=np.int64), np.asarray(indptr, dtype=np.int64)),
+                         shape=(len(indptr) - 1, self._n_features), dtype=self.vectorizer.dtype)
+        x.sum_duplicates()
+        x.sort_indices()
+        if self.vectorizer.binary:
+            x.data.fill(1)
+        return x
+
+    fit = _CharWbView.fit
+    __sklearn_is_fitted__ = _CharWbView.__sklearn_is_fitted__
+    __sklearn_tags__ = _CharWbView.__sklearn_tags__
+    transform = _CharWbView.transform
+
+
+#: Step names of the cue block (:func:`pipeline.model.features.build_cue_features`).
+_CUE_STEPS = ("apostrophes", "but_clause", "stem", "negation", "materialise", "count")
+
+
+def _cue_eligible(step: Any) -> bool:
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    pipeline = sys.modules.get("sklearn.pipeline")
+    if pipeline is None or type(step) is not pipeline.Pipeline:
+        return False
+    names = [name for name, _ in step.steps]
+    last = step.steps[-1][1]
+    return (names in (list(_CUE_STEPS), [n for n in _CUE_STEPS if n != "but_clause"])
+            and type(last) is CountVectorizer and last.lowercase and last.token_pattern == r"(?u)\b\w+\b"
+            and isinstance(last.vocabulary, list))
+
+
+class _CueView:
+    """The cue block, skipping its four rewriting passes for sentences that cannot hold a cue.
+
+    Every feature of the block is a cue stem or ``not_<stem>``, and the rewriting steps only
+    shorten inflected cues, mark negated ones and repeat or drop the text around a contrast
+    word, so a sentence without a stem at the start of a word (case-insensitively, as the
+    steps match) has an all-zero row. Those rows are left zero; the others go through the block
+    itself (identical matrix, tested)."""
+
+    def __init__(self, pipeline) -> None:
+        self.pipeline = pipeline
+        vocabulary = pipeline.steps[-1][1].vocabulary
+        stems = sorted({v[4:] if v.startswith("not_") else v for v in vocabulary}, key=lambda s: (-len(s), s))
+        self._search = re.compile(r"(?i)\b(?:" + "|".join(map(re.escape, stems)) + ")").search
+        self._n_features = len(vocabulary)
+
+    def transform(self, raw_documents: Iterable[str], **_: Any):
+        if isinstance(raw_documents, str):
+            raise ValueError("Iterable over raw text documents expected, string object received.")
+        docs = list(raw_documents)
+        search = self._search
+        rows = [i for i, doc in enumerate(docs) if search(doc)]
+        x = sp.csr_array((len(docs), self._n_features), dtype=self.pipeline.steps[-1][1].dtype)
+        if not rows:
+            return x
+        part = sp.csr_array(self.pipeline.transform([docs[i] for i in rows]))
+        place = sp.csr_array((np.ones(len(rows)), (np.asarray(rows), np.arange(len(rows)))),
+                             shape=(len(docs), len(rows)))
+        x = sp.csr_array(place @ part, dtype=part.dtype)
+        x.sort_indices()
+        return x
+
+    def fit(self, *_: Any, **__: Any):
+        raise TypeError("a scoring view only predicts; fit the model itself")
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return True
+
+    def __sklearn_tags__(self):
+        return self.pipeline.__sklearn_tags__()
+
+
 def scoring_view(model: Any) -> Any:
     """Return ``model`` or a shallow copy whose fitted ``char_wb`` vectorizers compute faster.
 
@@ -147,7 +264,17 @@ def scoring_view(model: Any) -> Any:
     text = sys.modules.get("sklearn.feature_extraction.text")
     if text is not None and _eligible(model):
         return _CharWbView(model)
-    if type(model) in ensembles and hasattr(model, "estimators_"):
+    if text is not None and _word_eligible(model):
+        return _WordView(model)
+    if text is not None and _cue_eligible(model):
+        return _CueView(model)
+    calibrated = getattr(sys.modules.get("pipeline.model.calibration"), "Calibrated", None)
+    average = getattr(sys.modules.get("pipeline.model.average"), "ProbabilityAverage", None)
+    if calibrated is not None and type(model) is calibrated:
+        view = copy.copy(model)
+        view.estimator = scoring_view(model.estimator)
+        return view
+    if (type(model) in ensembles or (average is not None and type(model) is average)) and hasattr(model, "estimators_"):
         view = copy.copy(model)
         view.estimators_ = [scoring_view(step) for step in model.estimators_]
         return view

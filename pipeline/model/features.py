@@ -1,11 +1,14 @@
 """Feature extraction and model construction for the stance classifier.
 
-The fitted model must unpickle with nothing but scikit-learn (and its numpy/scipy) installed,
-so everything built here is a plain scikit-learn object whose callables are standard-library
+Everything built here is a scikit-learn object whose callables are standard-library
 picklables: ``functools.partial(re.sub, pattern_string, replacement)``,
 ``functools.partial(map, f)`` and ``list`` (all of which skops, MLflow's safe model format,
-can also store). No function or class from :mod:`pipeline` ends up
-inside a fitted model.
+can also store), plus three small classes of this package that hold only arrays, strings and
+numbers: :class:`~pipeline.model.static.StaticEmbeddings` (the static-embedding block),
+:class:`~pipeline.model.average.ProbabilityAverage` (the TF-IDF and static classifiers'
+probabilities averaged) and :class:`~pipeline.model.calibration.Calibrated` (calibrated scores,
+added by ``stance train``). A saved model therefore loads where this package is installed
+(the default install; no torch).
 
 Feature blocks (a :class:`~sklearn.pipeline.FeatureUnion`):
 
@@ -24,6 +27,10 @@ Feature blocks (a :class:`~sklearn.pipeline.FeatureUnion`):
     Phrase cues of the annotation guide (talks instead of pressure, "not the fundamental
     way", restraint and calm, lift/ease/relief, "act of war", "dead end", ...), each a regular
     expression; a phrase inside a negation scope counts as its negated form.
+``static`` (``train.features.static.mode: block``)
+    The static sentence embeddings as one more block. In the default mode, ``average``, they
+    feed a classifier of their own instead, whose probabilities are averaged with the TF-IDF
+    model's (:func:`build_pipeline`).
 
 The word and char blocks can mask dates, numbers and names first (``mask``). Classifiers:
 ``logreg``, ``linearsvc`` (calibrated), ``sgd`` and ``nblr`` (NB-LR, stored as a plain
@@ -409,6 +416,12 @@ def build_features(cfg: FeaturesParams | Mapping[str, Any]):
     if phrases.enabled:
         blocks.append(("phrases", build_phrase_features(phrases)))
         weights["phrases"] = phrases.weight
+    if f.static.enabled and f.static.mode == "block":
+        # imported here: the static block's module loads scikit-learn (start-up of the stages)
+        from pipeline.model.static import StaticEmbeddings
+
+        blocks.append(("static", StaticEmbeddings(f.static.path)))
+        weights["static"] = f.static.weight
     return FeatureUnion(blocks, transformer_weights=weights)
 
 
@@ -511,6 +524,13 @@ def check_combine(p: TrainParams) -> None:
     """StanceError for a ``train.combine`` that cannot go with the other settings."""
     if p.combine != "union" and (p.classifier == "nblr" or p.priors.tune):
         raise StanceError(f"train.combine: {p.combine} is not available with the nblr classifier or train.priors.tune")
+    static = p.features.static
+    if static.enabled and p.classifier == "nblr":
+        raise StanceError("train.classifier: nblr is not available with train.features.static "
+                          "(set train.features.static.enabled: false)")
+    if static.enabled and static.mode == "average" and p.priors.tune:
+        raise StanceError("train.priors.tune: not available with train.features.static.mode: average "
+                          "(averaged probabilities)")
     if p.combine == "stack" and p.features.embeddings.enabled:
         raise StanceError("train.combine: stack is not available with train.features.embeddings "
                           "(set train.combine: union, the configuration measured in the README)")
@@ -532,6 +552,10 @@ def build_pipeline(params: TrainParams | Mapping[str, Any]):
     ``stack``, the same pipelines in a ``StackingClassifier`` whose final estimator
     (:func:`build_stack_combiner`) learns from their out-of-fold probabilities; its ``cv`` must be
     set to folds grouped by article before fitting (:func:`pipeline.train.stage.fit_final` does).
+
+    With ``train.features.static`` in ``mode: average`` (the default): a
+    :class:`~pipeline.model.average.ProbabilityAverage` of that model (share ``1 - weight``) and
+    :func:`~pipeline.model.static.build_static_model` (share ``train.features.static.weight``).
 
     With ``train.features.embeddings.enabled`` (opt-in, needs the [embeddings] extra): a soft
     ``VotingClassifier`` of that pipeline (weight 1) and :func:`build_dense_model` (weight
@@ -565,6 +589,13 @@ def build_pipeline(params: TrainParams | Mapping[str, Any]):
                                      weights=[float(weights.get(name, 1.0)) for name, _ in union.transformer_list])
         else:
             tfidf = StackingClassifier(per_block, final_estimator=build_stack_combiner(p), stack_method="predict_proba")
+    if p.features.static.enabled and p.features.static.mode == "average":
+        # imported here: these modules load scikit-learn (start-up of the stages)
+        from pipeline.model.average import ProbabilityAverage
+        from pipeline.model.static import build_static_model
+
+        share = p.features.static.weight
+        tfidf = ProbabilityAverage([("tfidf", tfidf), ("static", build_static_model(p))], weights=[1.0 - share, share])
     if not p.features.embeddings.enabled:
         return tfidf
     if p.priors.tune:

@@ -12,8 +12,10 @@ given). Any other joblib file is refused with one line, unless the caller trusts
 share: they are loaded by skops, which builds only the types in :data:`SKOPS_ALLOWED` plus
 scikit-learn's own, and refuses a file that holds anything else.
 
-The saved ``.joblib`` file stays a plain scikit-learn Pipeline: ``joblib.load`` works on it
-in a Python with only scikit-learn and joblib installed.
+The saved ``.joblib`` file holds scikit-learn objects and three small classes of this package
+(:data:`PROJECT_TYPES`: the static-embedding block, the probability average, the calibrated
+scores), which keep only arrays, strings and numbers: ``joblib.load`` works where this package
+is installed (the default install, no torch).
 
 Standard library only at import time (joblib, skops and scikit-learn load lazily), so the
 ``stance predict`` start-up stays cheap.
@@ -34,6 +36,7 @@ from pipeline.core.config import PATHS, StanceError, add_path_argument, repo_roo
 from pipeline.core.data import atomic_open
 
 __all__ = [
+    "PROJECT_TYPES",
     "SKOPS_ALLOWED",
     "add_export_model_arguments",
     "champion_note",
@@ -54,15 +57,20 @@ log = logging.getLogger("stance")
 #: Types and functions, beyond those skops trusts by itself, that the project's own models contain:
 #: ``functools.partial(map, functools.partial(re.sub, "pattern", "repl"))``, ``list``,
 #: ``operator.itemgetter("text")``, scikit-learn's ``Bunch`` (fitted voting ensembles), the calibration
-#: wrappers of ``linearsvc`` and,
-#: in a model with the opt-in embeddings block, ``pipeline.model.embeddings.encode`` (under its old path
-#: too, as files saved before the subpackages name it; see :data:`pipeline.MOVED`). An exact list:
-#: a ``.skops`` file naming any other type or function (even one inside ``sklearn.``, whose
-#: test helpers run scripts) is refused before anything in it is built or called.
+#: wrappers of ``linearsvc``, the project's classes a model of the default configuration holds
+#: (:data:`PROJECT_TYPES`: their state is arrays, strings and numbers; loading them runs no code of
+#: the file's choosing) and, in a model with the opt-in embeddings block,
+#: ``pipeline.model.embeddings.encode`` (under its old path too, as files saved before the
+#: subpackages name it; see :data:`pipeline.MOVED`). An exact list: a ``.skops`` file naming any
+#: other type or function (even one inside ``sklearn.``, whose test helpers run scripts) is refused
+#: before anything in it is built or called.
+PROJECT_TYPES = ("pipeline.model.static.StaticEmbeddings", "pipeline.model.average.ProbabilityAverage",
+                 "pipeline.model.calibration.Calibrated")
 SKOPS_ALLOWED = ("functools.partial", "operator.itemgetter", "re.sub", "builtins.map", "builtins.list",
                  "sklearn.utils._bunch.Bunch", "sklearn.calibration._CalibratedClassifier",
                  "sklearn.calibration._SigmoidCalibration", "pipeline.model.embeddings.encode",
-                 "pipeline.embeddings.encode")  # the old module path of encode, in files saved before the move
+                 "pipeline.embeddings.encode",  # the old module path of encode, in files saved before the move
+                 *PROJECT_TYPES)
 
 #: Beside the model file: which registered version it is and whether it holds the alias (written
 #: by ``stance evaluate`` when it logs to MLflow; per machine, like the store, not tracked by DVC).

@@ -26,7 +26,11 @@ def model_classes(model) -> list[str]:
 
 
 class Scorer:
-    """Scores lists of strings: labels (argmax of the probabilities) and per-class scores."""
+    """Scores lists of strings: labels and per-class scores.
+
+    The label is the model's decision: the class with the highest probability, or for a model
+    with calibrated scores (:class:`pipeline.model.calibration.Calibrated`) the classifier's own
+    decision, which the calibration does not change."""
 
     def __init__(self, model) -> None:
         # imported here, not at the top: numpy and scipy then load with the model, after the
@@ -34,6 +38,7 @@ class Scorer:
         from pipeline.model.fast import scoring_view
 
         self.model = scoring_view(model)  # identical scores, faster char n-grams
+        self.original = model
         names = [str(c) for c in model.classes_]
         self.classes = model_classes(model)
         self.columns = [names.index(c) for c in self.classes]
@@ -41,7 +46,17 @@ class Scorer:
 
     def score(self, texts: list[str]):
         """Return ``(labels, proba)``: a list of n labels and an (n, k) float array in :attr:`classes` order."""
-        proba = self.model.predict_proba(texts)
-        best = proba.argmax(axis=1).tolist()
+        if hasattr(self.model, "scores_and_labels"):
+            proba, best = self.model.scores_and_labels(texts)
+            best = best.tolist()
+        else:
+            proba = self.model.predict_proba(texts)
+            best = proba.argmax(axis=1).tolist()
         names = self.names
         return [names[i] for i in best], proba[:, self.columns]
+
+    def explain(self, texts: list[str], labels: list[str], top: int):
+        """The *top* features that pushed each text towards its label (see :mod:`pipeline.model.explain`)."""
+        from pipeline.model.explain import explain  # only when asked for: not part of the scoring start-up
+
+        return explain(self.original, texts, labels, top)

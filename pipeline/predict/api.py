@@ -40,6 +40,7 @@ from typing import IO, Any
 
 from pipeline.core.config import PATHS, StanceError, add_path_argument, jobs_count, load_params, positive_int, repo_root
 from pipeline.core.data import LABELS
+from pipeline.model.explain import TOP as EXPLAIN_TOP
 from pipeline.model.files import add_trust_argument, champion_note, check_model, load_model
 from pipeline.model.scorer import Scorer, model_classes
 from pipeline.predict.io import (
@@ -94,7 +95,18 @@ def _as_model(model: Any):
 
 # --------------------------------------------------------------------------- Python API
 
-def predict(model, texts: Iterable[str], *, max_chars: int = DEFAULT_MAX_CHARS):
+def _explain_count(explain: bool | int) -> int:
+    """Contributions per row asked for: False/0 none, True the default (5), n > 0 that many."""
+    if explain is True:
+        return EXPLAIN_TOP
+    if explain is False or explain is None:
+        return 0
+    if isinstance(explain, int) and explain >= 0:
+        return explain
+    raise StanceError(f"explain must be True, False or a number of features >= 0, got {explain!r}")
+
+
+def predict(model, texts: Iterable[str], *, max_chars: int = DEFAULT_MAX_CHARS, explain: bool | int = False):
     """Label sentences.
 
     Parameters
@@ -105,13 +117,20 @@ def predict(model, texts: Iterable[str], *, max_chars: int = DEFAULT_MAX_CHARS):
         Sentences. A pandas Series keeps its index.
     max_chars : int
         Longest text accepted, in characters (``predict.max_chars``).
+    explain : bool or int
+        Add a column ``explain``: for each sentence the features that pushed it towards its
+        label, a list of ``{"feature", "contribution"}`` (largest first; True: 5 of them, an
+        int: that many; see :mod:`pipeline.model.explain`).
 
     Returns
     -------
     pandas.DataFrame, shape (n, 2 + k)
         Columns ``text``, ``label`` and one ``score_<class>`` column per class of the
         model (``score_support, score_oppose, score_neutral`` for the project's model),
-        probabilities as floats (not rounded). ``label`` is the class with the highest score.
+        scores as floats (not rounded; calibrated probabilities for the default model), and
+        ``explain`` when asked for. ``label`` is the model's decision: the class with the
+        highest score, or with calibrated scores (``train.calibration``) the classifier's own
+        label (see :mod:`pipeline.model.calibration`).
 
     Raises
     ------
@@ -133,6 +152,7 @@ def predict(model, texts: Iterable[str], *, max_chars: int = DEFAULT_MAX_CHARS):
             raise StanceError(f"texts[{i}]: {EMPTY_TEXT}")
         if len(t) > max_chars:
             raise StanceError(f"texts[{i}]: {too_long(max_chars)}")
+    top = _explain_count(explain)
     scorer = Scorer(model)
     if texts:
         labels, proba = scorer.score(texts)
@@ -143,13 +163,15 @@ def predict(model, texts: Iterable[str], *, max_chars: int = DEFAULT_MAX_CHARS):
     data: dict[str, Any] = {"text": texts, "label": labels}
     for j, c in enumerate(scorer.classes):
         data[f"score_{c}"] = proba[:, j]
+    if top:
+        data["explain"] = scorer.explain(texts, labels, top) if texts else []
     return pd.DataFrame(data, index=index)
 
 
 def predict_file(model, in_path: str | os.PathLike, out_path: str | os.PathLike | None = None,
                  fmt: str | None = None, *, input_format: str | None = None, jobs: int = 1,
                  chunk_size: int = DEFAULT_CHUNK_SIZE, progress: bool | None = False,
-                 max_chars: int = DEFAULT_MAX_CHARS) -> dict[str, int]:
+                 max_chars: int = DEFAULT_MAX_CHARS, explain: bool | int = False) -> dict[str, int]:
     """Label every row of a file, streaming: read *chunk_size* rows, score, write, repeat.
 
     Parameters
@@ -179,6 +201,8 @@ def predict_file(model, in_path: str | os.PathLike, out_path: str | os.PathLike 
         Longest text scored, in characters. A longer row becomes an error record
         (``{"line", "text": first 80 characters + "…", "error": "text longer than ..."}``);
         a longer text line is read in bounded pieces, never whole.
+    explain : bool or int
+        Also write the features that pushed each sentence towards its label (as :func:`predict`).
 
     Returns
     -------
@@ -186,8 +210,11 @@ def predict_file(model, in_path: str | os.PathLike, out_path: str | os.PathLike 
         ``{"rows": n, "scored": n_scored, "errors": n_error_records}``.
 
     Output rows: JSONL ``{"text", "label", "scores": {"support", "oppose", "neutral"}}``
-    (scores rounded to 4 decimals); CSV ``text,label,score_support,score_oppose,
-    score_neutral,error``. A row with empty text gives an error record
+    (scores rounded to 4 decimals; with *explain* also ``"explain": [{"feature",
+    "contribution"}, ...]``); CSV ``text,label,score_support,score_oppose,
+    score_neutral,error`` (with *explain* an ``explain`` column before ``error``:
+    ``word:lift +0.83, static +0.30``); the table gets an indented ``why:`` line under each
+    row. A row with empty text gives an error record
     (``{"line": n, "text": "", "error": "empty text"}``) and the rest goes on.
 
     Raises
@@ -207,7 +234,8 @@ def predict_file(model, in_path: str | os.PathLike, out_path: str | os.PathLike 
     out_fmt = resolve_output_format(fmt, out_path)
     in_fmt = resolve_input_format(in_path, input_format)
     scorer = Scorer(model)
-    formatter = Formatter(scorer.classes, out_fmt, width=table_width() if out_fmt == "table" else None)
+    formatter = Formatter(scorer.classes, out_fmt, width=table_width() if out_fmt == "table" else None,
+                          explain=_explain_count(explain))
     if max_chars < 1:
         raise StanceError(f"max_chars must be at least 1, got {max_chars}")
     src = Input(in_path, max_chars)
@@ -222,15 +250,17 @@ def predict_file(model, in_path: str | os.PathLike, out_path: str | os.PathLike 
     return stats
 
 
-def predict_texts(model, texts: list[str], out: IO[str], fmt: str = "jsonl") -> dict[str, int]:
+def predict_texts(model, texts: list[str], out: IO[str], fmt: str = "jsonl",
+                  explain: bool | int = False) -> dict[str, int]:
     """Label *texts* and write them to the open text stream *out* (what ``stance predict "..."`` does).
 
     Empty texts give error records (line = 1-based position in *texts*). Returns the
-    same counts as :func:`predict_file`.
+    same counts as :func:`predict_file`; *explain* as there.
     """
     model = _as_model(model)
     scorer = Scorer(model)
-    formatter = Formatter(scorer.classes, fmt, width=table_width() if fmt == "table" else None)
+    formatter = Formatter(scorer.classes, fmt, width=table_width() if fmt == "table" else None,
+                          explain=_explain_count(explain))
     texts = list(texts)
     return stream(scorer, formatter, iter([(texts, range(1, len(texts) + 1), None)]), out)
 
@@ -433,6 +463,11 @@ def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--format", "-f", choices=FORMATS, default=None,
                      help="jsonl (default), csv, or an aligned table for the terminal; "
                           "default from the --output extension (.csv -> csv)")
+    out.add_argument("--explain", action="store_true",
+                     help="also show the features that pushed each sentence towards its label, with their "
+                          "contributions (coefficient x value; the static embeddings as one)")
+    out.add_argument("--explain-top", type=positive_int, default=EXPLAIN_TOP, metavar="N",
+                     help=f"with --explain: features shown per sentence (default {EXPLAIN_TOP})")
     add_path_argument(parser, "--model", "model", "model file, .joblib or .skops", aliases=("-m",), metavar="PATH")
     add_trust_argument(parser)
     perf = parser.add_argument_group("large inputs")
@@ -465,6 +500,8 @@ def run_predict(args: argparse.Namespace) -> int:
         if len(s) > max_chars:
             raise StanceError(f"sentence {i} on the command line: {too_long(max_chars)}; "
                               "raise it with --max-chars N")
+    if args.explain and args.article is not None:
+        raise StanceError("--explain works with sentences and --input, not with --article")
     refuse_same_file(args.input if args.input is not None else args.article, args.output)
     model = load_model(args.model, trust=args.trust_model, labels=LABELS)  # stance classes only, as analyze
     note = champion_note(args.model)  # the default model is not what MLflow serving answers with
@@ -481,10 +518,10 @@ def run_predict(args: argparse.Namespace) -> int:
     if args.input is not None:
         stats = predict_file(model, args.input, args.output, fmt, input_format=args.input_format,
                              jobs=args.jobs, chunk_size=args.chunk_size, progress=args.progress,
-                             max_chars=max_chars)
+                             max_chars=max_chars, explain=args.explain_top if args.explain else 0)
     else:
         with Output(args.output) as out:
-            stats = predict_texts(model, args.sentences, out, fmt)
+            stats = predict_texts(model, args.sentences, out, fmt, explain=args.explain_top if args.explain else 0)
     if stats["errors"]:
         if getattr(args, "strict", False):
             raise StanceError(f"{stats['errors']} of {stats['rows']} rows not scored (empty, longer than {max_chars} "

@@ -20,6 +20,7 @@ from typing import IO, Any
 
 from pipeline.core.config import StanceError
 from pipeline.core.data import SURROGATE_ESCAPE, atomic_open, has_surrogate, spreadsheet_safe
+from pipeline.model.explain import format_contributions
 from pipeline.model.scorer import Scorer
 
 #: Output formats of the CLI and :func:`predict_file`.
@@ -324,15 +325,20 @@ class Formatter:
         Table width in characters (text is truncated to fit).
     extra : tuple of str
         Names of leading columns given per row in the chunk's ``extras``.
+    explain : int
+        Contributions listed per scored row (0: none): JSONL ``"explain": [{"feature",
+        "contribution"}]``, a CSV column ``explain`` (``feature +0.83, ...``), an indented
+        ``why:`` line under each table row.
     """
 
     def __init__(self, classes: list[str], fmt: str, width: int | None = None,
-                 extra: tuple[str, ...] = ()) -> None:
+                 extra: tuple[str, ...] = (), explain: int = 0) -> None:
         if fmt not in FORMATS:
             raise StanceError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}")
         self.classes = list(classes)
         self.fmt = fmt
         self.extra = tuple(extra)
+        self.explain = int(explain)
         self.width = width or 100
         self._ew = [max(len(e), 4) for e in self.extra]
         self._lw = max([5] + [len(c) for c in self.classes])
@@ -341,15 +347,16 @@ class Formatter:
     def header(self) -> str:
         """Text written once before the rows (CSV header, table header, nothing for JSONL)."""
         if self.fmt == "csv":
-            return _csv_text([[*self.extra, "text", "label", *(f"score_{c}" for c in self.classes), "error"]])
+            return _csv_text([[*self.extra, "text", "label", *(f"score_{c}" for c in self.classes),
+                               *(["explain"] if self.explain else []), "error"]])
         if self.fmt == "table":
             return self._table_line(list(self.extra), "label", list(self.classes), "text")
         return ""
 
-    def format(self, chunk: tuple, bad, labels: list[str], scores) -> str:
+    def format(self, chunk: tuple, bad, labels: list[str], scores, explanations=None) -> str:
         """Format a chunk; rows whose index is in *bad* (index -> error message) become error
         records, the others take the next of *labels* / *scores* (rounded probabilities,
-        :attr:`classes` order)."""
+        :attr:`classes` order) and, with :attr:`explain`, of *explanations*."""
         texts, lines, extras = chunk
         rows = _rows(scores) if len(labels) else []
         out: list = []
@@ -359,24 +366,31 @@ class Formatter:
             if i in bad:
                 out.append(self._error(lines[i], ex, str(text), bad[i]))
             else:
-                out.append(self._scored(ex, text, labels[k], rows[k]))
+                why = explanations[k] if self.explain and explanations is not None else None
+                out.append(self._scored(ex, text, labels[k], rows[k], why))
                 k += 1
         return _csv_text(out) if self.fmt == "csv" else "".join(out)
 
-    def _scored(self, ex: tuple, text: str, label: str, row: list[float]):
+    def _scored(self, ex: tuple, text: str, label: str, row: list[float], why=None):
         if self.fmt == "jsonl":
             rec = {**dict(zip(self.extra, ex)), "text": text, "label": label, "scores": dict(zip(self.classes, row))}
+            if self.explain:
+                rec["explain"] = why or []
             return json.dumps(rec, ensure_ascii=False) + "\n"
         if self.fmt == "csv":
-            return [*ex, text, label, *row, ""]
-        return self._table_line(list(ex), label, [f"{s:.4f}" for s in row], text)
+            return [*ex, text, label, *row, *([format_contributions(why or [])] if self.explain else []), ""]
+        line = self._table_line(list(ex), label, [f"{s:.4f}" for s in row], text)
+        if self.explain:
+            why_text = format_contributions(why or []) or "(no feature pushed towards the label)"
+            line += "    " + clip(f"why: {why_text}", max(self.width - 4, 10)) + "\n"
+        return line
 
     def _error(self, line: int, ex: tuple, text: str, error: str = EMPTY_TEXT):
         if self.fmt == "jsonl":
             rec = {"line": line, **dict(zip(self.extra, ex)), "text": text, "error": error}
             return json.dumps(rec, ensure_ascii=False) + "\n"
         if self.fmt == "csv":
-            return [*ex, text, "", *([""] * len(self.classes)), error]
+            return [*ex, text, "", *([""] * len(self.classes)), *([""] if self.explain else []), error]
         return self._table_line(list(ex), "ERROR", [""] * len(self.classes), f"line {line}: {error}")
 
     def _table_line(self, extras: list, label: str, scores: list, text: str) -> str:
@@ -418,12 +432,15 @@ def _score_chunk(scorer: Scorer, formatter: Formatter, chunk: tuple) -> tuple[st
         bad, good = {}, texts
     labels: list[str] = []
     scores: Any = []
+    explanations = None
     if good:
         import numpy as np
 
         labels, proba = scorer.score(good)
         scores = np.round(proba, 4)
-    return formatter.format(chunk, bad, labels, scores), len(good), len(bad_idx)
+        if formatter.explain:
+            explanations = scorer.explain(good, labels, formatter.explain)
+    return formatter.format(chunk, bad, labels, scores, explanations), len(good), len(bad_idx)
 
 
 # worker-process state (set by _worker_init, once per worker)

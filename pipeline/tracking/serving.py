@@ -7,11 +7,13 @@ class scores, like ``stance predict`` and :func:`pipeline.predict.api.predict`::
     oppose   0.0747   0.8204  0.1049
 
 REST: ``{"predictions": [{"label": "oppose", "support": 0.0747, "oppose": 0.8204,
-"neutral": 0.1049}]}`` (probabilities unrounded; ``label`` is the class with the highest score).
+"neutral": 0.1049}]}`` (scores unrounded; ``label`` is the model's decision, see :func:`score_frame`).
 
 This file is logged as *models-from-code* by :func:`pipeline.tracking.runs.log_registered_model`:
-MLflow copies it into the logged model and runs it when loading, so the served model needs
-neither this package nor any pickled Python object. The scikit-learn pipeline itself
+MLflow copies it into the logged model and runs it when loading, so no pickled Python object
+is loaded. The model's classes that come from this package (the static-embedding block, the
+probability average, the calibrated scores) are imported from it, so the serving environment
+has this package installed (the logged requirements say so). The scikit-learn pipeline itself
 (``models/model.joblib``, unchanged) travels as an artifact in skops format and is loaded with
 the explicit list of trusted types given in the model config (``skops_trusted_types``); the
 model config also carries the label order (``labels``). Imports: mlflow, pandas, numpy, skops.
@@ -56,15 +58,22 @@ def check_texts(values, max_chars: int = DEFAULT_MAX_CHARS) -> list[str]:
 def score_frame(model: Any, texts: list[str], labels: list[str]):
     """``label`` plus one probability column per name in *labels* for each text.
 
-    A class the model does not know scores 0. ``label`` is the model's class with the highest
-    probability (what :func:`pipeline.predict.api.predict` reports).
+    A class the model does not know scores 0. ``label`` is the model's decision, what
+    :func:`pipeline.predict.api.predict` reports: the class with the highest probability, or, for
+    a model with calibrated scores (``scores_and_labels``), the classifier's own decision.
     """
     import numpy as np
 
     classes = [str(c) for c in model.classes_]
-    proba = np.asarray(model.predict_proba(texts), dtype=float) if texts else np.zeros((0, len(classes)))
-    out = pd.DataFrame({"label": [classes[i] for i in proba.argmax(axis=1)] if len(texts) else []},
-                       dtype=object)
+    if not texts:
+        proba, best = np.zeros((0, len(classes))), []
+    elif hasattr(model, "scores_and_labels"):
+        proba, best = model.scores_and_labels(texts)
+    else:
+        proba = model.predict_proba(texts)
+        best = proba.argmax(axis=1)
+    proba = np.asarray(proba, dtype=float)
+    out = pd.DataFrame({"label": [classes[i] for i in best]}, dtype=object)
     for label in labels:
         out[label] = proba[:, classes.index(label)] if label in classes else np.zeros(len(texts))
     return out

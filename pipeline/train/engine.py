@@ -56,12 +56,17 @@ def _block_kind(transformer) -> tuple[str, list, Any]:
     ``fixed``: a Pipeline of row-wise FunctionTransformers ending in a CountVectorizer with a
     fixed vocabulary (cue and phrase blocks): one matrix for all texts. ``tfidf``: a
     TfidfVectorizer (after row-wise FunctionTransformers, e.g. masks) without ``max_features``:
-    TF-IDF of any training set follows from the corpus-wide raw counts. ``generic``: fit as is.
+    TF-IDF of any training set follows from the corpus-wide raw counts. ``static``: the static
+    embeddings (learn nothing from the training rows): one matrix for all texts. ``generic``: fit as is.
     """
     from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import FunctionTransformer
 
+    from pipeline.model.static import StaticEmbeddings  # (loads scikit-learn: imported where needed)
+
+    if isinstance(transformer, StaticEmbeddings):
+        return "static", [], transformer
     steps = [s for _n, s in transformer.steps[:-1]] if isinstance(transformer, Pipeline) else []
     last = transformer.steps[-1][1] if isinstance(transformer, Pipeline) else transformer
     if not all(isinstance(s, FunctionTransformer) for s in steps):
@@ -164,6 +169,7 @@ class CVEngine:
         self._static: dict[tuple, Any] = {}   # training-independent matrices over all texts
         self._transformed: dict[tuple, Any] = {}
         self._block_proba: dict[tuple, Any] = {}  # stack: one block's probabilities (shared by candidates)
+        self._part_proba: dict[tuple, Any] = {}  # static average: each part's probabilities (shared by candidates)
         self.fits = 0
 
     # ------------------------------------------------------------------ blocks and fits
@@ -173,10 +179,15 @@ class CVEngine:
         self._fitted.clear()
         self._transformed.clear()
         self._block_proba.clear()
+        self._part_proba.clear()
 
     def _block(self, name: str, transformer, cfg: Any, train_idx, rows):
         cfg = {k: v for k, v in cfg.items() if k != "weight"} if isinstance(cfg, dict) else cfg
         kind, steps, last = _block_kind(transformer)
+        if kind == "static":
+            import scipy.sparse as sp
+
+            return sp.csr_matrix(self.static_vectors(transformer.path)[rows])
         if kind == "fixed":  # fixed vocabulary, row-wise steps: does not learn from the training rows
             key = ("fixed", name, _key(cfg))
             if key not in self._static:
@@ -226,6 +237,15 @@ class CVEngine:
         return [(name, float(weights.get(name, 1.0)), self._block(name, transformer, fcfg.get(name), train_idx, rows))
                 for name, transformer in union.transformer_list]
 
+    def static_vectors(self, path: str | None):
+        """Static sentence embeddings of every text (computed once per static model folder)."""
+        from pipeline.model.static import StaticEmbeddings  # (loads scikit-learn: imported where needed)
+
+        key = ("static", _key(path))
+        if key not in self._static:
+            self._static[key] = StaticEmbeddings(path).fit_transform(self.texts)
+        return self._static[key]
+
     def fit_predict(self, params: dict[str, Any], train_idx, test_idx, what: str = "cross-validation fit"):
         """Fit the model of ``params`` on ``train_idx``; class probabilities of ``test_idx``.
 
@@ -234,6 +254,34 @@ class CVEngine:
         proba : float array, shape (len(test_idx), 3), columns in ``LABELS`` order (0 for a
             class absent from the training part).
         """
+        # imported here, as everything that loads scikit-learn (start-up of the stages)
+        from pipeline.model.average import weighted_mean
+        from pipeline.model.static import build_static_model
+
+        static = (params.get("features") or {}).get("static") or {}
+        if not (static.get("enabled") and static.get("mode", "average") == "average"):
+            return self._with_embeddings(params, self._fit_predict(params, train_idx, test_idx, what),
+                                         train_idx, test_idx, what)
+        rows = (_rows_key(train_idx), _rows_key(test_idx))
+        # the TF-IDF part alone (static and opt-in embeddings off); the grid's static weights share both parts' fits
+        features = {**params["features"], "static": {"enabled": False}, "embeddings": {"enabled": False}}
+        tfidf_params = {**params, "features": features}
+        tkey = ("tfidf", _key({k: v for k, v in tfidf_params.items() if k != "grid"}), *rows)
+        if tkey not in self._part_proba:
+            self._part_proba[tkey] = self._fit_predict(tfidf_params, train_idx, test_idx, what)
+        skey = ("static", _key({k: v for k, v in static.items() if k != "weight"}), _key(params.get("seed")),
+                _key(params.get("class_weight")), _key(params.get("max_iter")), *rows)
+        if skey not in self._part_proba:
+            clf = build_static_model(params).steps[-1][1]
+            vectors = self.static_vectors(static.get("path"))
+            with fit_errors(what):
+                clf.fit(vectors[train_idx], self.y[train_idx])
+            self._part_proba[skey] = _label_order(clf, clf.predict_proba(vectors[test_idx]), len(test_idx))
+        share = float(static.get("weight", 0.4))
+        proba = weighted_mean([self._part_proba[tkey], self._part_proba[skey]], [1.0 - share, share])
+        return self._with_embeddings(params, proba, train_idx, test_idx, what)
+
+    def _fit_predict(self, params: dict[str, Any], train_idx, test_idx, what: str):
         import numpy as np
 
         with fit_errors(what):
@@ -253,16 +301,19 @@ class CVEngine:
                 clf = fit_classifier(params, x_train, self.y[train_idx])
                 proba = _label_order(clf, clf.predict_proba(x_test), len(test_idx))
         self.fits += 1
-        if embeddings_enabled(params):
-
-            weight = float(params["features"]["embeddings"].get("weight", 1.0))
-            dense = build_dense_model(params).steps[-1][1]
-            emb = self.embeddings(params)
-            with fit_errors(what):
-                dense.fit(emb[train_idx], self.y[train_idx])
-            proba = (proba + weight * _label_order(dense, dense.predict_proba(emb[test_idx]), len(test_idx))) \
-                / (1.0 + weight)
         return proba
+
+    def _with_embeddings(self, params: dict[str, Any], proba, train_idx, test_idx, what: str):
+        """The opt-in MiniLM model's probabilities averaged in (weight 1 : ``embeddings.weight``)."""
+        if not embeddings_enabled(params):
+            return proba
+        weight = float(params["features"]["embeddings"].get("weight", 1.0))
+        dense = build_dense_model(params).steps[-1][1]
+        emb = self.embeddings(params)
+        with fit_errors(what):
+            dense.fit(emb[train_idx], self.y[train_idx])
+        return (proba + weight * _label_order(dense, dense.predict_proba(emb[test_idx]), len(test_idx))) \
+            / (1.0 + weight)
 
     def _block_probas(self, params: dict[str, Any], fit_idx, rows, classes: list[str]):
         """One classifier per block fitted on ``fit_idx``: probabilities of ``rows``, each block's
@@ -388,22 +439,38 @@ class CVEngine:
         With too few articles or labels for the inner CV, the configured parameters (first grid
         candidate) are used and the report says ``"selection": "skipped"``.
 
+        The scores are also calibrated as ``stance train`` calibrates them (``train.calibration``,
+        fitted on the inner selection's out-of-fold probabilities): ``info["calibrated"]``, an
+        array like *proba* (equal to it for ``none``, or when the inner CV was skipped), and
+        ``info["calibration"]`` (the fitted temperature and biases).
+
         Returns
         -------
-        proba : float array (len(test_idx), 3); report : dict (``best_params``, ``selection``)
+        proba : float array (len(test_idx), 3); report : dict (``best_params``, ``selection``,
+            ``calibrated``, ``calibration``)
         """
+        import numpy as np
 
+        from pipeline.model.calibration import calibrate, fit_calibration  # (loads scikit-learn)
+
+        method = self.params.get("calibration", "none")
         try:
             report = self.select(train_idx, seed)
             chosen, info = report["selected"], {"best_params": report["best_params"], "selection": "inner_cv"}
             priors = report["priors"]
+            truth = [LABELS.index(str(v)) for v in self.y[np.asarray(train_idx)]]
+            fitted = fit_calibration(shift_proba(report["oof_proba"], priors), truth, method)
         except InnerCVImpossible:
             first = grid_candidates(self.params)[0]
             chosen, info = apply_overrides(self.params, first), {"best_params": first, "selection": "skipped"}
             priors = {}
+            fitted = fit_calibration(np.zeros((0, len(LABELS))), [], "none")
         proba = shift_proba(self.fit_predict(chosen, train_idx, test_idx), priors)
         if priors:
             info["priors"] = priors
+        info["calibration"] = fitted
+        info["calibrated"] = calibrate(proba, fitted["temperature"], fitted["bias"]) if fitted["method"] != "none" \
+            else proba
         self.clear()
         return proba, info
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from pipeline.core.config import StanceError
 
-__all__ = ["fit_errors", "group_stack_folds", "grouped_splits", "single_threaded_blas"]
+__all__ = ["fit_errors", "group_stack_folds", "grouped_splits", "single_threaded_blas", "stack_folds"]
 
 
 @contextlib.contextmanager
@@ -89,8 +89,26 @@ def grouped_splits(labels, groups, n_splits: int, seed: int) -> list[tuple[Any, 
 
 def group_stack_folds(model, labels, groups, n_splits: int, seed: int):
     """Give a ``StackingClassifier`` (``train.combine: stack``) combiner folds grouped by article
-    (:func:`grouped_splits` of *labels* and *groups*, the rows it will be fitted on); other
-    models are returned unchanged."""
-    if type(model).__name__ == "StackingClassifier":
+    (:func:`grouped_splits` of *labels* and *groups*, the rows it will be fitted on), also inside
+    the static-average and calibration wrappers; other models are returned unchanged."""
+    kind = type(model).__name__
+    if kind == "StackingClassifier":
         model.set_params(cv=grouped_splits(list(labels), list(groups), n_splits, seed))
+    elif kind == "ProbabilityAverage":
+        for _name, part in model.estimators:
+            group_stack_folds(part, labels, groups, n_splits, seed)
+    elif kind == "Calibrated":
+        group_stack_folds(model.estimator, labels, groups, n_splits, seed)
     return model
+
+
+def stack_folds(model) -> int:
+    """How many grouped folds the ``StackingClassifier`` inside *model* was given (0: none)."""
+    kind = type(model).__name__
+    if kind == "StackingClassifier":
+        return len(model.cv or ())
+    if kind == "ProbabilityAverage":
+        return max([stack_folds(part) for _name, part in model.estimators] or [0])
+    if kind == "Calibrated":
+        return stack_folds(model.estimator)
+    return 0

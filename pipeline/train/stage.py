@@ -5,9 +5,10 @@
 grouped by article (``StratifiedGroupKFold``: one article's sentences are never split between
 training and validation), refits the best candidate on all labelled sentences and writes
 
-* ``models/model.joblib`` -- a plain scikit-learn Pipeline (see :mod:`pipeline.model.features`);
-  byte-identical for identical inputs and params;
-* ``reports/train.json`` -- the CV results of the grid and the chosen parameters.
+* ``models/model.joblib`` -- the fitted model (see :mod:`pipeline.model.features`), its scores
+  calibrated on the selection CV's out-of-fold probabilities (``train.calibration``, see
+  :mod:`pipeline.model.calibration`); byte-identical for identical inputs and params;
+* ``reports/train.json`` -- the CV results of the grid, the chosen parameters and the calibration.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pipeline.core.data import DATASET_COLUMNS, LABELS, load_dataset, write_json
 from pipeline.core.params import TrainParams, coerce, load_section, to_dict
 from pipeline.model.features import apply_priors, build_pipeline, fit_classifier
 from pipeline.model.files import file_sha256, record_model, save_model, strip_volatile_state
-from pipeline.train.engine import CVEngine
+from pipeline.train.engine import CVEngine, shift_proba
 from pipeline.train.folds import fit_errors, group_stack_folds, single_threaded_blas
 
 log = logging.getLogger("stance")
@@ -40,7 +41,7 @@ REQUIRED_COLUMNS = DATASET_COLUMNS
 _ROUND = 6
 
 
-def select_model(texts, labels, groups, params: dict[str, Any]) -> dict[str, Any]:
+def select_model(texts, labels, groups, params: dict[str, Any], keep_oof: bool = False) -> dict[str, Any]:
     """Score every grid candidate by grouped CV (macro-F1) and pick the best.
 
     The same procedure runs inside every outer fold of ``stance evaluate`` (nested CV); see
@@ -60,13 +61,17 @@ def select_model(texts, labels, groups, params: dict[str, Any]) -> dict[str, Any
         ``mean_macro_f1``, ``std_macro_f1``, ``rank``), ``best_index``, ``best_params``,
         ``best_mean_macro_f1``, ``best_std_macro_f1``, ``cv`` (``n_splits``, ``seed``).
         The best candidate has the highest mean; ties go to the earliest in grid order.
+        With *keep_oof*, also ``oof_proba``: the best candidate's out-of-fold probabilities
+        (class priors applied), columns in ``LABELS`` order.
     """
     import numpy as np
 
     p = coerce(TrainParams, params, "train")
     engine = CVEngine(texts, labels, groups, p)
     report = engine.select(np.arange(len(engine.texts)), p.seed)
-    report.pop("oof_proba")
+    oof = report.pop("oof_proba")
+    if keep_oof:
+        report["oof_proba"] = shift_proba(oof, report["priors"])
     report.pop("selected")
     if not report["priors"]:
         report.pop("priors")
@@ -121,10 +126,26 @@ def train(dataset_path: str | Path, params: dict[str, Any], model_path: str | Pa
     df = load_dataset(dataset_path)
     texts, labels, groups = df["text"].tolist(), df["label"].tolist(), df["article_id"].tolist()
     with single_threaded_blas():
-        report = select_model(texts, labels, groups, params)
+        report = select_model(texts, labels, groups, params, keep_oof=True)
         model = fit_final(texts, labels, params, report["best_params"], groups)
         if report.get("priors"):
             apply_priors(model, report["priors"])
+        # imported here: the calibration module loads scikit-learn (start-up of the stages)
+        from pipeline.model.calibration import calibrate, calibration_summary, fit_calibration, wrap
+
+        oof = report.pop("oof_proba")
+        truth = [LABELS.index(label) for label in labels]
+        fitted = fit_calibration(oof, truth, params.calibration)
+        report["calibration"] = {
+            "method": fitted["method"], "temperature": round(fitted["temperature"], 6),
+            "bias": {label: round(b, 6) for label, b in zip(LABELS, fitted["bias"])},
+            "fitted_on": "out-of-fold probabilities of the selection CV (grouped by article); the figures "
+                         "below are on those same probabilities (stance evaluate measures held-out articles)",
+            "out_of_fold": {"raw": calibration_summary(oof, truth),
+                            "calibrated": calibration_summary(
+                                calibrate(oof, fitted["temperature"], fitted["bias"]), truth)},
+        }
+        model = wrap(model, fitted, list(LABELS))
     effective = to_dict(params.with_overrides(report["best_params"]))
     effective.pop("grid", None)
     report["effective_params"] = effective

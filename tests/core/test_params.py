@@ -27,7 +27,7 @@ def _leaves(node, prefix=""):
     out = set()
     for key, value in node.items():
         name = f"{prefix}{key}"
-        if isinstance(value, dict) and key not in ("grid", "patterns", "kinds"):  # mapping-valued leaves
+        if isinstance(value, dict) and key not in ("grid", "patterns", "kinds", "groups"):  # mapping-valued leaves
             out |= _leaves(value, name + ".")
         else:
             out.add(name)

@@ -467,6 +467,8 @@ def test_dvc_repro_metrics_plots_and_experiments(tmp_path):
     (repo / "data" / "interim").mkdir(parents=True)
     (repo / "data" / "interim" / "articles.csv").write_text(
         "article_id,source,title,license,n_sentences\n" + "".join(f"{a},,,,8\n" for a in ARTICLES), encoding="utf-8")
+    (repo / "data" / "articles_meta.csv").write_text(  # no target column: cross-target is skipped
+        "article_id,date,source\n" + "".join(f"{a},,\n" for a in ARTICLES), encoding="utf-8")
     env = {k: v for k, v in __import__("os").environ.items() if not k.startswith(("DVC_", "MLFLOW_TRACKING"))}
     env.update({"PATH": f"{Path(sys.executable).parent}:{env.get('PATH', '')}", "GIT_AUTHOR_NAME": "test",
                 "GIT_AUTHOR_EMAIL": "test@example.invalid", "GIT_COMMITTER_NAME": "test",

@@ -24,9 +24,9 @@ from pipeline import LABELS  # noqa: E402
 from pipeline.cli import main  # noqa: E402
 
 try:
-    from trainkit import ARTICLES, small_params, train_fixture
+    from trainkit import ARTICLES, small_params, tfidf_only, train_fixture
 except ImportError:  # tests/ imported as a package
-    from tests.trainkit import ARTICLES, small_params, train_fixture
+    from tests.trainkit import ARTICLES, small_params, tfidf_only, train_fixture
 
 TEXTS = [t for rows in ARTICLES.values() for t, _ in rows]
 LABELS_Y = [lab for rows in ARTICLES.values() for _, lab in rows]
@@ -34,7 +34,8 @@ GROUPS = [a for a, rows in ARTICLES.items() for _ in rows]
 
 
 def dense_params() -> dict:
-    params = small_params()
+    """The opt-in MiniLM configuration as measured: the TF-IDF model and the MiniLM model averaged."""
+    params = tfidf_only(small_params())
     params["train"]["features"]["embeddings"]["enabled"] = True
     params["train"]["combine"] = "union"  # the dense block averages with the union model
     params["train"]["grid"]["logreg"] = {"C": [1.0], "features": {"embeddings": {"weight": [0.5, 1.0]}}}
@@ -113,12 +114,14 @@ def test_predict_and_evaluate_work_with_the_dense_model(dense, tmp_path, capsys)
 
 
 def test_default_model_never_loads_the_dense_stack(tmp_path):
-    """The default params build a model without the dense block and without pipeline objects."""
+    """The default params build a model without the dense block: the TF-IDF and static classifiers."""
     from pipeline.model.features import build_pipeline, embeddings_enabled
 
     params = small_params()["train"]
     assert not embeddings_enabled(params)
-    assert type(build_pipeline(params)).__name__ == "Pipeline"
+    model = build_pipeline(params)
+    assert type(model).__name__ == "ProbabilityAverage"
+    assert [type(est).__name__ for _name, est in model.estimators] == ["Pipeline", "Pipeline"]
 
 
 def test_mlflow_pyfunc_round_trip_with_the_dense_model(dense, tmp_path):

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 try:
-    from trainkit import ARTICLES, project_params
+    from trainkit import ARTICLES, project_params, tfidf_only
 except ImportError:  # pragma: no cover - run as a package
-    from tests.trainkit import ARTICLES, project_params
+    from tests.trainkit import ARTICLES, project_params, tfidf_only
 
 TEXTS = [t for sentences in ARTICLES.values() for t, _ in sentences]
 LABELS_ = [y for sentences in ARTICLES.values() for _, y in sentences]
@@ -33,7 +33,7 @@ def _random_texts(n: int, seed: int = 0) -> list[str]:
 def _fitted(**features):
     from pipeline.model.features import build_pipeline
 
-    train = project_params()["train"]
+    train = tfidf_only(project_params())["train"]
     train["features"]["char"].update(enabled=True, **features.pop("char", {}))
     train.update(features)
     return build_pipeline(train).fit(TEXTS, LABELS_)
@@ -112,3 +112,43 @@ def test_scorer_uses_the_view():
     labels, proba = scorer.score(TEXTS)
     assert labels == list(model.predict(TEXTS))
     assert np.array_equal(proba, model.predict_proba(TEXTS)[:, scorer.columns])
+
+
+def test_word_and_cue_views_give_identical_matrices():
+    """The word n-gram and cue-block views: the same sparse matrices as the fitted blocks."""
+    from pipeline.model.fast import _CueView, _WordView
+
+    model = _fitted()
+    blocks = dict(model.named_steps["features"].transformer_list)
+    texts = TEXTS + ODD + _random_texts(200, seed=2) + [
+        "\u017fupport \u212aELVIN \uff2c\uff29\uff26\uff34 lifts", "however the council will not lift it but",
+        "\u0130MPOSE Sanct\u0131ons", "we don\u2019t support it; however, we oppose. But we\u2019ll ease"]
+    for name, view in (("word", _WordView(blocks["word"])), ("cues", _CueView(blocks["cues"]))):
+        expected, got = blocks[name].transform(texts), view.transform(texts)
+        assert got.shape == expected.shape and got.dtype == expected.dtype, name
+        expected, got = expected.tocsr(), got.tocsr()
+        for part in ("indptr", "indices", "data"):
+            assert np.array_equal(getattr(got, part), getattr(expected, part)), (name, part)
+        with pytest.raises(ValueError, match="string object received"):
+            view.transform("one string")
+    assert _CueView(blocks["cues"]).transform(["No cue here at all."]).nnz == 0
+
+
+def test_view_of_the_default_model_is_identical():
+    """Calibrated(ProbabilityAverage(tfidf, static)): the view sees through both wrappers."""
+    from pipeline.model.calibration import wrap
+    from pipeline.model.fast import _CueView, _WordView, scoring_view
+    from pipeline.model.features import build_pipeline
+
+    train = project_params()["train"]
+    train["features"]["char"]["enabled"] = True
+    fitted = {"method": "bcts", "temperature": 0.8, "bias": [0.0, 0.2, -0.1]}
+    model = wrap(build_pipeline(train).fit(TEXTS, LABELS_), fitted, ["support", "oppose", "neutral"])
+    view = scoring_view(model)
+    texts = TEXTS + ODD + _random_texts(100, seed=3)
+    assert np.array_equal(view.predict_proba(texts), model.predict_proba(texts))
+    assert np.array_equal(view.scores_and_labels(texts)[1], model.scores_and_labels(texts)[1])
+    union = view.estimator.estimators_[0].steps[0][1]
+    assert [type(b).__name__ for _n, b in union.transformer_list] == ["_WordView", "_CharWbView", "_CueView"]
+    assert type(model.estimator.estimators_[0].steps[0][1].transformer_list[0][1]).__name__ == "TfidfVectorizer"
+    assert isinstance(union.transformer_list[0][1], _WordView) and isinstance(union.transformer_list[2][1], _CueView)

@@ -123,7 +123,7 @@ def test_trust_model_loads_with_a_warning(tiny_model_path, tmp_path, monkeypatch
     assert cap.err.startswith("stance predict: warning: loading") and "--trust-model" in cap.err
 
 
-def test_default_flow_needs_no_flag_and_the_file_stays_plain_sklearn(tmp_path, monkeypatch, capsys):
+def test_default_flow_needs_no_flag_and_the_file_loads_without_torch(tmp_path, monkeypatch, capsys):
     """`stance train` records the model's sha256 in reports/train.json; `stance predict` then just works."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("DVC_ROOT", raising=False)
@@ -136,12 +136,28 @@ def test_default_flow_needs_no_flag_and_the_file_stays_plain_sklearn(tmp_path, m
     capsys.readouterr()
     assert main(["predict", "The Council must tighten sanctions."]) == 0
     assert json.loads(capsys.readouterr().out)["label"] in ("support", "oppose", "neutral")
-    code = ("import joblib, sklearn.pipeline; m = joblib.load('models/model.joblib'); "
-            "assert type(m) is sklearn.pipeline.Pipeline; print(m.predict(['Lift the sanctions.'])[0])")
+    # A fresh interpreter in which torch, transformers and model2vec cannot be imported: the default
+    # model (static block, averaged classifiers, calibrated scores) loads and scores with the
+    # default install; the classes it names from this package are the three trusted ones.
+    code = ("import importlib.abc, sys\n"
+            "class Block(importlib.abc.MetaPathFinder):\n"
+            "    def find_spec(self, name, path=None, target=None):\n"
+            "        if name.split('.')[0] in ('torch', 'transformers', 'model2vec', 'sentence_transformers'):\n"
+            "            raise ImportError(name + ' is blocked in this test')\n"
+            "sys.meta_path.insert(0, Block())\n"
+            "import joblib\n"
+            "m = joblib.load('models/model.joblib')\n"
+            "print(type(m).__name__, m.predict(['Lift the sanctions.'])[0])\n"
+            "print(sorted(n for n in sys.modules if n.startswith('pipeline.')))\n")
     done = subprocess.run([sys.executable, "-I", "-c", code], cwd=tmp_path, capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() in ("support", "oppose", "neutral")
+    first, modules = done.stdout.splitlines()
+    kind, label = first.split()
+    assert kind == "Calibrated" and label in ("support", "oppose", "neutral")
+    from pipeline.model.files import PROJECT_TYPES
+
+    assert {m.rsplit(".", 1)[0] for m in PROJECT_TYPES} <= set(eval(modules))
 
 
 def test_skops_export_loads_without_a_flag(tmp_path, monkeypatch, capsys):

@@ -355,15 +355,16 @@ def test_run_tags_name_and_description(logged):
     assert tags["model_sha256"] == hashlib.sha256((logged["base"] / "model.joblib").read_bytes()).hexdigest()
     assert tags["dvc_exp_name"] == "fixture-exp"
     assert "dvc_exp_name" not in second.data.tags
-    # named after what was trained: the fixture params have word n-grams and cues, no char n-grams
-    assert first.info.run_name == second.info.run_name == "logreg-word-cues"
+    # named after what was trained: the fixture params have word n-grams, cues and the static
+    # embeddings, no char n-grams
+    assert first.info.run_name == second.info.run_name == "logreg-word-cues-static"
     head = subprocess.run(["git", "-C", str(repo_root()), "rev-parse", "HEAD"], capture_output=True, text=True)
     assert tags["git_commit"] == (head.stdout.strip() if head.returncode == 0 else "unknown")
     assert tags["git_dirty"] in ("true", "false", "unknown")
     assert tags["classifier"] == "logreg"
     note = tags["mlflow.note.content"]
     macro = logged["metrics"]["model"]["macro_f1"]
-    assert note.startswith("**logreg-word-cues**")
+    assert note.startswith("**logreg-word-cues-static**")
     assert f"| model | {macro['value']:.3f} [{macro['ci_low']:.3f}, {macro['ci_high']:.3f}] |" in note
     assert "| lexicon |" in note and "| majority |" in note
     assert "Registered as sanctions-stance version 1; now @champion: no version had @champion." in note
@@ -391,7 +392,8 @@ def test_run_artifacts(logged):
                       "reports/train.json", "reports/share_errors.json"}
     assert {a.path for a in client.list_artifacts(run.info.run_id, "plots")} == {
         "plots/confusion_matrix.png", "plots/confusion_matrix.json", "plots/precision_recall.json",
-        "plots/precision_recall.png", "plots/learning_curve.png", "plots/learning_curve.json"}
+        "plots/precision_recall.png", "plots/learning_curve.png", "plots/learning_curve.json",
+        "plots/reliability.json", "plots/reliability.png"}
     assert {a.path for a in client.list_artifacts(run.info.run_id, "params")} == {"params/params.yaml"}
     local = client.download_artifacts(run.info.run_id, "reports/metrics.json", str(logged["base"] / "dl"))
     assert json.loads(Path(local).read_text()) == logged["metrics"]
@@ -412,7 +414,7 @@ def test_model_registered_and_champion_alias_moves(logged):
     assert float(champion.tags["macro_f1"]) == pytest.approx(logged["metrics"]["model"]["macro_f1"]["value"])
     assert champion.tags["champion_reason"].startswith("macro-F1 ")
     description = champion.description
-    assert description.startswith("logreg-word-cues trained on data/processed/dataset.csv (sha256 ")
+    assert description.startswith("logreg-word-cues-static trained on data/processed/dataset.csv (sha256 ")
     assert f"{logged['metrics']['data']['n_sentences']} sentences" in description
     assert "classifier logreg, grid choice C=1.0" in description
     assert f"macro-F1 {logged['metrics']['model']['macro_f1']['value']:.3f}" in description
@@ -444,10 +446,14 @@ def test_pyfunc_round_trip(logged):
     assert set(mlmodel["flavors"]) == {"python_function"}          # no pickled wrapper, no sklearn pickle
     assert mlmodel["flavors"]["python_function"]["loader_module"] == "mlflow.pyfunc.loaders.code_model"
     assert model.metadata.saved_input_example_info is not None
-    # the wrapper does not need this package: the model directory holds its own copy of the code
+    # the wrapper is the model directory's own copy of the code; the default model's classes
+    # (static block, average, calibrated scores) come from this package, which its requirements name
     local = Path(mlflow.artifacts.download_artifacts("models:/sanctions-stance@champion"))
     assert (local / "serving.py").is_file()
-    code = ("import sys, mlflow.pyfunc, pandas as pd; sys.modules['pipeline'] = None; "
+    requirements = (local / "requirements.txt").read_text()
+    assert "sanctions-stance==" in requirements and "tokenizers==" in requirements
+    assert "torch" not in requirements
+    code = ("import sys, mlflow.pyfunc, pandas as pd; "
             f"m = mlflow.pyfunc.load_model({str(local)!r}); "
             "print(m.predict(pd.DataFrame({'text': ['Lift the sanctions now.']})).to_json(orient='records'))")
     env = dict(os.environ, MLFLOW_DISABLE_TELEMETRY="true")

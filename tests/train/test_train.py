@@ -17,7 +17,16 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from trainkit import ARTICLES, REPO, project_params, small_params, train_fixture, write_dataset, write_params  # noqa: F401
+from trainkit import (  # noqa: F401
+    ARTICLES,
+    REPO,
+    project_params,
+    small_params,
+    tfidf_only,
+    train_fixture,
+    write_dataset,
+    write_params,
+)
 
 from pipeline import LABELS
 from pipeline.cli import main
@@ -96,7 +105,8 @@ def test_train_writes_model_and_cv_report(tmp_path, dataset):
     on_disk = json.loads(report_path.read_text())
     assert on_disk == json.loads(json.dumps(report))
     n_grid = np.prod([len(v) for v in [params["grid"]["logreg"]["C"],
-                                       params["grid"]["logreg"]["features"]["char"]["enabled"]]])
+                                       params["grid"]["logreg"]["features"]["char"]["enabled"],
+                                       params["grid"]["logreg"]["features"]["static"]["weight"]]])
     assert len(on_disk["candidates"]) == n_grid
     means = [c["mean_macro_f1"] for c in on_disk["candidates"]]
     assert on_disk["best_mean_macro_f1"] == max(means)
@@ -110,6 +120,19 @@ def test_train_writes_model_and_cv_report(tmp_path, dataset):
     assert "grid" not in on_disk["effective_params"]
     model = joblib.load(model_path)
     assert set(model.predict(["We must lift the sanctions now."])) <= set(LABELS)
+    # the default model: calibrated scores around the average of the TF-IDF and static classifiers
+    cal = on_disk["calibration"]
+    assert cal["method"] == params["calibration"] == "bcts"
+    assert cal["temperature"] > 0 and set(cal["bias"]) == set(LABELS) and cal["bias"]["support"] == 0.0
+    assert type(model).__name__ == "Calibrated" and type(model.estimator).__name__ == "ProbabilityAverage"
+    assert [name for name, _ in model.estimator.estimators] == ["tfidf", "static"]
+    share = on_disk["effective_params"]["features"]["static"]["weight"]
+    assert model.estimator.weights == pytest.approx([1 - share, share])
+    texts = ["We must lift the sanctions now.", "The Council met on Monday.", "Tighten the sanctions."]
+    raw = model.estimator.predict_proba(texts)
+    assert list(model.predict(texts)) == list(model.classes_[raw.argmax(axis=1)])  # calibration keeps labels
+    assert not np.allclose(model.predict_proba(texts), raw)
+    np.testing.assert_allclose(model.predict_proba(texts).sum(axis=1), 1.0)
 
 
 def test_strip_volatile_state_keeps_predictions(dataset):
@@ -122,7 +145,7 @@ def test_strip_volatile_state_keeps_predictions(dataset):
     from pipeline.model.files import strip_volatile_state
 
     df = load_dataset(dataset)
-    model = build_pipeline(project_params()["train"]).fit(df["text"].tolist(), df["label"].tolist())
+    model = build_pipeline(tfidf_only(project_params())["train"]).fit(df["text"].tolist(), df["label"].tolist())
     word = model.named_steps["features"].transformer_list[0][1]
     assert hasattr(word, "_stop_words_id")  # what sklearn 1.9 stores; the reason for stripping
     before = model.predict_proba(df["text"].tolist())
@@ -192,8 +215,9 @@ def _all_ideas_on(params: dict) -> dict:
 
 @pytest.mark.parametrize("classifier, ideas", [("logreg", False), ("linearsvc", False), ("nblr", False),
                                                ("logreg", True), ("nblr", True)])
-def test_saved_model_loads_without_the_project_package(tmp_path, dataset, classifier, ideas):
-    params = small_params(char=True)
+def test_tfidf_only_model_loads_without_the_project_package(tmp_path, dataset, classifier, ideas):
+    """With the static block off and no calibration, the model is plain scikit-learn."""
+    params = tfidf_only(small_params(char=True))
     if ideas:
         _all_ideas_on(params)
     params["train"]["classifier"] = classifier
@@ -218,7 +242,7 @@ def test_saved_model_loads_without_the_project_package(tmp_path, dataset, classi
     assert out["sums"] == pytest.approx([1.0, 1.0, 1.0])
 
 
-def test_model_pickle_holds_no_project_objects(dataset):
+def test_tfidf_only_pickle_holds_no_project_objects(dataset):
     """Belt and braces: every global the pickle references comes from sklearn/numpy/scipy/stdlib."""
     import io
 
@@ -226,7 +250,8 @@ def test_model_pickle_holds_no_project_objects(dataset):
     from pipeline.train.stage import fit_final
 
     df = load_dataset(dataset)
-    model = fit_final(df["text"].tolist(), df["label"].tolist(), _all_ideas_on(small_params(char=True))["train"])
+    model = fit_final(df["text"].tolist(), df["label"].tolist(),
+                      tfidf_only(_all_ideas_on(small_params(char=True)))["train"])
     modules: set[str] = set()
 
     class Recorder(pickle.Unpickler):
@@ -360,7 +385,7 @@ def test_priors_shift_the_saved_logreg_like_the_engine(dataset):
     from pipeline.train.stage import fit_final
 
     df = load_dataset(dataset)
-    model = fit_final(df["text"].tolist(), df["label"].tolist(), small_params()["train"])
+    model = fit_final(df["text"].tolist(), df["label"].tolist(), tfidf_only(small_params())["train"])
     before = model.predict_proba(df["text"].tolist())
     order = [list(model.classes_).index(c) for c in LABELS]
     offsets = {"support": 0.5, "oppose": 1.0, "neutral": 0.0}
@@ -390,7 +415,7 @@ def test_nblr_equals_its_engine_and_scales_by_log_count_ratios(dataset):
     from pipeline.train.stage import fit_final
 
     df = load_dataset(dataset)
-    params = small_params()["train"]
+    params = tfidf_only(small_params())["train"]
     params["classifier"] = "nblr"
     model = fit_final(df["text"].tolist(), df["label"].tolist(), params)
     clf = model.named_steps["clf"]
@@ -400,7 +425,7 @@ def test_nblr_equals_its_engine_and_scales_by_log_count_ratios(dataset):
     got = engine.fit_predict(params, idx, idx)
     want = model.predict_proba(df["text"].tolist())[:, [list(model.classes_).index(c) for c in LABELS]]
     np.testing.assert_allclose(got, want, atol=1e-9)
-    plain = fit_final(df["text"].tolist(), df["label"].tolist(), small_params()["train"])
+    plain = fit_final(df["text"].tolist(), df["label"].tolist(), tfidf_only(small_params())["train"])
     assert not np.allclose(plain.named_steps["clf"].coef_, clf.coef_)
 
 
@@ -412,7 +437,7 @@ def test_block_vote_equals_its_engine_and_loads_without_the_package(dataset, tmp
     from pipeline.train.stage import fit_final
 
     df = load_dataset(dataset)
-    params = small_params(char=True)["train"]
+    params = tfidf_only(small_params(char=True))["train"]
     params["combine"] = "vote"
     model = fit_final(df["text"].tolist(), df["label"].tolist(), params)
     assert type(model).__name__ == "VotingClassifier"
@@ -437,7 +462,7 @@ def test_block_stack_equals_its_engine_with_grouped_folds_and_loads_without_the_
     from pipeline.train.stage import fit_final
 
     df = load_dataset(dataset)
-    params = small_params(char=True)["train"]
+    params = tfidf_only(small_params(char=True))["train"]
     params.update(combine="stack", stack_folds=2)
     texts, labels, groups = df["text"].tolist(), df["label"].tolist(), df["article_id"].tolist()
     tr, te = np.arange(0, 32), np.arange(32, len(df))  # four articles to fit, two to score
@@ -482,10 +507,64 @@ def test_rescore_refits_a_stack_with_grouped_folds_of_each_training_part(dataset
     from pipeline.train.stage import fit_final
 
     df = load_dataset(dataset)
-    params = small_params(char=False)["train"]
+    params = tfidf_only(small_params(char=False))["train"]
     params.update(combine="stack", stack_folds=2)
     model = fit_final(df["text"].tolist(), df["label"].tolist(), params, groups=df["article_id"].tolist())
     evaluate = {**project_params()["evaluate"], "seeds": [0], "cv_folds": 2}
     score = rescore(model, dataset, evaluate)
     assert 0.0 <= score <= 1.0
     assert len(model.cv) == 2  # the template is not modified
+
+
+@pytest.mark.parametrize("mode", ["average", "block"])
+def test_static_block_equals_its_engine(dataset, mode):
+    """The CV engine scores what fit_final builds: the static classifier averaged in (the default),
+    or the static vectors as one block of the union; the grid's static weights share their fits."""
+    import numpy as np
+
+    from pipeline.core.data import load_dataset
+    from pipeline.train.engine import CVEngine
+    from pipeline.train.stage import fit_final
+
+    df = load_dataset(dataset)
+    texts, labels, groups = df["text"].tolist(), df["label"].tolist(), df["article_id"].tolist()
+    params = small_params(char=True)["train"]
+    params["features"]["static"].update(mode=mode, weight=0.6 if mode == "average" else 1.5)
+    tr, te = np.arange(0, 32), np.arange(32, len(df))
+    ref = fit_final([texts[i] for i in tr], [labels[i] for i in tr], params)
+    assert type(ref).__name__ == ("ProbabilityAverage" if mode == "average" else "Pipeline")
+    engine = CVEngine(texts, labels, groups, params)
+    got = engine.fit_predict(params, tr, te)
+    want = ref.predict_proba([texts[i] for i in te])[:, [list(ref.classes_).index(c) for c in LABELS]]
+    np.testing.assert_allclose(got, want, atol=1e-9)
+    if mode == "average":
+        fits = engine.fits
+        other = engine.fit_predict(dict(params, features={**params["features"],
+                                                          "static": {**params["features"]["static"], "weight": 0.2}}),
+                                   tr, te)
+        assert engine.fits == fits  # another share: no new fit
+        assert not np.allclose(other, got)
+
+
+def test_calibration_is_fitted_inside_every_outer_fold(dataset):
+    """select_fit_predict calibrates the held-out scores with what the inner selection saw only."""
+    import numpy as np
+
+    from pipeline.core.data import load_dataset
+    from pipeline.model.calibration import calibrate, fit_calibration
+    from pipeline.train.engine import CVEngine, shift_proba
+
+    df = load_dataset(dataset)
+    texts, labels, groups = df["text"].tolist(), df["label"].tolist(), df["article_id"].tolist()
+    params = small_params()["train"]
+    engine = CVEngine(texts, labels, groups, params, inner_folds=2)
+    tr, te = np.arange(0, 32), np.arange(32, len(df))
+    proba, info = engine.select_fit_predict(tr, te, seed=0)
+    report = engine.select(tr, 0)
+    truth = [LABELS.index(labels[i]) for i in tr]
+    fitted = fit_calibration(shift_proba(report["oof_proba"], report["priors"]), truth, "bcts")
+    assert info["calibration"] == fitted
+    np.testing.assert_allclose(info["calibrated"], calibrate(proba, fitted["temperature"], fitted["bias"]))
+    engine = CVEngine(texts, labels, groups, dict(params, calibration="none"), inner_folds=2)
+    proba, info = engine.select_fit_predict(tr, te, seed=0)
+    assert info["calibrated"] is proba
