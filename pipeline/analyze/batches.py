@@ -14,6 +14,8 @@ from pipeline.analyze.known import KnownLabels
 from pipeline.analyze.stats import period_of
 from pipeline.core.config import StanceError
 from pipeline.core.data import LABELS
+from pipeline.model.explain import TOP as EXPLAIN_TOP
+from pipeline.model.explain import format_contributions
 from pipeline.model.scorer import Scorer
 from pipeline.split.io import read_article
 from pipeline.split.stage import resolve_params, split_text
@@ -86,6 +88,17 @@ class Context:
         self.issuers = dict(issuers or {})
         self.known = known if known is not None else KnownLabels()
         self.selection = selection if selection is not None else Selection()
+        self._explains = True
+
+    def explanations(self, texts: list[str], labels: list[str]) -> list[str]:
+        """The features that pushed each text towards the model's label (``word:lift +0.83, static
+        +0.30``; :mod:`pipeline.model.explain`), or ``""`` for a model they are not defined for."""
+        if self._explains:
+            try:
+                return [format_contributions(x) for x in self.scorer.explain(texts, labels, EXPLAIN_TOP)]
+            except StanceError:  # not a linear model (the opt-in MiniLM block, vote, stack)
+                self._explains = False
+        return [""] * len(texts)
 
 
 def _zero() -> dict:
@@ -177,6 +190,7 @@ def score_batch(articles: Iterable[Article], ctx: Context) -> tuple[dict[str, li
     if texts:
         labels, proba = ctx.scorer.score(texts)
         cols["model_label"] = list(labels)
+        cols["explain"] = ctx.explanations(texts, list(labels))
         for j, lab in enumerate(LABELS):
             cols[f"score_{lab}"] = proba[:, j].tolist()
         for sid, text, model_label in zip(cols["sentence_id"], texts, labels):

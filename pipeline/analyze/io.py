@@ -338,7 +338,8 @@ _READERS = {"jsonl": _jsonl_rows, "csv": _csv_rows, "parquet": _parquet_rows}
 
 #: Columns of sentences.parquet, in order.
 SENTENCE_COLUMNS = ("article_id", "sentence_id", "date", "period", "source", "target", "position", "text", "label",
-                    "label_source", "model_label", "score_support", "score_oppose", "score_neutral", "actors")
+                    "label_source", "model_label", "score_support", "score_oppose", "score_neutral", "explain",
+                    "actors")
 
 
 class SentenceWriter:
@@ -354,7 +355,8 @@ class SentenceWriter:
             ("period", pa.string()), ("source", pa.string()), ("target", pa.string()), ("position", pa.int32()),
             ("text", pa.string()), ("label", pa.string()), ("label_source", pa.string()),
             ("model_label", pa.string()), ("score_support", pa.float64()),
-            ("score_oppose", pa.float64()), ("score_neutral", pa.float64()), ("actors", pa.list_(pa.string())),
+            ("score_oppose", pa.float64()), ("score_neutral", pa.float64()), ("explain", pa.string()),
+            ("actors", pa.list_(pa.string())),
         ])
         self._cm = atomic_open(path, "wb")
         self.fh = self._cm.__enter__()

@@ -47,7 +47,7 @@ _OUT_SCHEMA = (
     "kind string, order long, article_id string, sentence_id string, date string, period string, "
     "source string, target string, title string, url string, position int, text string, label string, "
     "label_source string, model_label string, score_support double, score_oppose double, "
-    "score_neutral double, actors array<string>, actor string, "
+    "score_neutral double, explain string, actors array<string>, actor string, "
     + ", ".join(f"{c} int" for c in _STAT_INTS) + ", " + ", ".join(f"{c} double" for c in _STAT_FLOATS)
 )
 

@@ -252,3 +252,21 @@ def test_target_header_line_and_bad_target_values(capsys, tmp_path, tiny_model_p
     assert main(["analyze", "--input", str(corpus), "--out", str(tmp_path / "y"), "--model", str(tiny_model_path),
                  "--params", str(params), "--meta", str(meta)]) == 2
     assert "meta.csv line 2: target 'Iran' is not a regime name" in capsys.readouterr().err
+
+
+def test_sentences_carry_the_model_explanation(tmp_path, tiny_model_path, params):
+    """Every model-scored sentence has the features that pushed it to the model's label, in the
+    Parquet and CSV tables and in the data of report.html."""
+    import re
+
+    corpus = write_dir(tmp_path / "corpus")
+    analyze(corpus, tmp_path / "o", model=tiny_model_path, params=params)
+    pq = pd.read_parquet(tmp_path / "o/sentences.parquet")
+    assert "explain" in pq.columns
+    filled = [e for e in pq["explain"] if e]
+    assert len(filled) >= 0.9 * len(pq)
+    assert all(re.match(r"^\w+(:\S.*)? [+]\d+\.\d\d", e) for e in filled), filled[:3]
+    with open(tmp_path / "o/sentences.csv", encoding="utf-8", newline="") as fh:
+        assert [r["explain"] for r in csv.DictReader(fh)] == [e if e else "" for e in pq["explain"]]
+    page = (tmp_path / "o/report.html").read_text(encoding="utf-8")
+    assert json.dumps(filled[0])[1:-1] in page
