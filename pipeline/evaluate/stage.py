@@ -160,6 +160,18 @@ def _article_sources(articles_path: str | Path | None) -> dict[str, str]:
     return {r["article_id"]: r["source"] or "" for r in rows}
 
 
+def scored(oof):
+    """The out-of-fold scores the saved model gives: calibrated as ``train.calibration`` says (the
+    raw probabilities when it is ``none``). Stance shares and their errors are built on these."""
+    return oof["calibrated"]
+
+
+def analyst_shares(labels, oof, groups) -> dict[str, Any]:
+    """metrics.json ``shares``: the share errors of counting the out-of-fold labels and of averaging
+    the out-of-fold scores the saved model gives (:func:`scored`)."""
+    return share_metrics(labels, oof["model"], scored(oof), oof["fold"], groups)
+
+
 def _nested_metrics(oof, labels, groups, lexicon, p: EvaluateParams) -> tuple[dict, dict, dict]:
     """metrics.json's nested-CV part; also the predictions and fold scores per system."""
     import numpy as np
@@ -175,7 +187,7 @@ def _nested_metrics(oof, labels, groups, lexicon, p: EvaluateParams) -> tuple[di
                      "n_seeds": len(p.seeds), "bootstrap": p.bootstrap, "ci": p.ci}
     metrics["selection"] = _selection_counts(oof["selected"])
     # what analysts read: stance shares per article and per fold, by counting and by averaging probabilities
-    metrics["shares"] = share_metrics(labels, oof["model"], oof["proba"], oof["fold"], groups)
+    metrics["shares"] = analyst_shares(labels, oof, groups)
     return metrics, predictions, folds
 
 
@@ -285,7 +297,7 @@ def _write_outputs(paths: dict[str, Path], df, oof, predictions, metrics, lc_rec
     write_csv_atomic(paths["misclassified"], _misclassified(df, oof, 0))
     write_text_atomic(paths["classification_report"], _classification_report(
         labels, {name: pred[0] for name, pred in predictions.items()}, seed, oof["n_splits"]))
-    write_json_atomic(paths["share_errors"], share_errors(labels, oof["proba"], oof["fold"]))
+    write_json_atomic(paths["share_errors"], share_errors(labels, scored(oof), oof["fold"]))
     write_json_atomic(paths["metrics"], metrics)
 
 

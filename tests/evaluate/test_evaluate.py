@@ -544,3 +544,22 @@ def test_evaluate_writes_a_deterministic_mlflow_record_next_to_the_model(trained
     assert "run_id" not in record and str(tmp_path) not in first.decode()
     assert main(args) == 0
     assert (tmp_path / "mlflow.json").read_bytes() == first
+
+
+def test_shares_average_the_calibrated_scores():
+    """Probability averaging uses the scores the saved model gives (calibrated), not the raw ones."""
+    import numpy as np
+
+    from pipeline.evaluate.stage import analyst_shares
+
+    labels = ["support", "oppose", "neutral", "neutral"] * 3
+    groups = [f"a{i // 4}" for i in range(12)]
+    raw = np.tile([[0.6, 0.3, 0.1]], (1, 12, 1))
+    calibrated = np.zeros((1, 12, 3))
+    for i, lab in enumerate(labels):
+        calibrated[0, i, ["support", "oppose", "neutral"].index(lab)] = 1.0
+    oof = {"model": np.array([labels], dtype=object), "proba": raw, "calibrated": calibrated,
+           "fold": np.array([[i // 4 for i in range(12)]])}
+    shares = analyst_shares(labels, oof, groups)
+    assert shares["probability"]["article_share_mae"] == pytest.approx(0.0)
+    assert shares["count"]["article_share_mae"] == pytest.approx(0.0)
