@@ -493,6 +493,9 @@ def output_set(folder: str | os.PathLike, owned: Sequence[str]) -> Iterator[Path
     _drop_stale_sets(out)
     try:
         tmp = Path(tempfile.mkdtemp(prefix=_NEW_SET.format(name=out.name, pid=os.getpid()), dir=out.parent))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # a folder as mkdir makes it (mkdtemp's is private: 0700)
     except OSError as exc:
         raise StanceError(f"{out}: cannot write the outputs ({exc.strerror or exc})") from None
     try:

@@ -120,3 +120,16 @@ def test_output_set_concurrent_writers_never_mix(tmp_path):
     assert [p.wait() for p in procs] == [0, 0]
     assert (out / "a").read_text() == (out / "b").read_text()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["set"]
+
+
+def test_output_set_folder_has_the_usual_permissions(tmp_path):
+    """The swapped-in folder is made as mkdir would make it (umask applied), not private like a temp folder."""
+    import os
+    import stat
+
+    out = tmp_path / "set"
+    with output_set(out, ("a",)) as new:
+        (new / "a").write_text("1", encoding="utf-8")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o777 & ~umask
