@@ -145,3 +145,31 @@ def test_example_outputs_are_where_the_checker_looks(kind):
     tool = _tool("readme_examples")
     counts = [tool.examples(p.read_text(encoding="utf-8")) for p in tool.pages()]
     assert sum(c[0 if kind == "predict" else 1] for c in counts) >= 1
+
+
+def test_documented_narrow_exp_show_fits_120_columns():
+    """The `dvc exp show` command of docs/pipeline.md keeps only columns that exist in
+    reports/metrics.json or params.yaml and fits 120 columns (headers plus DVC's padding of 3,
+    values of 7 characters, an experiment row of up to 26 characters as `├── 1a2b3c4 [exp-name]`)."""
+    import json
+
+    import yaml
+
+    from pipeline.tracking.runs import flatten
+
+    text = (ROOT / "docs" / "pipeline.md").read_text(encoding="utf-8")
+    commands = re.findall(r"^dvc exp show .*$", text, flags=re.M)
+    assert len(commands) == 1, commands
+    assert "--drop '.*'" in commands[0]
+    keep = re.search(r"--keep '([^']+)'", commands[0]).group(1)
+    patterns = keep.split("|")
+    columns = list(flatten(json.loads((ROOT / "reports" / "metrics.json").read_text(encoding="utf-8"))))
+    columns += list(flatten(yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))))
+    width = 26 + 3
+    for pattern in patterns:
+        if pattern.strip("^$") in ("Experiment", "Created"):
+            continue
+        matched = [c for c in columns if re.search(pattern, c)]
+        assert len(matched) == 1, (pattern, matched)
+        width += max(len(matched[0]), 7) + 3
+    assert width <= 120, width

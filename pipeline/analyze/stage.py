@@ -372,6 +372,33 @@ def _analyze_local(input_path, table, ctx_args, jobs, batch_size, tally: Tally, 
             bar.close()
 
 
+def empty_input(input_path: str | os.PathLike) -> str | None:
+    """What makes a file input empty, or None: ``empty JSONL file`` (no line with a record),
+    ``CSV file with a header only``, ``Parquet file with 0 rows``. A folder or a file that cannot be
+    read here is left to the readers (None)."""
+    import csv
+
+    p = Path(input_path)
+    try:
+        kind = input_kind(p)
+        if kind == "jsonl":
+            with p.open("rb") as fh:
+                return None if any(line.strip() for line in fh) else "empty JSONL file"
+        if kind == "csv":
+            with p.open(encoding="utf-8-sig", newline="") as fh:
+                rows = csv.reader(fh)
+                if next(rows, None) is None:
+                    return None  # no header at all: the reader says so
+                return None if any(any(c.strip() for c in row) for row in rows) else "CSV file with a header only"
+        if kind == "parquet":
+            import pyarrow.parquet as pq
+
+            return "Parquet file with 0 rows" if pq.ParquetFile(p).metadata.num_rows == 0 else None
+    except Exception:  # unreadable, not UTF-8, broken Parquet ...: the readers report it with file and row
+        return None
+    return None
+
+
 def summary_text(summary: dict[str, Any]) -> str:
     """The short summary printed on stderr."""
     n = summary["sentences"]
@@ -453,6 +480,9 @@ def add_analyze_arguments(parser: argparse.ArgumentParser) -> None:
                         help="instead of analysing: accuracy of the actor rule on hand labels "
                              "(sentence_id, actor) over the --input folder (default: data/raw)")
     parser.add_argument("--json", action="store_true", help="with --evaluate-actors: print JSON")
+    parser.add_argument("--strict", action="store_true",
+                        help="an input file without articles (empty JSONL, header-only CSV, 0-row Parquet) "
+                             "is an error (exit 2) instead of a warning")
 
 
 def run_analyze(args: argparse.Namespace) -> int:
@@ -493,6 +523,11 @@ def run_analyze(args: argparse.Namespace) -> int:
     elif args.meta:
         meta = args.meta
     labels: Any = None if args.no_labels else (args.labels or True)
+    empty = empty_input(args.input)
+    if empty and args.strict:
+        raise StanceError(f"{args.input}: no articles ({empty}); nothing analysed (--strict)")
+    if empty:
+        log.warning("warning: %s: no articles (%s); the outputs are empty", args.input, empty)
     selection = Selection(args.actor, args.date_from, args.date_to, args.source, args.target)
     summary = analyze(args.input, args.out, engine=args.engine, period=args.period, jobs=args.jobs,
                       master=args.master, model=args.model, meta=meta, params=args.params, progress=args.progress,

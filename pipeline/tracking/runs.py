@@ -7,8 +7,8 @@ SQLite store: ``mlartifacts`` next to the database file). The root comes from
 same store as ``dvc repro``.
 
 What a run holds (:func:`log_evaluation`): a name after what was trained, a description with the
-headline figures against the baselines, params, metrics (short headline names from
-:data:`HEADLINE_METRICS`, every other number of metrics.json under its section prefix), the
+headline figures against the baselines, params, metrics (the headline figures of
+:data:`HEADLINE_METRICS` under readable names; the whole metrics.json as an artifact), the
 training data as a dataset input, reports and plots, and the model, registered and given the
 ``champion`` alias only if at least as good as the current champion on the same evaluation
 (:mod:`pipeline.tracking.registry`, also ``stance promote``). :mod:`pipeline.tracking.store` closes runs of
@@ -22,6 +22,7 @@ reaches the network except a remote tracking server the user configured.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -58,9 +59,7 @@ __all__ = [
     "git_commit",
     "log_dataset",
     "log_evaluation",
-    "metric_histories",
     "metric_items",
-    "metric_name",
     "precision_recall_png",
     "run_description",
     "run_name",
@@ -82,19 +81,28 @@ def _param_value(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
 
 
-#: Headline metrics, logged under these short names (they sort first and need no search), each
-#: fed by one dotted path of ``reports/metrics.json`` (the ``value`` of the model's or a
-#: baseline's figure). Every number of metrics.json is *also* logged under its section prefix
-#: (see :func:`metric_items`), so a section added to metrics.json is logged without code changes.
+#: Headline metrics: the only numbers logged as MLflow metrics, under readable names, each fed by
+#: one dotted path of ``reports/metrics.json``. Everything else of metrics.json is in the run's
+#: JSON artifact ``reports/metrics.json`` (one file, not hundreds of one-point charts).
+#: Cross-source figures are added per direction by :func:`metric_items`.
 HEADLINE_METRICS: dict[str, str] = {
     "macro_f1": "model.macro_f1.value",
+    "macro_f1_ci_low": "model.macro_f1.ci_low",
+    "macro_f1_ci_high": "model.macro_f1.ci_high",
     "f_avg": "model.f_avg.value",
+    "f_avg_ci_low": "model.f_avg.ci_low",
+    "f_avg_ci_high": "model.f_avg.ci_high",
     "accuracy": "model.accuracy.value",
-    "f1_support": "model.per_class.support.f1.value",
-    "f1_oppose": "model.per_class.oppose.f1.value",
-    "f1_neutral": "model.per_class.neutral.f1.value",
+    "accuracy_ci_low": "model.accuracy.ci_low",
+    "accuracy_ci_high": "model.accuracy.ci_high",
+    "oppose_f1": "model.per_class.oppose.f1.value",
     "lexicon_macro_f1": "lexicon.macro_f1.value",
     "majority_macro_f1": "majority.macro_f1.value",
+    "model_minus_lexicon_macro_f1": "comparison.model_minus_lexicon.macro_f1.value",
+    "model_minus_lexicon_macro_f1_ci_low": "comparison.model_minus_lexicon.macro_f1.ci_low",
+    "model_minus_lexicon_macro_f1_ci_high": "comparison.model_minus_lexicon.macro_f1.ci_high",
+    "n_sentences": "data.n_sentences",
+    "n_articles": "data.n_articles",
 }
 _BAD_METRIC_CHARS = re.compile(r"[^A-Za-z0-9_\-. :/]")
 
@@ -103,56 +111,20 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def metric_name(path: str) -> str:
-    """MLflow name of a dotted metrics.json path: ``<section>/<rest>`` without a final
-    ``.value`` (``model.macro_f1.value`` -> ``model/macro_f1``, ``model.macro_f1.ci_low`` ->
-    ``model/macro_f1.ci_low``, ``comparison.model_minus_lexicon.f_avg.value`` ->
-    ``comparison/model_minus_lexicon.f_avg``). MLflow's UI groups metrics by the part before
-    ``/``. A number at the top level goes to ``metrics/<name>``. Characters MLflow refuses
-    become ``_``."""
-    if path.endswith(".value"):
-        path = path[: -len(".value")]
-    section, _, rest = path.partition(".")
-    return _BAD_METRIC_CHARS.sub("_", f"{section}/{rest}" if rest else f"metrics/{section}")
-
-
 def metric_items(metrics: dict[str, Any]) -> dict[str, float]:
-    """MLflow metrics (name -> value) from the metrics.json dict.
-
-    The headline names of :data:`HEADLINE_METRICS` (those whose path exists), plus every
-    numeric leaf under :func:`metric_name` (``{"model": {"macro_f1": {"value": v, "ci_low": l}}}``
-    gives ``model/macro_f1 = v`` and ``model/macro_f1.ci_low = l``). Lists are left to
-    :func:`metric_histories`; strings and booleans are not metrics.
-    """
+    """MLflow metrics (name -> value) from the metrics.json dict: the names of
+    :data:`HEADLINE_METRICS` whose path holds a number, plus ``cross_source_<direction>_macro_f1``
+    (the model's macro-F1 trained on one kind of source, tested on the other) for each direction
+    under ``cross_source``. Nothing else: the rest stays in the metrics.json artifact."""
     flat = flatten(metrics)
     out: dict[str, float] = {}
     for short, path in HEADLINE_METRICS.items():
         if _is_number(flat.get(path)):
             out[short] = float(flat[path])
-    for path, value in flat.items():
+    for direction, block in sorted((metrics.get("cross_source") or {}).items()):
+        value = flatten(block).get("model.macro_f1.value") if isinstance(block, dict) else None
         if _is_number(value):
-            out[metric_name(path)] = float(value)
-    return out
-
-
-def metric_histories(metrics: dict[str, Any]) -> dict[str, list[tuple[int, float]]]:
-    """Lists in metrics.json as MLflow metric histories, step = position in the list.
-
-    A list of numbers at path ``p`` gives the metric :func:`metric_name` (p); a list of
-    objects (e.g. learning-curve points ``[{"n_train": 50, "macro_f1": {"value": 0.4}}]``) gives
-    one history per numeric leaf ``p.<leaf>``. Other lists are ignored.
-    """
-    out: dict[str, list[tuple[int, float]]] = {}
-    for path, value in flatten(metrics).items():
-        if not isinstance(value, list) or not value:
-            continue
-        if all(_is_number(v) for v in value):
-            out[metric_name(path)] = [(i, float(v)) for i, v in enumerate(value)]
-        elif all(isinstance(v, dict) for v in value):
-            for i, item in enumerate(value):
-                for leaf, v in flatten(item).items():
-                    if _is_number(v):
-                        out.setdefault(metric_name(f"{path}.{leaf}"), []).append((i, float(v)))
+            out[_BAD_METRIC_CHARS.sub("_", f"cross_source_{direction}_macro_f1")] = float(value)
     return out
 
 
@@ -178,9 +150,10 @@ EXPERIMENT_DESCRIPTION = (
     "One run per `stance evaluate` (every `dvc repro` that retrains): a TF-IDF classifier "
     "evaluated by repeated cross-validation grouped by article, against a majority-class and a "
     "keyword-lexicon baseline, with article-bootstrap intervals. Headline metrics: macro_f1, "
-    "f_avg (mean F1 of support and oppose), accuracy, f1_<class>, lexicon_macro_f1, "
-    "majority_macro_f1; all figures of reports/metrics.json under model/, lexicon/, majority/, "
-    "comparison/ ... . The model is registered with an alias for the best one (champion)."
+    "f_avg (mean F1 of support and oppose), accuracy (each with _ci_low/_ci_high), oppose_f1, "
+    "lexicon_macro_f1, majority_macro_f1, model_minus_lexicon_macro_f1, cross_source_<direction>_macro_f1, "
+    "n_sentences, n_articles; every other figure is in the artifact reports/metrics.json. "
+    "The model is registered with an alias for the best one (champion)."
 )
 
 
@@ -213,14 +186,19 @@ def ensure_experiment(client, name: str, uri: str) -> str:
 _BLOCK_ORDER = ("word", "char", "cues")
 
 
-def run_name(train_params: dict[str, Any]) -> str:
-    """Name of a run after what it trained: classifier and enabled feature blocks, e.g.
-    ``logreg-word-char-cues`` (from ``effective_params`` of reports/train.json, or the ``train``
-    section of params.yaml). A block is enabled unless it says ``enabled: false``."""
+def run_name(train_params: dict[str, Any], n_sentences: int | float | None = None) -> str:
+    """Name of a run after what it trained, telling runs apart: classifier, enabled feature
+    blocks, data size and a short hash of the train params, e.g. ``logreg-word-char-cues-1814s-3f9a2c``
+    (from ``effective_params`` of reports/train.json, or the ``train`` section of params.yaml;
+    *n_sentences* from metrics.json's ``data``, left out when unknown). A block is enabled unless
+    it says ``enabled: false``. The hash is the first 6 hex digits of the sha256 of the params as
+    sorted JSON: any change of a train param changes it."""
     features = train_params.get("features") or {}
     names = [b for b in _BLOCK_ORDER if b in features] + sorted(b for b in features if b not in _BLOCK_ORDER)
     blocks = [b for b in names if isinstance(features[b], dict) and features[b].get("enabled", True) is not False]
-    return "-".join([str(train_params.get("classifier", "model")), *blocks])
+    size = [f"{int(n_sentences)}s"] if _is_number(n_sentences) else []
+    digest = hashlib.sha256(json.dumps(train_params, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:6]
+    return "-".join([str(train_params.get("classifier", "model")), *blocks, *size, digest])
 
 
 def _figure(metrics: dict[str, Any], system: str, name: str) -> str:
@@ -240,19 +218,21 @@ def run_description(name: str, metrics: dict[str, Any], selected: dict[str, Any]
              + (f", selected by grouped CV: {', '.join(f'{k}={v}' for k, v in sorted(selected.items()))}"
                 if selected else "") + "."]
     if data or cv:
-        lines.append(f"Out-of-fold on {data.get('n_sentences', '?')} sentences from {data.get('n_articles', '?')} "
+        lines += ["", f"Out-of-fold on {data.get('n_sentences', '?')} sentences from {data.get('n_articles', '?')} "
                      f"articles; {cv.get('n_seeds', '?')} seeds x {cv.get('n_splits', '?')} folds grouped by "
-                     f"article; {float(cv.get('ci', 0.95)):.0%} article-bootstrap intervals.")
-    lines += ["", "| system | macro-F1 | F_avg | accuracy |", "|---|---|---|---|"]
+                     f"article; {float(cv.get('ci', 0.95)):.0%} article-bootstrap intervals."]
+    # A GitHub-style table: a blank line before and after, a separator row, one row per line.
+    lines += ["", "| system | macro-F1 | F_avg | accuracy |", "| --- | --- | --- | --- |"]
     for system in [s for s in ("model", "lexicon", "majority") if s in metrics]:
         lines.append(f"| {system} | " + " | ".join(_figure(metrics, system, m)
                                                   for m in ("macro_f1", "f_avg", "accuracy")) + " |")
+    lines.append("")
     for key, diff in sorted((metrics.get("comparison") or {}).items()):
         if isinstance(diff, dict) and "macro_f1" in diff:
-            lines.append("")
             lines.append(f"{key.replace('_', ' ')}: macro-F1 {_figure({'c': diff}, 'c', 'macro_f1')}, "
                          f"F_avg {_figure({'c': diff}, 'c', 'f_avg')}.")
-    return "\n".join(lines)
+            lines.append("")
+    return "\n".join(lines).rstrip("\n")
 
 
 def log_dataset(dataset_path: str | os.PathLike, sha256: str) -> None:
@@ -329,14 +309,11 @@ def _run_tags(root: Path, data_sha: str, model_sha: str, key: str, train_report:
 
 
 def _log_metrics(metrics: dict[str, Any], result: dict[str, Any], train_report: dict | None) -> None:
-    """Metrics of the active run: metrics.json (headline + prefixed, lists as histories), per-fold
+    """Metrics of the active run: the headline figures of metrics.json (:func:`metric_items`), per-fold
     macro-F1 of every system (seed x fold as steps) and of the chosen grid candidate."""
     import mlflow
 
     mlflow.log_metrics(metric_items(metrics))
-    for metric, points in sorted(metric_histories(metrics).items()):
-        for step, value in points:
-            mlflow.log_metric(metric, value, step=step)
     n_splits = result["n_splits"]
     for system, scores in sorted(result["fold_scores"].items()):
         for s in range(scores.shape[0]):
@@ -427,7 +404,7 @@ def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_p
 
     Logged: the run is named after what was trained (:func:`run_name`) and described
     (:func:`run_description`); params (all of params.yaml flattened, plus ``selected.<key>`` for
-    the grid choice); metrics (:func:`metric_items`, :func:`metric_histories`;
+    the grid choice); metrics (:func:`metric_items`, everything else in the metrics.json artifact;
     ``folds/<system>.macro_f1`` per seed x fold and ``selection/fold_macro_f1`` as steps);
     the training data as a dataset input (:func:`log_dataset`); tags (``git_commit``,
     ``git_dirty``, ``data_sha256``, ``model_sha256``, ``evaluation_key``, ``classifier``,
@@ -461,7 +438,7 @@ def log_evaluation(uri: str, *, root: Path, all_params: dict[str, Any], mlflow_p
     selected = (train_report or {}).get("best_params", {})
     data_sha = file_sha256(dataset_path)
     key = evaluation_key(data_sha, to_dict(coerce(EvaluateParams, all_params.get("evaluate"), "evaluate")))
-    title = run_name(trained)
+    title = run_name(trained, (metrics.get("data") or {}).get("n_sentences"))
     score = float(metric_items(metrics).get("macro_f1", float("nan")))
     params = {k: _param_value(v) for k, v in flatten(all_params).items()}
     params.update({f"selected.{k}": _param_value(v) for k, v in selected.items()})

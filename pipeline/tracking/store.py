@@ -19,7 +19,7 @@ from typing import Any
 
 from pipeline.core.config import StanceError, add_path_argument, repo_root
 from pipeline.core.data import file_lock, write_json_atomic
-from pipeline.tracking.registry import alias_version
+from pipeline.tracking.registry import alias_version, incomplete_version
 from pipeline.tracking.uri import (
     check_tracking_uri,
     foreign_artifacts,
@@ -265,6 +265,8 @@ def check_store(record_path: Path, out_path: Path, uri: str, timeout: float = 3.
         raise StanceError(f"MLflow tracking store {db}: {problem}")
     if db is not None and _running_runs(db):
         _close_dead_runs_in(uri)
+    if db is not None and _untagged_versions(db):
+        _tag_incomplete_versions(uri)
     if record_path.is_file():
         try:
             record = json.loads(record_path.read_text(encoding="utf-8"))
@@ -303,6 +305,57 @@ def _running_runs(db: Path) -> int:
         return 0  # no runs table yet
     finally:
         con.close()
+
+
+#: Tag of a model version whose ``stance evaluate`` did not finish (value: what it lacks).
+INCOMPLETE_TAG = "incomplete"
+
+
+def _untagged_versions(db: Path) -> int:
+    """How many model versions of the SQLite store lack the ``champion_reason`` tag every finished
+    evaluate sets and are not yet tagged :data:`INCOMPLETE_TAG` (read-only; 0 without a store)."""
+    import sqlite3
+
+    if not db.is_file():
+        return 0
+    con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        return con.execute(
+            "SELECT count(*) FROM model_versions v WHERE v.current_stage != 'Deleted_Internal' AND NOT EXISTS "
+            "(SELECT 1 FROM model_version_tags t WHERE t.name = v.name AND t.version = v.version "
+            "AND t.key IN ('champion_reason', ?))", (INCOMPLETE_TAG,)).fetchone()[0]
+    except sqlite3.Error:
+        return 0  # no registry tables yet
+    finally:
+        con.close()
+
+
+def _tag_incomplete_versions(uri: str) -> list[str]:
+    """Tag :data:`INCOMPLETE_TAG` every model version registered by an evaluate that did not
+    finish (no tags, its run KILLED, FAILED or gone; a version whose run is still RUNNING belongs
+    to an evaluate in progress and is left alone); one stderr line each. ``stance promote``
+    refuses such a version. Returns ``["<name> version <n>", ...]``."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    tagged: list[str] = []
+    for version in client.search_model_versions():
+        if INCOMPLETE_TAG in (version.tags or {}):
+            continue
+        missing = incomplete_version(client, version)
+        if not missing or missing.endswith(" is RUNNING"):
+            continue
+        if version.run_id:
+            try:
+                if client.get_run(version.run_id).info.status == "RUNNING":
+                    continue  # an evaluate still logging
+            except Exception:  # noqa: BLE001 - the run is gone: the version is incomplete
+                pass
+        client.set_model_version_tag(version.name, version.version, INCOMPLETE_TAG, missing)
+        tagged.append(f"{version.name} version {version.version}")
+        log.info(f"MLflow model {version.name} version {version.version} is incomplete ({missing}; its evaluate "
+                 f"did not finish): tagged {INCOMPLETE_TAG}, `stance promote` refuses it")
+    return tagged
 
 
 def _close_dead_runs_in(uri: str) -> list[str]:

@@ -209,3 +209,39 @@ def test_out_inside_the_input_folder_or_data_raw_is_refused(capsys, tmp_path, ti
     err = _one_line(capsys.readouterr().err)
     assert rc == 2 and "is inside " + ("the input folder" if where == "input" else "data/raw") in err
     assert sorted(p.name for p in corpus.iterdir()) == before  # nothing written into it
+
+
+def _empty_inputs(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    jsonl = tmp_path / "empty.jsonl"
+    jsonl.write_text("\n  \n", encoding="utf-8")
+    header = tmp_path / "header.csv"
+    header.write_text("article_id,date,source,text\n", encoding="utf-8")
+    parquet = tmp_path / "zero.parquet"
+    pq.write_table(pa.table({"article_id": pa.array([], pa.string()), "text": pa.array([], pa.string())}), parquet)
+    return [(jsonl, "empty JSONL file"), (header, "CSV file with a header only"), (parquet, "Parquet file with 0 rows")]
+
+
+def test_empty_inputs_warn_naming_the_file(capsys, tmp_path, tiny_model_path):
+    for src, what in _empty_inputs(tmp_path):
+        rc, _, err = _analyze(capsys, tmp_path, src)
+        assert rc == 0, err
+        warnings = [line for line in err.splitlines() if "no articles" in line]
+        assert len(warnings) == 1, err
+        assert warnings[0].endswith(f"warning: {src}: no articles ({what}); the outputs are empty"), err
+        assert (tmp_path / "out" / "articles.csv").is_file()
+
+
+def test_empty_inputs_with_strict_exit_2(capsys, tmp_path, tiny_model_path):
+    for src, what in _empty_inputs(tmp_path):
+        rc, _, err = _analyze(capsys, tmp_path, src, "--strict")
+        assert rc == 2
+        assert f"{src}: no articles ({what}); nothing analysed (--strict)" in _one_line(err)
+    assert not (tmp_path / "out").exists()
+    # a file with articles is not refused by --strict
+    src = tmp_path / "ok.csv"
+    src.write_text("\n".join(_articles_csv(3)) + "\n", encoding="utf-8")
+    rc, _, err = _analyze(capsys, tmp_path, src, "--strict")
+    assert rc == 0, err

@@ -200,6 +200,52 @@ def test_check_store_closes_a_killed_run_and_promote_refuses_an_incomplete_versi
     assert client.get_run(dead).info.status == "KILLED"
 
 
+def test_check_store_tags_a_version_created_just_before_a_kill(tmp_path, capsys):
+    """A version registered just before kill -9 (no tags, its run left RUNNING) is tagged
+    `incomplete` by the next check-store, with one line saying so; a version whose run is still
+    RUNNING in a live process is left alone; a second check says nothing."""
+    import os
+    import subprocess
+    import sys
+
+    from mlflow.tracking import MlflowClient
+
+    from pipeline.tracking.runs import ensure_experiment
+    from pipeline.tracking.store import owner_tags
+
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    exp = ensure_experiment(client, "sanctions-stance", uri)
+    client.create_registered_model("sanctions-stance")
+    code = ("import os, signal, mlflow; from mlflow.tracking import MlflowClient; "
+            "from pipeline.tracking.store import owner_tags; "
+            f"mlflow.set_tracking_uri({uri!r}); run = mlflow.start_run(experiment_id={exp!r}); "
+            "mlflow.set_tags(owner_tags()); c = MlflowClient(tracking_uri=mlflow.get_tracking_uri(), "
+            f"registry_uri={uri!r}); "
+            "c.create_model_version('sanctions-stance', 'file:///nowhere', run_id=run.info.run_id); "
+            "print(run.info.run_id, flush=True); os.kill(os.getpid(), signal.SIGKILL)")
+    env = dict(os.environ, MLFLOW_DISABLE_TELEMETRY="true")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == -9, proc.stderr[-2000:]
+    live = client.create_run(exp, tags=owner_tags())  # this process: alive, still logging
+    client.create_model_version("sanctions-stance", "file:///nowhere", run_id=live.info.run_id)
+
+    (tmp_path / "models").mkdir()
+    args = ["check-store", "--record", str(tmp_path / "models" / "mlflow.json"),
+            "--out", str(tmp_path / "models" / "store.json"), "--tracking-uri", uri]
+    capsys.readouterr()
+    assert main(args) == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if "is incomplete" in line]
+    assert lines == ["stance check-store: MLflow model sanctions-stance version 1 is incomplete (no model_sha256, "
+                     "evaluation_key, champion_reason tags; its evaluate did not finish): tagged incomplete, "
+                     "`stance promote` refuses it"]
+    assert client.get_model_version("sanctions-stance", "1").tags["incomplete"].startswith("no model_sha256")
+    assert "incomplete" not in client.get_model_version("sanctions-stance", "2").tags
+    assert main(args) == 0
+    assert "is incomplete" not in capsys.readouterr().err
+    client.set_terminated(live.info.run_id)
+
+
 def test_copied_checkout_store_is_refused(tmp_path, capsys):
     """A mlflow.db copied with a checkout still points at the original's artifact folder: refused."""
     import shutil
