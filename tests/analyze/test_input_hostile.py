@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 
 import pytest
 from analyzekit import make_params
@@ -166,18 +167,31 @@ def test_atomic_open_parent_is_a_file(tmp_path):
             fh.write("never")
 
 
-@pytest.mark.parametrize("command", ["analyze", "export-model", "split"])
+REPO_PARAMS = Path(__file__).resolve().parents[2] / "params.yaml"
+
+
+@pytest.mark.parametrize("command", ["analyze", "export-model", "split", "dataset", "export-queue"])
 def test_output_parent_is_a_file(capsys, tmp_path, tiny_model_path, command):
     (tmp_path / "afile").write_text("x", encoding="utf-8")
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "a1.txt").write_text("The Council met on Monday.\n", encoding="utf-8")
     blocked = tmp_path / "afile" / "out"
+    sentences, labels = tmp_path / "s.csv", tmp_path / "l.csv"
+    sentences.write_text("sentence_id,article_id,position,paragraph,start,end,text\n"
+                         "s1,a1,0,0,0,26,The Council met on Monday.\n", encoding="utf-8")
+    labels.write_text("sentence_id,label,text,note\n", encoding="utf-8")
     argv = {"analyze": ["analyze", "-i", str(corpus), "-o", str(blocked), "--no-progress",
                         "--params", str(make_params(tmp_path / "params.yaml")), "--model", str(tiny_model_path)],
             "export-model": ["export-model", "--model", str(tiny_model_path), "--out", str(blocked / "m.skops")],
             "split": ["split", "--raw", str(corpus), "--sentences", str(blocked / "s.csv"),
-                      "--articles", str(tmp_path / "a.csv"), "--report", str(tmp_path / "r.csv")]}[command]
+                      "--articles", str(tmp_path / "a.csv"), "--report", str(tmp_path / "r.csv")],
+            "dataset": ["dataset", "--params", str(REPO_PARAMS), "--sentences", str(sentences), "--labels", str(labels),
+                        "--out", str(blocked / "d.csv"),
+                        "--queue", str(tmp_path / "q.csv"), "--report", str(tmp_path / "r.json")],
+            "export-queue": ["export-queue", "--params", str(REPO_PARAMS), "--sentences", str(sentences),
+                             "--labels", str(labels),
+                             "--out", str(blocked / "tasks.json")]}[command]
     assert main(argv) == 2
     assert "afile is a file, not a folder" in _one_line(capsys.readouterr().err)
     assert (tmp_path / "afile").read_text(encoding="utf-8") == "x"
