@@ -63,7 +63,7 @@ def reliability_records(raw, calibrated, labels) -> list[dict[str, Any]]:
     """Reliability-diagram records of one seed's scores: per bin (``bin``: its centre) and class,
     the share of that class among the sentences in the bin, for the calibrated scores (``<class>``)
     and the raw ones (``raw_<class>``); ``ideal`` is the bin centre. A class with no sentence in
-    a bin has no value there."""
+    a bin has null there (every record has every field: DVC reads the fields off the first one)."""
     from pipeline.model.calibration import reliability_table  # (loads scikit-learn: imported where needed)
 
     y = _truth(labels)
@@ -72,11 +72,8 @@ def reliability_records(raw, calibrated, labels) -> list[dict[str, Any]]:
     records = []
     for c, r in zip(cal, raw_rows):
         rec: dict[str, Any] = {"bin": c["bin"], "ideal": c["bin"]}
-        for label in LABELS:
-            if c[label] is not None:
-                rec[label] = c[label]
-            if r[label] is not None:
-                rec[f"raw_{label}"] = r[label]
+        rec.update({label: c[label] for label in LABELS})
+        rec.update({f"raw_{label}": r[label] for label in LABELS})
         records.append(rec)
     return records
 

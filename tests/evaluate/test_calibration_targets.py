@@ -152,8 +152,9 @@ def test_reliability_plot_files(evaluated):
     records = json.loads((plots / "reliability.json").read_text())
     assert [r["bin"] for r in records] == [round((b + 0.5) / 10, 4) for b in range(10)]
     assert all(r["ideal"] == r["bin"] for r in records)
-    assert all(set(r) <= {"bin", "ideal", *LABELS, *(f"raw_{c}" for c in LABELS)} for r in records)
-    assert all(0 <= v <= 1 for r in records for v in r.values())
+    assert all(set(r) == {"bin", "ideal", *LABELS, *(f"raw_{c}" for c in LABELS)} for r in records)
+    assert all(v is None or 0 <= v <= 1 for r in records for v in r.values())
+    assert any(v is None for r in records for v in r.values())  # 48 sentences leave some bins empty
     png = (plots / "reliability.png").read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and b"Software" not in png
     assert len(ARTICLES) == 6

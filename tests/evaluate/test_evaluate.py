@@ -333,7 +333,8 @@ def test_evaluation_outputs_are_byte_identical(evaluated, tmp_path):
     run_evaluate(evaluated, tmp_path)
     for rel in ("metrics.json", "plots/confusion_matrix.json", "plots/precision_recall.json",
                 "plots/confusion_matrix.png", "plots/learning_curve.json", "plots/learning_curve.png",
-                "misclassified.csv", "classification_report.txt", "share_errors.json"):
+                "plots/reliability.json", "plots/reliability.png", "misclassified.csv", "classification_report.txt",
+                "share_errors.json"):
         assert (tmp_path / rel).read_bytes() == (evaluated["out"] / rel).read_bytes(), rel
 
 
@@ -435,8 +436,10 @@ def test_dvc_yaml_declares_metrics_and_plots_uncached():
         outs[path] = opts
     for path in ("reports/metrics.json", "reports/plots/confusion_matrix.json", "reports/plots/precision_recall.json",
                  "reports/plots/confusion_matrix.png", "reports/plots/learning_curve.json",
-                 "reports/plots/learning_curve.png", "reports/misclassified.csv"):
+                 "reports/plots/learning_curve.png", "reports/plots/reliability.json",
+                 "reports/plots/reliability.png", "reports/misclassified.csv"):
         assert outs[path] == {"cache": False}, path
+    assert "data/articles_meta.csv" in d["stages"]["evaluate"]["deps"]  # the target column (cross-target)
     assert "data/interim/articles.csv" in d["stages"]["evaluate"]["deps"]
     plot_files = json.dumps(d["plots"])
     for path in ("reports/plots/confusion_matrix.json", "reports/plots/precision_recall.json",
@@ -494,8 +497,9 @@ def test_dvc_repro_metrics_plots_and_experiments(tmp_path):
     assert shown == json.loads((repo / "reports" / "metrics.json").read_text())
     plots = json.loads(run(dvc, "plots", "show", "--json"))["data"]
     assert {k: [e["type"] for e in v] for k, v in plots.items()} == {
-        "confusion_matrix": ["vega"], "precision_recall": ["vega"], "learning_curve": ["vega"],
-        "reports/plots/confusion_matrix.png": ["image"], "reports/plots/learning_curve.png": ["image"]}
+        "confusion_matrix": ["vega"], "precision_recall": ["vega"], "learning_curve": ["vega"], "reliability": ["vega"],
+        "reports/plots/confusion_matrix.png": ["image"], "reports/plots/learning_curve.png": ["image"],
+        "reports/plots/reliability.png": ["image"]}
     pr_values = plots["precision_recall"][0]["content"]["data"]["values"]
     assert sorted(v["field"] for v in pr_values) == sorted(list(LABELS) * 101)  # one 101-point line per class
     assert len(plots["confusion_matrix"][0]["content"]["data"]["values"]) == 48

@@ -356,3 +356,27 @@ def test_rescore_is_fixed_settings_cv_on_the_outer_folds(project):
     assert again == scores["good"]
     assert 0.0 <= scores["weak"] <= 1.0 and 0.0 <= scores["good"] <= 1.0
     assert (scores["good"] >= scores["weak"]) == (project["good"] >= project["weak"])
+
+
+def test_logged_requirements_name_the_package_only_when_the_model_holds_its_classes():
+    """A model with the static block (or calibrated scores) needs this package and tokenizers to load;
+    the TF-IDF model alone is plain scikit-learn; neither needs torch."""
+    from pipeline.model.files import PROJECT_TYPES, skops_types
+    from pipeline.tracking.registry import _requirements
+    from pipeline.train.stage import fit_final
+
+    try:
+        from trainkit import tfidf_only
+    except ImportError:  # tests/ imported as a package
+        from tests.trainkit import tfidf_only
+    texts = [t for rows in ARTICLES.values() for t, _ in rows]
+    labels = [y for rows in ARTICLES.values() for _, y in rows]
+    default = fit_final(texts, labels, small_params()["train"])
+    plain = fit_final(texts, labels, tfidf_only(small_params())["train"])
+    assert {t for t in skops_types(default) if t.startswith("pipeline.")} == {
+        "pipeline.model.static.StaticEmbeddings", "pipeline.model.average.ProbabilityAverage"}
+    assert set(PROJECT_TYPES) >= {t for t in skops_types(default) if t.startswith("pipeline.")}
+    assert not [t for t in skops_types(plain) if t.startswith("pipeline.")]
+    names = {r.split("==")[0] for r in _requirements(project=True)}
+    assert {"sanctions-stance", "tokenizers", "scikit-learn", "skops"} <= names and "torch" not in names
+    assert not {"sanctions-stance", "tokenizers", "torch"} & {r.split("==")[0] for r in _requirements()}
