@@ -488,6 +488,7 @@ def test_dvc_repro_metrics_plots_and_experiments(tmp_path):
     run("git", "config", "user.name", "test")
     run(dvc, "init", "-q")
     run(dvc, "config", "core.analytics", "false")
+    shutil.copytree(REPO / ".dvc" / "plots", repo / ".dvc" / "plots")  # the project's plot templates
     run("git", "add", "-A")
     run("git", "commit", "-q", "-m", "fixture project")
     run(dvc, "repro")

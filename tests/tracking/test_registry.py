@@ -114,14 +114,16 @@ def test_champion_decision_with_both_models_rescored():
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    """Two models trained on the fixture: `good` (logreg, word + cues) and `weak` (no cue features
-    and one word feature: clearly worse), with their macro-F1 measured without MLflow."""
+    """Two models trained on the fixture: `good` (the default model: logreg, word + cues, averaged
+    with the static embeddings) and `weak` (no cue features, one word feature and no static
+    embeddings: clearly worse), with their macro-F1 measured without MLflow."""
     base = tmp_path_factory.mktemp("champion")
     dataset = write_dataset(base / "dataset.csv")
     good = small_params()
     weak = small_params()
     weak["train"]["features"]["cues"]["enabled"] = False
     weak["train"]["features"]["word"]["max_features"] = 1
+    weak["train"]["features"]["static"]["enabled"] = False
     out = {"base": base, "dataset": dataset}
     for name, params in (("good", good), ("weak", weak)):
         params_path = write_params(base / f"{name}.yaml", params)
