@@ -142,6 +142,33 @@ def test_repro_restores_a_lost_mlflow_store(built):
     assert _ran(again) == ["check_store"], again.stdout + again.stderr
 
 
+def test_broken_store_stops_repro_before_training(built):
+    """With a damaged mlflow.db and a train stage to run (a changed train seed), `dvc repro` stops at
+    check_store, before training: non-zero exit, the store named, the model untouched."""
+    repo, env = built["repo"], built["env"]
+    db, params = repo / "mlflow.db", repo / "params.yaml"
+    good_db, good_params = db.read_bytes(), params.read_bytes()
+    model = (repo / "models" / "model.joblib").read_bytes()
+    text = good_params.decode("utf-8")
+    head, tail = text.split("\ntrain:\n", 1)
+    assert "\n  seed: 42\n" in tail
+    try:
+        db.write_bytes(b"not a database " * 200)
+        params.write_text(head + "\ntrain:\n" + tail.replace("\n  seed: 42\n", "\n  seed: 43\n", 1),
+                          encoding="utf-8")
+        proc = subprocess.run([str(BIN / "dvc"), "repro"], cwd=repo, env=env, capture_output=True, text=True,
+                              timeout=600)
+        assert proc.returncode != 0, proc.stdout + proc.stderr
+        assert _ran(proc)[-1:] == ["check_store"] and "train" not in _ran(proc), proc.stdout + proc.stderr
+        assert "mlflow.db" in proc.stdout + proc.stderr and "Traceback" not in proc.stderr
+        assert (repo / "models" / "model.joblib").read_bytes() == model
+    finally:
+        db.write_bytes(good_db)
+        params.write_bytes(good_params)
+    again = _run([str(BIN / "dvc"), "repro"], repo, env)
+    assert _ran(again) == ["check_store"], again.stdout + again.stderr
+
+
 def test_metrics_show_works_after_clone(built):
     out = _run([str(BIN / "dvc"), "metrics", "show", "--json"], built["repo"], built["env"]).stdout
     assert "reports/metrics.json" in out

@@ -592,13 +592,16 @@ def write_csv_atomic(path: str | os.PathLike, frame, *, safe: bool = False) -> N
         frame.to_csv(fh, index=False, lineterminator="\n")
 
 
-def write_rows_csv(path: str | os.PathLike, columns: Sequence[str], rows: Iterable[dict]) -> None:
-    """Write dict rows to a CSV atomically (``\\n`` line ends, minimal quoting, fixed columns)."""
+def write_rows_csv(path: str | os.PathLike, columns: Sequence[str], rows: Iterable[dict], *,
+                   safe: bool = False) -> None:
+    """Write dict rows to a CSV atomically (``\\n`` line ends, minimal quoting, fixed columns); with
+    *safe*, every cell goes through :func:`spreadsheet_safe` (report CSVs for people)."""
+    cell = spreadsheet_safe if safe else (lambda v: v)
     with atomic_open(path, "w") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(columns)
         for row in rows:
-            writer.writerow([row[c] for c in columns])
+            writer.writerow([cell(row[c]) for c in columns])
 
 
 def load_dataset(path: str | Path):

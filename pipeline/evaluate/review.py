@@ -87,7 +87,7 @@ def review_labels(dataset_path: str | Path, out_path: str | Path, params: TrainP
         raise StanceError(f"{dataset_path}: no labelled sentences to review")
     proba = out_of_fold_proba(frame, params)
     rows = find_review_rows(frame, proba, filter_by)
-    write_rows_csv(out_path, REVIEW_COLUMNS, rows)
+    write_rows_csv(out_path, REVIEW_COLUMNS, rows, safe=True)  # read in a spreadsheet: no formulas
     return rows
 
 

@@ -294,7 +294,7 @@ def _write_outputs(paths: dict[str, Path], df, oof, predictions, metrics, lc_rec
     if lc_records:
         _learning_curve_png(paths["learning_curve_png"], lc_records,
                             f"Learning curve: nested grouped CV, {oof['n_splits']} outer folds, n={len(df)}")
-    write_csv_atomic(paths["misclassified"], _misclassified(df, oof, 0))
+    write_csv_atomic(paths["misclassified"], _misclassified(df, oof, 0), safe=True)  # opened in spreadsheets
     write_text_atomic(paths["classification_report"], _classification_report(
         labels, {name: pred[0] for name, pred in predictions.items()}, seed, oof["n_splits"]))
     write_json_atomic(paths["share_errors"], share_errors(labels, scored(oof), oof["fold"]))

@@ -568,3 +568,28 @@ def test_shares_average_the_calibrated_scores():
     shares = analyst_shares(labels, oof, groups)
     assert shares["probability"]["article_share_mae"] == pytest.approx(0.0)
     assert shares["count"]["article_share_mae"] == pytest.approx(0.0)
+
+
+def test_misclassified_csv_is_safe_to_open_in_a_spreadsheet(tmp_path):
+    """misclassified.csv is read by people: a text a spreadsheet would run as a formula is written
+    with a leading apostrophe (the dataset itself keeps the text as it is)."""
+    from pipeline.evaluate.stage import evaluate
+
+    articles = {a: [(("=", "+", "-", "@")[i % 4] + text, label) for i, (text, label) in enumerate(rows)]
+                for a, rows in ARTICLES.items()}
+    params = small_params()
+    dataset = write_dataset(tmp_path / "dataset.csv", articles)
+    params_path = write_params(tmp_path / "params.yaml", params)
+    assert main(["train", "--params", str(params_path), "--dataset", str(dataset),
+                 "--model", str(tmp_path / "model.joblib"), "--report", str(tmp_path / "train.json")]) == 0
+    out = tmp_path / "out"
+    evaluate(dataset, tmp_path / "model.joblib", params["evaluate"], train_params=params["train"],
+             metrics_path=out / "metrics.json", plots_dir=out / "plots",
+             misclassified_path=out / "misclassified.csv", report_path=out / "classification_report.txt",
+             train_report=tmp_path / "train.json")
+    with open(out / "misclassified.csv", encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows
+    for row in rows:
+        assert row["text"][0] == "'" and row["text"][1] in "=+-@", row["text"]
+    assert "=" in (tmp_path / "dataset.csv").read_text(encoding="utf-8")

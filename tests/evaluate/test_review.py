@@ -104,3 +104,23 @@ def test_missing_dataset_is_one_line(tmp_path: Path, capsys):
     assert main(["review-labels", "--dataset", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "r.csv")]) == 2
     err = capsys.readouterr().err
     assert "nope.csv" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_review_file_is_safe_to_open_in_a_spreadsheet(tmp_path: Path):
+    """Text cells that a spreadsheet would run as a formula get a leading apostrophe."""
+    articles = corpus()
+    flip(articles, 16)
+    articles = {a: [(("=", "+", "-", "@")[i % 4] + text, label) for i, (text, label) in enumerate(rows)]
+                for a, rows in articles.items()}
+    dataset = write_dataset(tmp_path / "dataset.csv", articles)
+    params = small_params()
+    params["train"]["cv_folds"] = 3
+    params["train"]["grid"]["logreg"] = {"C": [10.0]}
+    out = tmp_path / "review.csv"
+    assert main(["review-labels", "--dataset", str(dataset), "--params",
+                 str(write_params(tmp_path / "params.yaml", params)), "--out", str(out)]) == 0
+    with open(out, encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows
+    for row in rows:
+        assert row["text"][0] == "'" and row["text"][1] in "=+-@", row["text"]
