@@ -32,7 +32,7 @@ def _value(node):
 
 
 def summary(metrics: dict) -> dict:
-    """The figures the issue asks for, from a metrics.json."""
+    """The headline figures of a metrics.json: nested, cross-source, cross-target, learning curve."""
     model = metrics["model"]
     diff = metrics["comparison"]["model_minus_lexicon"]["macro_f1"]
     return {
@@ -43,6 +43,10 @@ def summary(metrics: dict) -> dict:
         "cross_source": {k: {"model": _value(v["model"]["macro_f1"]), "lexicon": _value(v["lexicon"]["macro_f1"]),
                              "oppose_f1": _value(v["model"]["per_class"]["oppose"]["f1"])}
                          for k, v in (metrics.get("cross_source") or {}).items() if "model" in v},
+        "cross_target": {k: {"model": _value(v["model"]["macro_f1"]), "lexicon": _value(v["lexicon"]["macro_f1"]),
+                             "oppose_f1": _value(v["model"]["per_class"]["oppose"]["f1"])}
+                         for k, v in (metrics.get("cross_target") or {}).items()
+                         if isinstance(v, dict) and "model" in v},
         "learning_curve": {k: [_value(v["macro_f1"]), _value(v["oppose_f1"])]
                            for k, v in (metrics.get("learning_curve") or {}).items() if "macro_f1" in v},
     }

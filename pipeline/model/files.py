@@ -291,11 +291,13 @@ def strip_volatile_state(model):
 
 
 def save_model(model, path: str | os.PathLike) -> None:
-    """Pickle *model* with joblib (zlib level 3) atomically to *path* (a plain scikit-learn object)."""
+    """Pickle *model* with joblib atomically to *path* (a plain scikit-learn object), uncompressed:
+    the static block's float16 vectors hardly compress (17.8 MB against 15.6 MB with zlib), and
+    an uncompressed file loads in less than half the time, which `stance predict`'s start-up feels."""
     import joblib
 
     with atomic_open(path, "wb") as fh:
-        joblib.dump(model, fh, compress=("zlib", 3))
+        joblib.dump(model, fh, compress=0)
 
 
 def skops_types(model) -> list[str]:
