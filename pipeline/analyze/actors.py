@@ -27,9 +27,9 @@ actor, or several when they hold the reported position jointly:
    are never the speaker. In an inverted attribution ('...," said Choo, spokesman for South
    Korea's foreign ministry'; "according to U.S. officials"; a clause ending in a comma with
    no actor before the verb) the speaker is the first mention after the verb.
-4. **Pronoun speakers.** A reporting verb whose speaker is a pronoun or an unnamed official
-   ("He said", "The ministry says") takes the actors of the previous sentence of the same
-   article (the person being quoted was introduced there).
+4. **Pronoun speakers.** A reporting verb whose speaker is a pronoun, an unnamed official
+   ("He said", "The ministry says") or a title and surname ("Mr. Wang said") takes the actors
+   of the previous sentence of the same article (the person being quoted was introduced there).
 5. **First person in an issued document.** A sentence of an issued document (step 7) with a
    first-person subject outside quotes ("...; my government will oppose it") is the issuer's.
 6. **Subject.** Otherwise the first non-oblique mention of the sentence (the subject of the
@@ -79,6 +79,7 @@ _REPORTING = (
     r"emphasi[sz]ed|called|calling|asked|claimed|"
     r"believe|believes|believed|maintains|maintained|suggested|"
     r"acknowledged|predicted|explained|quoted|reported|"
+    r"described|voiced|cautioned|"
     r"according\s+to"
 )
 _REPORTING_RE = re.compile(rf"\b(?:{_REPORTING})\b", re.IGNORECASE)   # "Says" in headlines too
@@ -91,11 +92,11 @@ _VOCATIVE = re.compile(r"^\W*(?:(?:thank\s+you,?\s+)?(?:mr\.?|madam|madame)\s+(?
                        r"secretary-general|speaker)\b|thank\s+you\b)", re.IGNORECASE)
 #: First person anywhere in a sentence (outside quotes): in an issued document, the issuer speaks.
 _FIRST_PERSON_ANY = re.compile(r"\b(?:[Ww]e|[Oo]ur|[Mm]y\s+(?:government|delegation|country|administration))\b")
-#: Speakers that point back to someone named earlier ("He said", "The spokesman added").
+#: Speakers that point back to someone named earlier ("He said", "The spokesman added", "Mr. Wang said").
 _PRONOUN_SPEAKER = re.compile(
     r"\b(?:he|she|they|He|She|They|[Tt]he\s+(?:spokesman|spokeswoman|spokesperson|minister|"
     r"ambassador|envoy|official|officials|diplomat|diplomats|secretary|president|"
-    r"representative|statement|ministry|negotiator|leader))\b"
+    r"representative|statement|ministry|negotiator|leader)|(?:Mr|Ms|Mrs|Dr)\.?\s+[A-Z][\w'-]+)\b"
 )
 _WORD = re.compile(r"[A-Za-z][\w'.-]*")
 #: "The representative of the United States", "the spokesman for the Russian Federation": the

@@ -304,6 +304,21 @@ def test_pronoun_speaker_takes_the_previous_actor(rule):
     assert attribute_article(texts, rule) == [["Russia", "China"], ["Russia", "China"]]
 
 
+def test_honorific_surname_and_more_speech_verbs_follow_the_previous_actor(rule):
+    """"Mr. Lee said" names someone introduced earlier; "described", "voiced" and "cautioned" report
+    speech too, so "she also voiced concern" belongs to the speaker, not to a country she names."""
+    texts = ["Seoul's deputy foreign minister, Lee Min-ho, arrived in Beijing on Monday.",
+             "Mr. Lee said the talks would resume next month.",
+             "He described the sanctions as a last resort."]
+    assert attribute_article(texts, rule) == [["South Korea"], ["South Korea"], ["South Korea"]]
+    texts = ["The UN envoy opened the meeting.",
+             "Regretting the United States withdrawal from the deal, she also voiced concern about the talks.",
+             "He cautioned that the Council must stay united."]
+    assert attribute_article(texts, rule) == [["United Nations"], ["United Nations"], ["United Nations"]]
+    # with no one introduced before, the honorific alone names no actor
+    assert attribute("Mr. Lee said the talks would resume next month.", rule) == ["none"]
+
+
 def test_issuer_and_first_person(rule):
     texts = ["We will not reward their bad behavior with talks.",
              "These launches are brazen violations of the resolutions.",
