@@ -149,6 +149,40 @@ def _reusable(path: str | None) -> dict:
     return rows
 
 
+def add_protocol_arguments(ap: argparse.ArgumentParser, name: str) -> None:
+    """The options this script and ``static_ideas.py`` share: inputs, seeds and folds, and the
+    outputs ``benchmarks/<name>.json`` and ``.md``."""
+    ap.add_argument("--params", default=str(ROOT / "params.yaml"))
+    ap.add_argument("--dataset", default=str(ROOT / "data/processed/dataset.csv"))
+    ap.add_argument("--articles", default=str(ROOT / "data/interim/articles.csv"))
+    ap.add_argument("--seeds", default="0,1")
+    ap.add_argument("--outer", type=int, default=5)
+    ap.add_argument("--inner", type=int, default=3)
+    ap.add_argument("--json", default=str(ROOT / f"benchmarks/{name}.json"))
+    ap.add_argument("--md", default=str(ROOT / f"benchmarks/{name}.md"))
+
+
+def protocol_inputs(args: argparse.Namespace):
+    """What the protocols need, computed as ``stance evaluate`` does: the params (a dict), the
+    dataset, article id -> kind (cross-source) and -> target group (cross-target, None without
+    the metadata table), and the number of labelled articles per target."""
+    import yaml
+
+    from pipeline.core.data import load_dataset
+    from pipeline.core.params import EvaluateParams, from_mapping
+    from pipeline.evaluate.protocols import article_kinds
+    from pipeline.evaluate.stage import article_sources, cross_target_groups
+
+    all_params = yaml.safe_load(Path(args.params).read_text(encoding="utf-8"))
+    p = from_mapping(EvaluateParams, all_params["evaluate"], "evaluate")
+    df = load_dataset(args.dataset)
+    groups = df["article_id"].tolist()
+    kinds = article_kinds(sorted(set(groups)), article_sources(args.articles), p.cross_source.kinds or {},
+                          p.cross_source.default_kind)
+    targets, per_target = cross_target_groups(p, groups)
+    return all_params, df, kinds, targets, per_target
+
+
 def kept_overrides(results: dict) -> dict:
     """The overrides of every kept idea (later ideas win on a shared key)."""
     out: dict = {}
@@ -159,15 +193,8 @@ def kept_overrides(results: dict) -> dict:
 
 
 def main(argv=None) -> int:
-    import yaml
-
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--params", default=str(ROOT / "params.yaml"))
-    ap.add_argument("--dataset", default=str(ROOT / "data/processed/dataset.csv"))
-    ap.add_argument("--articles", default=str(ROOT / "data/interim/articles.csv"))
-    ap.add_argument("--seeds", default="0,1")
-    ap.add_argument("--outer", type=int, default=5)
-    ap.add_argument("--inner", type=int, default=3)
+    add_protocol_arguments(ap, "model_ideas")
     ap.add_argument("--only", default="", help="comma-separated idea names (default: all)")
     ap.add_argument("--min-gain", type=float, default=0.005,
                     help="keep an idea when the mean of its nested and cross-source gains is at least this")
@@ -175,20 +202,11 @@ def main(argv=None) -> int:
                     help="... and neither the nested nor the cross-source macro-F1 drops by more than this")
     ap.add_argument("--reuse", default=None, help="reuse rows with the same overrides from this JSON or log "
                                                   "(same data, seeds and folds assumed)")
-    ap.add_argument("--json", default=str(ROOT / "benchmarks/model_ideas.json"))
-    ap.add_argument("--md", default=str(ROOT / "benchmarks/model_ideas.md"))
     args = ap.parse_args(argv)
 
-    from pipeline.core.data import load_dataset
-    from pipeline.evaluate.protocols import article_kinds
-    from pipeline.evaluate.stage import _article_sources
-
-    all_params = yaml.safe_load(Path(args.params).read_text(encoding="utf-8"))
+    all_params, df, kinds, _targets, _per_target = protocol_inputs(args)
     base = all_params["train"]
-    cs = all_params["evaluate"]["cross_source"]
-    df = load_dataset(args.dataset)
     texts, labels, groups = df["text"].tolist(), df["label"].tolist(), df["article_id"].tolist()
-    kinds = article_kinds(sorted(set(groups)), _article_sources(args.articles), cs["kinds"], cs.get("default_kind"))
     seeds = [int(s) for s in args.seeds.split(",")]
     names = [n for n in (args.only.split(",") if args.only else [*IDEAS, *OPT_IN]) if n]
     ideas = {**IDEAS, **OPT_IN}

@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from model_ideas import _set  # noqa: E402
+from model_ideas import _set, add_protocol_arguments, protocol_inputs  # noqa: E402
 
 GRID = {"C": [0.3, 1.0, 3.0], "features": {"char": {"enabled": [False, True]}}}
 STATIC_GRID = {"C": [0.3, 1.0, 3.0], "features": {"char": {"enabled": [False, True]},
@@ -142,34 +142,15 @@ def _cell(block: dict, keys: list[str], field: str = "macro_f1") -> str:
 
 
 def main(argv=None) -> int:
-    import yaml
-
-    from pipeline.core.data import load_dataset
-    from pipeline.evaluate.protocols import article_kinds, article_targets, target_groups
-    from pipeline.evaluate.stage import _article_sources
-
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--params", default=str(ROOT / "params.yaml"))
-    ap.add_argument("--dataset", default=str(ROOT / "data/processed/dataset.csv"))
-    ap.add_argument("--articles", default=str(ROOT / "data/interim/articles.csv"))
-    ap.add_argument("--seeds", default="0,1")
-    ap.add_argument("--outer", type=int, default=5)
-    ap.add_argument("--inner", type=int, default=3)
+    add_protocol_arguments(ap, "static_ideas")
     ap.add_argument("--only", default="", help="comma-separated row names (default: all)")
-    ap.add_argument("--json", default=str(ROOT / "benchmarks/static_ideas.json"))
-    ap.add_argument("--md", default=str(ROOT / "benchmarks/static_ideas.md"))
     args = ap.parse_args(argv)
 
-    all_params = yaml.safe_load(Path(args.params).read_text(encoding="utf-8"))
+    all_params, df, kinds, targets, per_target = protocol_inputs(args)
     evaluate = all_params["evaluate"]
-    cs = evaluate["cross_source"]
-    df = load_dataset(args.dataset)
+    cs, ct = evaluate["cross_source"], evaluate["cross_target"]
     texts, labels, groups = df["text"].tolist(), df["label"].tolist(), df["article_id"].tolist()
-    kinds = article_kinds(sorted(set(groups)), _article_sources(args.articles), cs["kinds"], cs.get("default_kind"))
-    ct = evaluate["cross_target"]
-    meta = ROOT / ct["meta"]
-    raw_targets = article_targets(meta, ct["column"], ct["targets"]) if meta.is_file() else None
-    targets = target_groups(raw_targets, ct["groups"]) if raw_targets else None
     seeds = [int(s) for s in args.seeds.split(",")]
     names = [n for n in (args.only.split(",") if args.only else ROWS) if n]
     results = {}
@@ -186,9 +167,7 @@ def main(argv=None) -> int:
                                    args.inner)}
         print(json.dumps({name: results[name]}), file=sys.stderr, flush=True)
     info = {"n_sentences": len(df), "n_articles": int(df["article_id"].nunique()), "seeds": seeds,
-            "outer_folds": args.outer, "inner_folds": args.inner,
-            "targets": dict(sorted({t: list(raw_targets.values()).count(t) for t in set(raw_targets.values())}.items()))
-            if raw_targets else None}
+            "outer_folds": args.outer, "inner_folds": args.inner, "targets": per_target or None}
     Path(args.json).write_text(json.dumps({"meta": info, "rows": results}, indent=2, sort_keys=True) + "\n",
                                encoding="utf-8")
     cs_keys = [f"{a}_to_{b}" for a, b in cs["pairs"]]

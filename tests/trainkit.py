@@ -138,3 +138,28 @@ def train_fixture(base: Path, params: dict) -> dict:
 def write_params(path: Path, params: dict) -> Path:
     path.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
     return path
+
+
+def killed_mlflow_run(uri: str, experiment_id: str, *, register: bool = False, version: bool = False) -> str:
+    """The id of an MLflow run started (with the owner tags) by a child process that was then killed
+    with SIGKILL while logging: with *register* it first created the registered model
+    ``sanctions-stance``, with *version* a version of it pointing at that run."""
+    import os
+    import subprocess
+    import sys
+
+    steps = [f"mlflow.set_tracking_uri({uri!r})", f"run = mlflow.start_run(experiment_id={experiment_id!r})",
+             "mlflow.set_tags(owner_tags())"]
+    if register or version:
+        steps.append(f"c = MlflowClient(tracking_uri=mlflow.get_tracking_uri(), registry_uri={uri!r})")
+    if register:
+        steps.append("c.create_registered_model('sanctions-stance')")
+    if version:
+        steps.append("c.create_model_version('sanctions-stance', 'file:///nowhere', run_id=run.info.run_id)")
+    code = ("import os, signal, mlflow; from mlflow.tracking import MlflowClient; "
+            "from pipeline.tracking.store import owner_tags; " + "; ".join(steps)
+            + "; print(run.info.run_id, flush=True); os.kill(os.getpid(), signal.SIGKILL)")
+    env = dict(os.environ, MLFLOW_DISABLE_TELEMETRY="true")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == -9, proc.stderr[-2000:]
+    return proc.stdout.split()[-1]

@@ -10,5 +10,5 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "metrics": ("confusion_by_article", "scores_from_confusion", "summarize"),
     "protocols": ("cross_source", "learning_curve", "nested_oof"),
     "review": ("find_review_rows", "review_labels"),
-    "stage": ("evaluate",),
+    "stage": ("article_sources", "cross_target_groups", "evaluate"),
 })

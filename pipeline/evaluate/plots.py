@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from pipeline.core.data import LABELS, atomic_open
 
 
-def _confusion_png(path: str | Path, cm, title: str) -> None:
-    """Write a confusion-matrix heat map (rows actual, columns predicted) as a reproducible PNG."""
+@contextmanager
+def _png(path: str | Path, figsize: tuple[float, float]) -> Iterator[Any]:
+    """A matplotlib Figure (Agg, fixed font) to draw on; on exit it is laid out and written to *path*
+    atomically as a reproducible PNG: no "Software" chunk (it carries the matplotlib version), and
+    Agg PNGs have no date."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -17,8 +22,17 @@ def _confusion_png(path: str | Path, cm, title: str) -> None:
     from matplotlib.figure import Figure
 
     with matplotlib.rc_context({"svg.hashsalt": "stance", "font.family": "DejaVu Sans"}):
-        fig = Figure(figsize=(4.8, 4.2), dpi=100)
+        fig = Figure(figsize=figsize, dpi=100)
         FigureCanvasAgg(fig)
+        yield fig
+        fig.tight_layout()
+        with atomic_open(path, "wb") as fh:
+            fig.savefig(fh, format="png", metadata={"Software": None})
+
+
+def _confusion_png(path: str | Path, cm, title: str) -> None:
+    """Write a confusion-matrix heat map (rows actual, columns predicted) as a reproducible PNG."""
+    with _png(path, (4.8, 4.2)) as fig:
         ax = fig.add_subplot(1, 1, 1)
         ax.imshow(cm, cmap="Blues", vmin=0)
         ax.set_xticks(range(len(LABELS)), labels=list(LABELS))
@@ -31,24 +45,12 @@ def _confusion_png(path: str | Path, cm, title: str) -> None:
             for j in range(len(LABELS)):
                 ax.text(j, i, str(int(cm[i, j])), ha="center", va="center",
                         color="white" if top and cm[i, j] > top / 2 else "black")
-        fig.tight_layout()
-        with atomic_open(path, "wb") as fh:
-            # No "Software" chunk (it carries the matplotlib version); Agg PNGs have no date.
-            fig.savefig(fh, format="png", metadata={"Software": None})
 
 
 def _learning_curve_png(path: str | Path, records: list[dict[str, Any]], title: str) -> None:
     """Macro-F1 against training articles, with the interval as a band, as a reproducible PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     x = [r["n_train_articles"] for r in records]
-    with matplotlib.rc_context({"svg.hashsalt": "stance", "font.family": "DejaVu Sans"}):
-        fig = Figure(figsize=(5.6, 4.0), dpi=100)
-        FigureCanvasAgg(fig)
+    with _png(path, (5.6, 4.0)) as fig:
         ax = fig.add_subplot(1, 1, 1)
         lines = (("macro_f1", "model", "tab:blue"), ("lexicon_macro_f1", "keyword lexicon", "tab:gray"))
         for key, label, color in lines:
@@ -63,6 +65,3 @@ def _learning_curve_png(path: str | Path, records: list[dict[str, Any]], title: 
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="lower right")
         ax.set_title(title, fontsize=9)
-        fig.tight_layout()
-        with atomic_open(path, "wb") as fh:
-            fig.savefig(fh, format="png", metadata={"Software": None})

@@ -25,7 +25,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pipeline.core.data import LABELS, atomic_open
+from pipeline.core.data import LABELS
+from pipeline.evaluate.plots import _png
 
 __all__ = ["BINS", "calibration_metrics", "reliability_png", "reliability_records"]
 
@@ -81,19 +82,11 @@ def reliability_records(raw, calibrated, labels) -> list[dict[str, Any]]:
 def reliability_png(path: str | Path, raw, calibrated, labels, title: str) -> None:
     """Reliability diagram (raw and calibrated side by side, one line per class, marker area by
     the number of sentences in the bin) as a reproducible PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     from pipeline.model.calibration import reliability_table  # (loads scikit-learn: imported where needed)
 
     y = _truth(labels)
     colors = {"support": "tab:green", "oppose": "tab:red", "neutral": "tab:gray"}
-    with matplotlib.rc_context({"svg.hashsalt": "stance", "font.family": "DejaVu Sans"}):
-        fig = Figure(figsize=(8.4, 4.2), dpi=100)
-        FigureCanvasAgg(fig)
+    with _png(path, (8.4, 4.2)) as fig:
         for k, (name, scores) in enumerate((("raw scores", raw), ("calibrated scores", calibrated))):
             ax = fig.add_subplot(1, 2, k + 1)
             ax.plot([0, 1], [0, 1], color="black", linewidth=0.8, linestyle=":", label="ideal")
@@ -111,6 +104,3 @@ def reliability_png(path: str | Path, raw, calibrated, labels, title: str) -> No
             ax.grid(alpha=0.3)
             ax.legend(fontsize=8, loc="upper left")
         fig.suptitle(title, fontsize=9)
-        fig.tight_layout()
-        with atomic_open(path, "wb") as fh:
-            fig.savefig(fh, format="png", metadata={"Software": None})

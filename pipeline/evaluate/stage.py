@@ -87,7 +87,7 @@ from pipeline.train.folds import single_threaded_blas
 
 log = logging.getLogger("stance")
 
-__all__ = ["add_evaluate_arguments", "evaluate", "run_evaluate"]
+__all__ = ["add_evaluate_arguments", "article_sources", "cross_target_groups", "evaluate", "run_evaluate"]
 
 
 def _reports(train_report: str | Path | None) -> list[Path]:
@@ -143,7 +143,7 @@ def _fold_summary(scores) -> dict[str, float]:
             "min": round(float(scores.min()), _ROUND), "max": round(float(scores.max()), _ROUND)}
 
 
-def _article_sources(articles_path: str | Path | None) -> dict[str, str]:
+def article_sources(articles_path: str | Path | None) -> dict[str, str]:
     """article id -> ``# source`` URL from ``data/interim/articles.csv`` ({} without the file)."""
     import csv
 
@@ -226,11 +226,12 @@ def _cross_metrics(engine, kind_of: dict[str, str], pairs, what: str, lexicon, p
     return out
 
 
-def _cross_target_kinds(p: EvaluateParams, groups, log) -> tuple[dict[str, str] | None, dict[str, int]]:
+def cross_target_groups(p: EvaluateParams, groups, log=None) -> tuple[dict[str, str] | None, dict[str, int]]:
     """article id -> target group for the cross-target pairs (None: skipped), and the number of
-    labelled articles per target (``none``: no target)."""
+    labelled articles per target (``none``: no target), for the articles in *groups*."""
     from collections import Counter
 
+    log = log or (lambda msg: None)
     ct = p.cross_target
     path = Path(ct.meta) if Path(ct.meta).is_absolute() else repo_root() / ct.meta
     if not path.is_file():
@@ -350,7 +351,7 @@ def evaluate(dataset_path: str | Path, model_path: str | Path, params: EvaluateP
                          dtype=object)
     kind_of = None
     if p.cross_source.enabled:
-        kind_of = article_kinds(sorted(set(groups)), _article_sources(articles_path), p.cross_source.kinds or {},
+        kind_of = article_kinds(sorted(set(groups)), article_sources(articles_path), p.cross_source.kinds or {},
                                 p.cross_source.default_kind)
     engine = CVEngine(texts, labels, groups, train_params, inner_folds=p.inner_folds)
     t0 = time.perf_counter()
@@ -369,7 +370,7 @@ def evaluate(dataset_path: str | Path, model_path: str | Path, params: EvaluateP
         metrics["cross_source"] = _cross_metrics(engine, kind_of, p.cross_source.pairs, "cross-source", lexicon, p,
                                                  method, log)
     if p.cross_target.enabled:
-        target_of, per_target = _cross_target_kinds(p, groups, log)
+        target_of, per_target = cross_target_groups(p, groups, log)
         if target_of is not None:
             metrics["data"]["articles_per_target"] = per_target
             metrics["cross_target"] = _cross_metrics(engine, target_of, p.cross_target.pairs, "cross-target",

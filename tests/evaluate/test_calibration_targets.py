@@ -92,12 +92,12 @@ def test_cross_target_metrics(evaluated):
 
 def test_cross_target_is_skipped_without_the_column(evaluated, tmp_path, capsys):
     from pipeline.core.params import EvaluateParams, from_mapping
-    from pipeline.evaluate.stage import _cross_target_kinds
+    from pipeline.evaluate.stage import cross_target_groups
 
     messages = []
     meta = write_meta(tmp_path / "m.csv", "article_id\na1\n")
     p = from_mapping(EvaluateParams, {"cross_target": {"meta": str(meta)}}, "evaluate")
-    assert _cross_target_kinds(p, ["a1"], messages.append) == (None, {})
+    assert cross_target_groups(p, ["a1"], messages.append) == (None, {})
     assert messages == [f"cross-target: skipped ({tmp_path / 'm.csv'} has no 'target' column)"]
 
 

@@ -13,9 +13,9 @@ import pytest
 from pipeline.cli import main
 
 try:
-    from trainkit import ARTICLES, small_params, write_dataset, write_params
+    from trainkit import ARTICLES, killed_mlflow_run, small_params, write_dataset, write_params
 except ImportError:  # tests/ imported as a package
-    from tests.trainkit import ARTICLES, small_params, write_dataset, write_params
+    from tests.trainkit import ARTICLES, killed_mlflow_run, small_params, write_dataset, write_params
 
 
 def version(v: str, macro_f1: float | None, key: str | None):
@@ -222,8 +222,6 @@ def test_worse_model_does_not_take_the_alias_and_promote_moves_it(project, tmp_p
 @pytest.mark.slow
 def test_runs_left_running_by_a_killed_process_are_closed(project, tmp_path, monkeypatch, capsys):
     import os
-    import subprocess
-    import sys
 
     from mlflow.tracking import MlflowClient
 
@@ -233,13 +231,7 @@ def test_runs_left_running_by_a_killed_process_are_closed(project, tmp_path, mon
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     exp = ensure_experiment(client, "sanctions-stance", uri)
-    code = ("import os, signal, mlflow; from pipeline.tracking.store import owner_tags; "
-            f"mlflow.set_tracking_uri({uri!r}); run = mlflow.start_run(experiment_id={exp!r}); "
-            "mlflow.set_tags(owner_tags()); print(run.info.run_id, flush=True); os.kill(os.getpid(), signal.SIGKILL)")
-    env = dict(os.environ, MLFLOW_DISABLE_TELEMETRY="true")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
-    assert proc.returncode == -9, proc.stderr[-2000:]
-    dead = proc.stdout.split()[-1]
+    dead = killed_mlflow_run(uri, exp)
     assert client.get_run(dead).info.status == "RUNNING"
     live = client.create_run(exp, tags=owner_tags()).info.run_id          # this process: alive
     foreign = client.create_run(exp, tags={"stance.host": "elsewhere", "stance.pid": "1"}).info.run_id

@@ -12,9 +12,9 @@ from pipeline.cli import main
 from pipeline.tracking.uri import sqlite_problem
 
 try:
-    from trainkit import small_params, write_dataset, write_params
+    from trainkit import killed_mlflow_run, small_params, write_dataset, write_params
 except ImportError:  # tests/ imported as a package
-    from tests.trainkit import small_params, write_dataset, write_params
+    from tests.trainkit import killed_mlflow_run, small_params, write_dataset, write_params
 
 
 def _sound(db):
@@ -162,10 +162,6 @@ def test_disk_full_while_logging_is_one_line_and_the_run_failed(tmp_path, capsys
 def test_check_store_closes_a_killed_run_and_promote_refuses_an_incomplete_version(tmp_path, capsys):
     """kill -9 during logging leaves a RUNNING run and perhaps a version without tags: the next
     check-store (every dvc repro) marks the run KILLED, and promote refuses the version."""
-    import os
-    import signal  # noqa: F401 - used by the child
-    import subprocess
-    import sys
 
     from mlflow.tracking import MlflowClient
 
@@ -174,17 +170,7 @@ def test_check_store_closes_a_killed_run_and_promote_refuses_an_incomplete_versi
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     exp = ensure_experiment(client, "sanctions-stance", uri)
-    code = ("import os, signal, mlflow; from mlflow.tracking import MlflowClient; "
-            "from pipeline.tracking.store import owner_tags; "
-            f"mlflow.set_tracking_uri({uri!r}); run = mlflow.start_run(experiment_id={exp!r}); "
-            "mlflow.set_tags(owner_tags()); c = MlflowClient(tracking_uri=mlflow.get_tracking_uri(), "
-            f"registry_uri={uri!r}); c.create_registered_model('sanctions-stance'); "
-            "c.create_model_version('sanctions-stance', 'file:///nowhere', run_id=run.info.run_id); "
-            "print(run.info.run_id, flush=True); os.kill(os.getpid(), signal.SIGKILL)")
-    env = dict(os.environ, MLFLOW_DISABLE_TELEMETRY="true")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
-    assert proc.returncode == -9, proc.stderr[-2000:]
-    dead = proc.stdout.split()[-1]
+    dead = killed_mlflow_run(uri, exp, register=True, version=True)
     assert client.get_run(dead).info.status == "RUNNING"
 
     params_path = write_params(tmp_path / "params.yaml", small_params())
@@ -204,9 +190,6 @@ def test_check_store_tags_a_version_created_just_before_a_kill(tmp_path, capsys)
     """A version registered just before kill -9 (no tags, its run left RUNNING) is tagged
     `incomplete` by the next check-store, with one line saying so; a version whose run is still
     RUNNING in a live process is left alone; a second check says nothing."""
-    import os
-    import subprocess
-    import sys
 
     from mlflow.tracking import MlflowClient
 
@@ -217,16 +200,7 @@ def test_check_store_tags_a_version_created_just_before_a_kill(tmp_path, capsys)
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     exp = ensure_experiment(client, "sanctions-stance", uri)
     client.create_registered_model("sanctions-stance")
-    code = ("import os, signal, mlflow; from mlflow.tracking import MlflowClient; "
-            "from pipeline.tracking.store import owner_tags; "
-            f"mlflow.set_tracking_uri({uri!r}); run = mlflow.start_run(experiment_id={exp!r}); "
-            "mlflow.set_tags(owner_tags()); c = MlflowClient(tracking_uri=mlflow.get_tracking_uri(), "
-            f"registry_uri={uri!r}); "
-            "c.create_model_version('sanctions-stance', 'file:///nowhere', run_id=run.info.run_id); "
-            "print(run.info.run_id, flush=True); os.kill(os.getpid(), signal.SIGKILL)")
-    env = dict(os.environ, MLFLOW_DISABLE_TELEMETRY="true")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
-    assert proc.returncode == -9, proc.stderr[-2000:]
+    killed_mlflow_run(uri, exp, version=True)
     live = client.create_run(exp, tags=owner_tags())  # this process: alive, still logging
     client.create_model_version("sanctions-stance", "file:///nowhere", run_id=live.info.run_id)
 
